@@ -1,0 +1,68 @@
+"""asynq: a distributed task queue on Redis, wire-compatible with Go's hibiken/asynq v0.26.0."""
+
+from asynq._base.clock import Clock, FakeClock, SystemClock
+from asynq._version import GO_ASYNQ_VERSION, __version__
+from asynq.client import AsyncClient, Client, EnqueueManyError
+from asynq.connection import RedisConnection
+from asynq.errors import (
+    AsynqError,
+    BrokerError,
+    DuplicateTaskError,
+    FailedPreconditionError,
+    HandlerNotFoundError,
+    LeaseExpiredError,
+    MissingDependencyError,
+    QueueAlreadyPausedError,
+    QueueNotEmptyError,
+    QueueNotFoundError,
+    QueueNotPausedError,
+    RevokeTask,
+    SkipRetry,
+    TaskAlreadyArchivedError,
+    TaskAlreadyPendingError,
+    TaskAlreadyRunningError,
+    TaskCanceledError,
+    TaskDeadlineExceededError,
+    TaskIDConflictError,
+    TaskNotFoundError,
+    ValidationError,
+)
+from asynq.task import EnqueueOptions, Task, TaskInfo, TaskOptions, TaskState
+
+__all__ = [
+    "GO_ASYNQ_VERSION",
+    "AsyncClient",
+    "AsynqError",
+    "BrokerError",
+    "Client",
+    "Clock",
+    "DuplicateTaskError",
+    "EnqueueManyError",
+    "EnqueueOptions",
+    "FailedPreconditionError",
+    "FakeClock",
+    "HandlerNotFoundError",
+    "LeaseExpiredError",
+    "MissingDependencyError",
+    "QueueAlreadyPausedError",
+    "QueueNotEmptyError",
+    "QueueNotFoundError",
+    "QueueNotPausedError",
+    "RedisConnection",
+    "RevokeTask",
+    "SkipRetry",
+    "SystemClock",
+    "Task",
+    "TaskAlreadyArchivedError",
+    "TaskAlreadyPendingError",
+    "TaskAlreadyRunningError",
+    "TaskCanceledError",
+    "TaskDeadlineExceededError",
+    "TaskIDConflictError",
+    "TaskInfo",
+    "TaskNotFoundError",
+    "TaskOptions",
+    "TaskState",
+    "ValidationError",
+    "__version__",
+]

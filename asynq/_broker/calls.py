@@ -1,0 +1,75 @@
+"""Descriptions of Redis calls that broker ops yield to a driver.
+
+An op (see :mod:`asynq._broker.ops`) is a generator: it yields one of these values, the driver
+performs it and sends the reply back in. Ops never touch a socket, so the same op runs under the
+sync and the async driver, and can be driven with canned replies in unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
+
+from asynq.errors import BrokerError
+
+T = TypeVar("T")
+
+#: Anything Redis accepts as an argument, rendered the way go-redis renders it.
+Arg: TypeAlias = str | bytes | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A plain Redis command, e.g. ``Command(("SADD", "asynq:queues", "default"))``."""
+
+    args: tuple[Arg, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A call of one of the package's Lua scripts, named after its ``lua/<name>.lua`` file."""
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[Arg, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Several calls sent in one round trip; the reply is the list of their replies.
+
+    Replies that are Redis errors come back as :class:`ReplyError` *values* in the list rather
+    than being raised, so an op can tell which call failed. ``transaction=True`` wraps the calls
+    in MULTI/EXEC (standalone Redis only).
+    """
+
+    calls: tuple[Command | Script, ...]
+    transaction: bool = False
+
+
+Call: TypeAlias = Command | Script | Pipeline
+
+#: A broker operation: yields calls, receives replies, returns ``T``.
+Op: TypeAlias = Generator[Call, Any, T]
+
+
+class ReplyError(BrokerError):
+    """Redis answered a call with an error reply (for example a script's ``NOT FOUND``)."""
+
+
+def as_str(value: Any) -> str:
+    """Decode a Redis bulk reply to ``str`` (replies arrive as bytes)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+def as_int(value: Any) -> int:
+    """Parse an integer reply the way Go's ``cast.ToInt64E`` does (nil → 0)."""
+    if value is None or value is False:
+        return 0
+    if isinstance(value, int):
+        return value
+    text = as_str(value)
+    return int(float(text)) if "." in text else int(text)

@@ -1,0 +1,180 @@
+"""The two drivers: the only code that sends broker calls to Redis.
+
+``SyncDriver.run(op)`` and ``AsyncDriver.run(op)`` walk the same op generator; they differ only
+in ``await``. Both translate redis-py exceptions into :mod:`asynq.errors` at this boundary and
+throw them into the op, so an op may catch a script's error reply (``NOT FOUND``) where it
+expects one. Scripts go out as ``EVALSHA`` and fall back to ``EVAL`` on ``NOSCRIPT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import redis
+import redis.asyncio
+import redis.exceptions
+
+from asynq._broker import scripts
+from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script
+from asynq.errors import BrokerError
+
+if TYPE_CHECKING:
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+    from redis.cluster import RedisCluster
+
+    SyncRedis = redis.Redis | RedisCluster
+    AsyncRedis = redis.asyncio.Redis | AsyncRedisCluster
+
+T = TypeVar("T")
+
+
+def translate(exc: redis.exceptions.RedisError) -> BrokerError:
+    """Map a redis-py exception to the asynq tree (the original is kept as ``__cause__``)."""
+    error: BrokerError
+    if isinstance(exc, redis.exceptions.ResponseError):
+        error = ReplyError(str(exc))
+    else:
+        error = BrokerError(f"redis: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _evalsha_args(call: Script) -> tuple[Arg, ...]:
+    return ("EVALSHA", scripts.load(call.name).sha, len(call.keys), *call.keys, *call.args)
+
+
+def _eval_args(call: Script) -> tuple[Arg, ...]:
+    return ("EVAL", scripts.load(call.name).source, len(call.keys), *call.keys, *call.args)
+
+
+def _pipeline_replies(raw: list[Any]) -> tuple[list[Any], list[int]]:
+    """Turn pipeline replies into values; return them and the indexes that hit NOSCRIPT."""
+    replies: list[Any] = []
+    noscript: list[int] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, redis.exceptions.NoScriptError):
+            noscript.append(i)
+            replies.append(None)
+        elif isinstance(item, redis.exceptions.RedisError):
+            replies.append(translate(item))
+        else:
+            replies.append(item)
+    return replies, noscript
+
+
+def _call_args(call: Command | Script) -> tuple[Arg, ...]:
+    return call.args if isinstance(call, Command) else _evalsha_args(call)
+
+
+class SyncDriver:
+    """Runs ops on a blocking redis-py client (``Redis`` or ``RedisCluster``)."""
+
+    def __init__(self, client: SyncRedis) -> None:
+        self.redis = client
+        # redis-py leaves execute_command untyped; this is the one place it is called.
+        self._command: Callable[..., Any] = client.execute_command
+
+    def run(self, op: Op[T]) -> T:
+        """Drive ``op`` to completion and return its result."""
+        try:
+            call = next(op)
+            while True:
+                try:
+                    reply = self._execute(call)
+                except BrokerError as exc:
+                    call = op.throw(exc)
+                else:
+                    call = op.send(reply)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    def _execute(self, call: Call) -> Any:
+        try:
+            if isinstance(call, Command):
+                return self._command(*call.args)
+            if isinstance(call, Script):
+                return self._script(call)
+            return self._pipeline(call)
+        except redis.exceptions.RedisError as exc:
+            raise translate(exc) from exc
+
+    def _script(self, call: Script) -> Any:
+        try:
+            return self._command(*_evalsha_args(call))
+        except redis.exceptions.NoScriptError:
+            return self._command(*_eval_args(call))
+
+    def _pipeline(self, call: Pipeline) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=call.transaction)
+        for sub in call.calls:
+            pipe.execute_command(*_call_args(sub))
+        replies, noscript = _pipeline_replies(pipe.execute(raise_on_error=False))
+        for i in noscript:  # NOSCRIPT means the script did not run: running it again is safe
+            sub = call.calls[i]
+            assert isinstance(sub, Script)
+            try:
+                replies[i] = self._script(sub)
+            except redis.exceptions.RedisError as exc:
+                replies[i] = translate(exc)
+        return replies
+
+    def close(self) -> None:
+        """Close the underlying connection pool."""
+        self.redis.close()
+
+
+class AsyncDriver:
+    """Runs ops on an asyncio redis-py client; the twin of :class:`SyncDriver`."""
+
+    def __init__(self, client: AsyncRedis) -> None:
+        self.redis = client
+        self._command: Callable[..., Awaitable[Any]] = client.execute_command
+
+    async def run(self, op: Op[T]) -> T:
+        """Drive ``op`` to completion and return its result."""
+        try:
+            call = next(op)
+            while True:
+                try:
+                    reply = await self._execute(call)
+                except BrokerError as exc:
+                    call = op.throw(exc)
+                else:
+                    call = op.send(reply)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    async def _execute(self, call: Call) -> Any:
+        try:
+            if isinstance(call, Command):
+                return await self._command(*call.args)
+            if isinstance(call, Script):
+                return await self._script(call)
+            return await self._pipeline(call)
+        except redis.exceptions.RedisError as exc:
+            raise translate(exc) from exc
+
+    async def _script(self, call: Script) -> Any:
+        try:
+            return await self._command(*_evalsha_args(call))
+        except redis.exceptions.NoScriptError:
+            return await self._command(*_eval_args(call))
+
+    async def _pipeline(self, call: Pipeline) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=call.transaction)
+        for sub in call.calls:
+            pipe.execute_command(*_call_args(sub))
+        replies, noscript = _pipeline_replies(await pipe.execute(raise_on_error=False))
+        for i in noscript:  # NOSCRIPT means the script did not run: running it again is safe
+            sub = call.calls[i]
+            assert isinstance(sub, Script)
+            try:
+                replies[i] = await self._script(sub)
+            except redis.exceptions.RedisError as exc:
+                replies[i] = translate(exc)
+        return replies
+
+    async def close(self) -> None:
+        """Close the underlying connection pool."""
+        await self.redis.aclose()

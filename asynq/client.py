@@ -1,0 +1,249 @@
+"""Producer clients: :class:`Client` (blocking) and :class:`AsyncClient` (asyncio).
+
+Both are thin shells over :class:`_ClientCore`, which composes messages, picks the script and
+remembers which queues are registered; the only difference between the twins is ``await``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from asynq._base.clock import SYSTEM_CLOCK, Clock
+from asynq._broker.calls import Op
+from asynq._broker.drivers import AsyncDriver, SyncDriver
+from asynq._broker.ops import client_ops
+from asynq.connection import resolve_async, resolve_sync
+from asynq.errors import AsynqError
+from asynq.options import Composed, Placement, compose
+from asynq.task import Duration, Instant, Task, TaskInfo, TaskState
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from asynq.task import EnqueueOptions
+
+#: Re-register a queue in ``asynq:queues`` this often. Go registers once per process and never
+#: again (its QUIRK Q1: a queue deleted by the Inspector stays invisible until the producer
+#: restarts); refreshing rides along in the same round trip as an enqueue, so it costs nothing.
+QUEUE_REGISTRATION_TTL = 60.0
+
+TaskSpec = Task | tuple[Task, "dict[str, Any]"]
+
+
+class EnqueueManyError(AsynqError):
+    """Some tasks of an ``enqueue_many`` call were refused; the others were enqueued.
+
+    Attributes:
+        infos: the ``TaskInfo`` of each task, ``None`` where it failed.
+        errors: the error of each task, ``None`` where it succeeded.
+    """
+
+    def __init__(self, infos: list[TaskInfo | None], errors: list[AsynqError | None]) -> None:
+        failed = sum(e is not None for e in errors)
+        super().__init__(f"{failed} of {len(errors)} tasks were not enqueued")
+        self.infos = infos
+        self.errors = errors
+
+
+class _ClientCore:
+    """Everything both clients share; no I/O."""
+
+    def __init__(self, clock: Clock | None) -> None:
+        self.clock = clock or SYSTEM_CLOCK
+        self._registered: dict[str, float] = {}
+
+    def _needs_register(self, qname: str, now: float) -> bool:
+        if self._registered.get(qname, -1.0) > now:
+            return False
+        self._registered[qname] = now + QUEUE_REGISTRATION_TTL
+        return True
+
+    def forget_queue(self, qname: str) -> None:
+        """Drop the registration cache entry (used when a write failed)."""
+        self._registered.pop(qname, None)
+
+    def compose(self, task: Task, opts: dict[str, Any]) -> Composed:
+        if not isinstance(task, Task):
+            raise TypeError(f"expected an asynq.Task, not {type(task).__name__}")
+        now = self.clock.now()
+        return compose(task, opts, now, self.clock.now())
+
+    def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], Composed]:
+        c = self.compose(task, opts)
+        register = self._needs_register(c.msg.queue, self.clock.now())
+        return client_ops.write(c, self.clock.now_ns(), register), c
+
+    def enqueue_many_op(
+        self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
+    ) -> tuple[Op[list[AsynqError | None]], list[Composed]]:
+        composed = []
+        for spec in tasks:
+            task, own = spec if isinstance(spec, tuple) else (spec, {})
+            composed.append(self.compose(task, {**opts, **own}))
+        now = self.clock.now()
+        queues = sorted({c.msg.queue for c in composed if self._needs_register(c.msg.queue, now)})
+        return client_ops.write_many(composed, self.clock.now_ns(), queues), composed
+
+    def info(self, c: Composed) -> TaskInfo:
+        if c.placement is Placement.SCHEDULED:
+            state, nxt = TaskState.SCHEDULED, datetime.fromtimestamp(c.process_at, UTC)
+        elif c.placement is Placement.GROUP:
+            state, nxt = TaskState.AGGREGATING, None
+        else:
+            state, nxt = TaskState.PENDING, datetime.fromtimestamp(c.process_at, UTC)
+        return TaskInfo.from_message(c.msg, state, next_process_at=nxt)
+
+    def many_result(
+        self, composed: Sequence[Composed], errors: list[AsynqError | None]
+    ) -> list[TaskInfo]:
+        infos = [None if e else self.info(c) for c, e in zip(composed, errors, strict=True)]
+        if any(errors):
+            raise EnqueueManyError(infos, errors)
+        return [i for i in infos if i is not None]
+
+
+class Client:
+    """Enqueue tasks from blocking code (Django views, Flask, scripts).
+
+    Args:
+        redis: A Redis URL (see :class:`~asynq.RedisConnection`), a ``RedisConnection``, or an
+            existing ``redis.Redis``/``RedisCluster`` (then the caller keeps ownership).
+            Defaults to ``$ASYNQ_REDIS_URL`` or ``redis://127.0.0.1:6379/0``.
+        clock: Where "now" comes from (tests pass a ``FakeClock``).
+
+    The client is thread-safe: redis-py pools its connections.
+    """
+
+    def __init__(self, redis: Any = None, *, clock: Clock | None = None) -> None:
+        client, self._owned = resolve_sync(redis)
+        self._driver = SyncDriver(client)
+        self._core = _ClientCore(clock)
+
+    def enqueue(self, task: Task, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
+        """Enqueue ``task``: pending now, scheduled for later, or added to its group.
+
+        Raises:
+            DuplicateTaskError: the ``unique`` lock is held by another task.
+            TaskIDConflictError: a task with the given ``task_id`` exists.
+            ValidationError: an option is invalid.
+            BrokerError: Redis failed.
+        """
+        return self._enqueue(task, dict(opts))
+
+    def _enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        op, c = self._core.enqueue_op(task, opts)
+        self._driver.run(op)
+        return self._core.info(c)
+
+    def enqueue_in(self, task: Task, delay: Duration, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
+        """Enqueue ``task`` to be processed after ``delay`` (seconds or timedelta)."""
+        return self._enqueue(task, {**opts, "process_in": delay})
+
+    def enqueue_at(self, task: Task, when: Instant, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
+        """Enqueue ``task`` to be processed at ``when`` (aware datetime or Unix seconds)."""
+        return self._enqueue(task, {**opts, "process_at": when})
+
+    def enqueue_unique(self, task: Task, ttl: Duration, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
+        """Enqueue ``task`` unless an equal (queue, type, payload) task was enqueued within ttl."""
+        return self._enqueue(task, {**opts, "unique": ttl})
+
+    def add_to_group(self, task: Task, group: str, /, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
+        """Add ``task`` to ``group``, to be aggregated by the server's group aggregator."""
+        return self._enqueue(task, {**opts, "group": group})
+
+    def enqueue_many(
+        self, tasks: Iterable[TaskSpec], **opts: Unpack[EnqueueOptions]
+    ) -> list[TaskInfo]:
+        """Enqueue many tasks in one pipelined round trip.
+
+        Each item is a ``Task`` or a ``(Task, {options})`` pair; ``opts`` apply to all.
+
+        Raises:
+            EnqueueManyError: some tasks were refused (the rest were enqueued).
+        """
+        op, composed = self._core.enqueue_many_op(tasks, dict(opts))
+        return self._core.many_result(composed, self._driver.run(op))
+
+    def close(self) -> None:
+        """Close the connection pool, unless the redis client was passed in by the caller."""
+        if self._owned:
+            self._driver.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """Enqueue tasks from asyncio code (FastAPI, async Django views). Same API as :class:`Client`.
+
+    Args:
+        redis: A Redis URL, a ``RedisConnection``, or an existing ``redis.asyncio.Redis`` /
+            ``RedisCluster`` (then the caller keeps ownership).
+        clock: Where "now" comes from.
+    """
+
+    def __init__(self, redis: Any = None, *, clock: Clock | None = None) -> None:
+        client, self._owned = resolve_async(redis)
+        self._driver = AsyncDriver(client)
+        self._core = _ClientCore(clock)
+
+    async def enqueue(self, task: Task, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
+        """Enqueue ``task``; see :meth:`Client.enqueue`."""
+        return await self._enqueue(task, dict(opts))
+
+    async def _enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        op, c = self._core.enqueue_op(task, opts)
+        await self._driver.run(op)
+        return self._core.info(c)
+
+    async def enqueue_in(
+        self, task: Task, delay: Duration, **opts: Unpack[EnqueueOptions]
+    ) -> TaskInfo:
+        """Enqueue ``task`` to be processed after ``delay``."""
+        return await self._enqueue(task, {**opts, "process_in": delay})
+
+    async def enqueue_at(
+        self, task: Task, when: Instant, **opts: Unpack[EnqueueOptions]
+    ) -> TaskInfo:
+        """Enqueue ``task`` to be processed at ``when``."""
+        return await self._enqueue(task, {**opts, "process_at": when})
+
+    async def enqueue_unique(
+        self, task: Task, ttl: Duration, **opts: Unpack[EnqueueOptions]
+    ) -> TaskInfo:
+        """Enqueue ``task`` unless a duplicate was enqueued within ``ttl``."""
+        return await self._enqueue(task, {**opts, "unique": ttl})
+
+    async def add_to_group(
+        self, task: Task, group: str, /, **opts: Unpack[EnqueueOptions]
+    ) -> TaskInfo:
+        """Add ``task`` to ``group``."""
+        return await self._enqueue(task, {**opts, "group": group})
+
+    async def enqueue_many(
+        self, tasks: Iterable[TaskSpec], **opts: Unpack[EnqueueOptions]
+    ) -> list[TaskInfo]:
+        """Enqueue many tasks in one pipelined round trip; see :meth:`Client.enqueue_many`."""
+        op, composed = self._core.enqueue_many_op(tasks, dict(opts))
+        return self._core.many_result(composed, await self._driver.run(op))
+
+    async def close(self) -> None:
+        """Close the connection pool, unless the redis client was passed in by the caller."""
+        if self._owned:
+            await self._driver.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

@@ -1,0 +1,189 @@
+"""How to reach Redis: :class:`RedisConnection` parses Go-style URIs and builds redis-py clients.
+
+Supported URLs (Go's ``ParseRedisURI`` plus a cluster form):
+
+- ``redis://[[user]:password@]host[:port][/db]``
+- ``rediss://...``: the same over TLS
+- ``redis-socket://[[user]:password@]/path/to/socket[?db=N]``
+- ``redis-sentinel://[[user]:password@]h1:p1,h2:p2[/db][?master=name]``
+- ``redis-cluster://[[user]:password@]h1:p1,h2:p2`` (or ``cluster=True`` with ``redis://``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import redis
+import redis.asyncio
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import ClusterNode, RedisCluster
+
+from asynq.errors import ValidationError
+
+if TYPE_CHECKING:
+    from asynq._broker.drivers import AsyncRedis, SyncRedis
+
+_SCHEMES = ("redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster")
+
+
+def _hostports(netloc_hosts: str, default_port: int = 6379) -> list[tuple[str, int]]:
+    result = []
+    for part in netloc_hosts.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
+        try:
+            result.append((host or part, int(port) if port else default_port))
+        except ValueError as exc:
+            raise ValidationError(f"invalid port in redis address {part!r}") from exc
+    if not result:
+        raise ValidationError("redis URL has no host")
+    return result
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisConnection:
+    """Everything needed to open sync and async connections to one Redis deployment.
+
+    Build it with :meth:`from_url`, or directly for a host/port. ``cluster=True`` talks to a
+    Redis Cluster through ``addrs``; ``sentinel_master`` enables Sentinel failover.
+    """
+
+    addrs: tuple[tuple[str, int], ...] = (("127.0.0.1", 6379),)
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    unix_socket: str | None = None
+    sentinel_master: str | None = None
+    cluster: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisConnection:
+        """Parse a Redis URL (see the module docstring).
+
+        Raises:
+            ValidationError: for an unsupported scheme or a malformed URL.
+        """
+        if "://" not in url:
+            url = "redis://" + url  # Go's CLI accepts a bare host:port
+        parts = urlsplit(url)
+        if parts.scheme not in _SCHEMES:
+            raise ValidationError(
+                f"unsupported redis URL scheme {parts.scheme!r}; use one of {', '.join(_SCHEMES)}"
+            )
+        query = parse_qs(parts.query)
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        username, password = None, None
+        if userinfo:
+            user, _, pw = userinfo.partition(":")
+            username, password = unquote(user) or None, unquote(pw) or None
+        db = 0
+        path = parts.path.strip("/")
+        try:
+            if parts.scheme != "redis-socket" and path:
+                db = int(path)
+            if "db" in query:
+                db = int(query["db"][0])
+        except ValueError as exc:
+            raise ValidationError(f"invalid database number in redis URL {url!r}") from exc
+        common: dict[str, Any] = {"db": db, "username": username, "password": password}
+        if parts.scheme == "redis-socket":
+            if not parts.path:
+                raise ValidationError("redis-socket URL needs a socket path")
+            return cls(unix_socket=parts.path, options=options, **common)
+        if parts.scheme == "redis-sentinel":
+            master = query.get("master", ["mymaster"])[0]
+            return cls(
+                addrs=tuple(_hostports(hosts, 26379)),
+                sentinel_master=master,
+                options=options,
+                **common,
+            )
+        return cls(
+            addrs=tuple(_hostports(hosts)),
+            tls=parts.scheme == "rediss",
+            cluster=cluster or parts.scheme == "redis-cluster",
+            options=options,
+            **common,
+        )
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"username": self.username, "password": self.password}
+        if self.tls:
+            kwargs["ssl"] = True
+        kwargs.update(self.options)
+        return kwargs
+
+    def sync_client(self) -> SyncRedis:
+        """A new blocking redis-py client (``Redis`` or ``RedisCluster``)."""
+        kwargs = self._kwargs()
+        if self.cluster:
+            nodes = [cast(Any, ClusterNode)(h, p) for h, p in self.addrs]
+            return RedisCluster(startup_nodes=nodes, **kwargs)
+        if self.unix_socket:
+            return redis.Redis(unix_socket_path=self.unix_socket, db=self.db, **kwargs)
+        if self.sentinel_master:
+            sentinel = cast(Any, redis.Sentinel)(list(self.addrs), **kwargs)
+            return cast("SyncRedis", sentinel.master_for(self.sentinel_master, db=self.db))
+        host, port = self.addrs[0]
+        return redis.Redis(host=host, port=port, db=self.db, **kwargs)
+
+    def async_client(self) -> AsyncRedis:
+        """A new asyncio redis-py client (``Redis`` or ``RedisCluster``)."""
+        kwargs = self._kwargs()
+        if self.cluster:
+            from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
+
+            nodes = [AsyncClusterNode(h, p) for h, p in self.addrs]
+            return AsyncRedisCluster(startup_nodes=nodes, **kwargs)
+        if self.unix_socket:
+            return redis.asyncio.Redis(unix_socket_path=self.unix_socket, db=self.db, **kwargs)
+        if self.sentinel_master:
+            sentinel = cast(Any, redis.asyncio.Sentinel)(list(self.addrs), **kwargs)
+            return cast("AsyncRedis", sentinel.master_for(self.sentinel_master, db=self.db))
+        host, port = self.addrs[0]
+        return redis.asyncio.Redis(host=host, port=port, db=self.db, **kwargs)
+
+
+#: What the public classes accept as a connection.
+RedisLike = "str | RedisConnection | redis.Redis | RedisCluster | None"
+
+
+def resolve_sync(conn: Any) -> tuple[SyncRedis, bool]:
+    """Return a blocking client for ``conn`` and whether this library owns (closes) it."""
+    if conn is None or isinstance(conn, str):
+        conn = RedisConnection.from_url(conn or _default_url())
+    if isinstance(conn, RedisConnection):
+        return conn.sync_client(), True
+    if isinstance(conn, redis.Redis | RedisCluster):
+        return conn, False
+    raise ValidationError(f"expected a Redis URL, RedisConnection or redis.Redis, not {conn!r}")
+
+
+def resolve_async(conn: Any) -> tuple[AsyncRedis, bool]:
+    """Return an asyncio client for ``conn`` and whether this library owns (closes) it."""
+    if conn is None or isinstance(conn, str):
+        conn = RedisConnection.from_url(conn or _default_url())
+    if isinstance(conn, RedisConnection):
+        return conn.async_client(), True
+    if isinstance(conn, redis.asyncio.Redis | AsyncRedisCluster):
+        return conn, False
+    raise ValidationError(
+        f"expected a Redis URL, RedisConnection or redis.asyncio.Redis, not {conn!r}"
+    )
+
+
+def _default_url() -> str:
+    import os
+
+    return os.environ.get("ASYNQ_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def is_cluster(client: Any) -> bool:
+    """Whether ``client`` talks to a Redis Cluster."""
+    return isinstance(client, RedisCluster | AsyncRedisCluster)

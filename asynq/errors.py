@@ -1,0 +1,187 @@
+"""Every exception asynq raises, under one root.
+
+::
+
+    AsynqError
+    ├── ValidationError (also a ValueError)   bad input: blank type/queue/id, bad duration, ...
+    ├── MissingDependencyError (also ImportError)  an optional extra is not installed
+    ├── BrokerError                            Redis could not be reached or answered an error
+    ├── DuplicateTaskError                     the uniqueness lock is held by another task
+    ├── TaskIDConflictError                    a task with that id already exists in the queue
+    ├── QueueNotFoundError                     the queue is not in ``asynq:queues``
+    ├── QueueNotEmptyError                     delete_queue without force on a non-empty queue
+    ├── TaskNotFoundError                      no such task in the queue
+    ├── FailedPreconditionError                the task or queue is in the wrong state
+    │   ├── TaskAlreadyArchivedError
+    │   ├── TaskAlreadyRunningError / TaskAlreadyPendingError
+    │   └── QueueAlreadyPausedError / QueueNotPausedError
+    ├── HandlerNotFoundError                   no handler is registered for a task type
+    ├── TaskCanceledError                      ``context canceled``: cancelled via ``asynq:cancel``
+    ├── TaskDeadlineExceededError              ``context deadline exceeded``
+    ├── LeaseExpiredError                      ``asynq: task lease expired``
+    ├── SkipRetry                              control flow: archive the task now
+    └── RevokeTask                             control flow: drop the task, no retry, no archive
+
+``SkipRetry`` and ``RevokeTask`` are signals, not failures: a handler raises them to choose the
+outcome of its task. Their ``str()`` ends with Go's sentinel text ("skip retry for the task",
+"revoke task") so the ``error_msg`` Go tools show matches a Go handler's wrapped error.
+
+Redis client exceptions never leak: the broker drivers translate them into ``BrokerError``
+with the original chained as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+
+class AsynqError(Exception):
+    """Root of every exception raised by asynq."""
+
+
+class ValidationError(AsynqError, ValueError):
+    """An argument is invalid (blank name, bad duration, wrong payload type, ...)."""
+
+
+class MissingDependencyError(AsynqError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+
+class BrokerError(AsynqError):
+    """Redis could not be reached, or answered with an unexpected error."""
+
+
+class DuplicateTaskError(AsynqError):
+    """The uniqueness lock of (queue, type, payload) is held: ``task already exists``."""
+
+    def __init__(self, message: str = "task already exists") -> None:
+        super().__init__(message)
+
+
+class TaskIDConflictError(AsynqError):
+    """A task with the same id already exists: ``task ID conflicts with another task``."""
+
+    def __init__(self, message: str = "task ID conflicts with another task") -> None:
+        super().__init__(message)
+
+
+class QueueNotFoundError(AsynqError):
+    """The queue is not registered in ``asynq:queues``."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f'queue "{queue}" does not exist')
+        self.queue = queue
+
+
+class QueueNotEmptyError(AsynqError):
+    """The queue still holds tasks and ``force`` was not given."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f'queue "{queue}" is not empty')
+        self.queue = queue
+
+
+class TaskNotFoundError(AsynqError):
+    """No task with that id exists in the queue."""
+
+    def __init__(self, queue: str, task_id: str) -> None:
+        super().__init__(f'cannot find task with id={task_id} in queue "{queue}"')
+        self.queue = queue
+        self.task_id = task_id
+
+
+class FailedPreconditionError(AsynqError):
+    """The task or queue is in a state that does not allow the operation."""
+
+
+class TaskAlreadyArchivedError(FailedPreconditionError):
+    """The task is archived already."""
+
+
+class TaskAlreadyRunningError(FailedPreconditionError):
+    """The task is active; use ``cancel_processing`` instead."""
+
+
+class TaskAlreadyPendingError(FailedPreconditionError):
+    """The task is pending already."""
+
+
+class QueueAlreadyPausedError(FailedPreconditionError):
+    """The queue is paused already."""
+
+
+class QueueNotPausedError(FailedPreconditionError):
+    """The queue is not paused."""
+
+
+class HandlerNotFoundError(AsynqError):
+    """No handler matches the task type: ``handler not found for task "<type>"``."""
+
+    def __init__(self, task_type: str) -> None:
+        super().__init__(f'handler not found for task "{task_type}"')
+        self.task_type = task_type
+
+
+class TaskCanceledError(AsynqError):
+    """The task was cancelled while running (Go's ``context canceled``)."""
+
+    def __init__(self, message: str = "context canceled") -> None:
+        super().__init__(message)
+
+
+class TaskDeadlineExceededError(AsynqError):
+    """The task ran past its timeout or deadline (Go's ``context deadline exceeded``)."""
+
+    def __init__(self, message: str = "context deadline exceeded") -> None:
+        super().__init__(message)
+
+
+class LeaseExpiredError(AsynqError):
+    """The worker's lease on the task ran out (``asynq: task lease expired``)."""
+
+    def __init__(self, message: str = "asynq: task lease expired") -> None:
+        super().__init__(message)
+
+
+class _Signal(AsynqError):
+    sentinel = ""
+
+    def __init__(self, reason: str = "") -> None:
+        text = f"{reason}: {self.sentinel}" if reason else self.sentinel
+        super().__init__(text)
+        self.reason = reason
+
+
+class SkipRetry(_Signal):
+    """Raise from a handler to archive the task at once instead of retrying it."""
+
+    sentinel = "skip retry for the task"
+
+
+class RevokeTask(_Signal):
+    """Raise from a handler to drop the task: no retry, no archive (counted as processed)."""
+
+    sentinel = "revoke task"
+
+
+__all__ = [
+    "AsynqError",
+    "BrokerError",
+    "DuplicateTaskError",
+    "FailedPreconditionError",
+    "HandlerNotFoundError",
+    "LeaseExpiredError",
+    "MissingDependencyError",
+    "QueueAlreadyPausedError",
+    "QueueNotEmptyError",
+    "QueueNotFoundError",
+    "QueueNotPausedError",
+    "RevokeTask",
+    "SkipRetry",
+    "TaskAlreadyArchivedError",
+    "TaskAlreadyPendingError",
+    "TaskAlreadyRunningError",
+    "TaskCanceledError",
+    "TaskDeadlineExceededError",
+    "TaskIDConflictError",
+    "TaskNotFoundError",
+    "ValidationError",
+]

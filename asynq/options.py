@@ -1,0 +1,165 @@
+"""Turns a :class:`~asynq.Task` plus enqueue options into the TaskMessage Go would write.
+
+Pure functions: the caller passes the current time. The rules are Go v0.26.0's
+(``client.go``): the task's own options first, then the call's, last one wins; ``max_retry``
+defaults to 25; when neither ``timeout`` nor ``deadline`` is set the timeout is 1800 s;
+durations are truncated to whole seconds. Inputs that Go would silently mangle (sub-second
+timeouts that become "no timeout", negative durations, queue names that break the Redis
+Cluster hash tag) are rejected with :class:`~asynq.errors.ValidationError` instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asynq._base import keys
+from asynq._base.codec import TaskMessage
+from asynq.errors import ValidationError
+from asynq.task import EnqueueOptions, Task
+
+DEFAULT_MAX_RETRY = 25
+DEFAULT_TIMEOUT_SECONDS = 1800
+
+_KNOWN = frozenset(EnqueueOptions.__annotations__) | frozenset(EnqueueOptions.__optional_keys__)
+
+
+class Placement(enum.Enum):
+    """Where an enqueue call puts the task (Go's choice in ``Client.EnqueueContext``)."""
+
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """The message to write and how to write it."""
+
+    msg: TaskMessage
+    placement: Placement
+    process_at: float
+    #: Lock TTL in whole seconds for unique tasks, else ``None``.
+    unique_ttl: int | None
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ValidationError(f"{name} must be a number of seconds or a timedelta, not {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValidationError(f"{name} cannot be negative: {value!r}")
+    return seconds
+
+
+def _whole_seconds(name: str, value: Any) -> int:
+    """Truncate like Go's ``int64(d.Seconds())`` but refuse a value that would truncate to 0."""
+    seconds = _seconds(name, value)
+    if 0 < seconds < 1:
+        raise ValidationError(f"{name} must be at least one second (got {seconds}s)")
+    return int(seconds)
+
+
+def _unix(name: str, value: Any) -> float:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValidationError(f"{name} must be an aware datetime (give it a tzinfo)")
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ValidationError(f"{name} must be Unix seconds or an aware datetime, not {value!r}")
+
+
+def validate_queue_name(qname: Any) -> str:
+    """Return ``qname`` if Go and Redis Cluster both accept it; raise otherwise."""
+    if not isinstance(qname, str) or not qname.strip():
+        raise ValidationError("queue name cannot be empty")
+    if "{" in qname or "}" in qname:
+        # The queue name sits inside the {hash tag} of every key: a brace would split the tag
+        # and scatter one queue's keys over several cluster slots (CROSSSLOT errors).
+        raise ValidationError(f"queue name cannot contain '{{' or '}}': {qname!r}")
+    return qname
+
+
+def _name(option: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{option} cannot be empty")
+    return value
+
+
+def merge_options(task: Task, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The task's options updated by the call's; unknown names are refused."""
+    unknown = set(overrides) - _KNOWN
+    if unknown:
+        raise ValidationError(f"unknown enqueue option(s): {', '.join(sorted(unknown))}")
+    merged = dict(task.options)
+    merged.update(overrides)
+    return merged
+
+
+def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) -> Composed:
+    """Build the TaskMessage for ``task`` as Go would, and decide where it goes.
+
+    ``now`` is the time of the call; ``later`` is read just after (Go computes the scheduled
+    unique lock TTL with ``time.Until``, which has moved on by a hair, so it truncates down).
+    """
+    opts = merge_options(task, overrides)
+    retry = opts.get("max_retry", DEFAULT_MAX_RETRY)
+    if not isinstance(retry, int) or isinstance(retry, bool):
+        raise ValidationError(f"max_retry must be an int, not {retry!r}")
+    qname = validate_queue_name(opts.get("queue", keys.DEFAULT_QUEUE))
+    task_id = _name("task id", opts["task_id"]) if "task_id" in opts else str(uuid.uuid4())
+    timeout = opts.get("timeout")
+    deadline = opts.get("deadline")
+    timeout_s = 0 if timeout is None else _whole_seconds("timeout", timeout)
+    deadline_s = 0 if deadline is None else math.floor(_unix("deadline", deadline))
+    if timeout_s == 0 and deadline_s == 0:
+        timeout_s = DEFAULT_TIMEOUT_SECONDS
+    retention = opts.get("retention")
+    group = opts.get("group")
+    headers = dict(task.headers)
+    if opts.get("headers"):
+        headers.update(opts["headers"])
+
+    msg = TaskMessage(
+        type=task.type,
+        payload=task.payload,
+        id=task_id,
+        queue=qname,
+        retry=max(retry, 0),
+        timeout=timeout_s,
+        deadline=deadline_s,
+        retention=0 if retention is None else _whole_seconds("retention", retention),
+        group_key="" if group is None else _name("group", group),
+        headers=headers,
+    )
+
+    process_at = now
+    if opts.get("process_at") is not None:
+        process_at = _unix("process_at", opts["process_at"])
+    if opts.get("process_in") is not None:
+        process_at = now + _seconds("process_in", opts["process_in"])
+
+    unique_ttl: int | None = None
+    if opts.get("unique") is not None:
+        ttl = _seconds("unique", opts["unique"])
+        if ttl < 1:
+            raise ValidationError("unique TTL cannot be less than 1s")
+        msg.unique_key = keys.unique_key(qname, task.type, task.raw_payload)
+        unique_ttl = int(ttl)
+
+    if process_at > now:
+        if unique_ttl is not None:
+            unique_ttl = max(int(process_at + _seconds("unique", opts["unique"]) - later), 1)
+        return Composed(msg, Placement.SCHEDULED, process_at, unique_ttl)
+    if msg.group_key:
+        return Composed(msg, Placement.GROUP, now, unique_ttl)
+    return Composed(msg, Placement.PENDING, now, unique_ttl)

@@ -1,0 +1,250 @@
+"""The task model: :class:`Task` (what a producer sends), :class:`TaskInfo` (what Redis holds)
+and :class:`TaskState`. Pure values, no I/O."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from asynq._base.codec import TaskMessage, unix_to_datetime
+from asynq.errors import ValidationError
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+#: A duration: seconds as a number, or a ``timedelta``.
+Duration = float | int | timedelta
+#: A point in time: Unix seconds as a number, or an *aware* ``datetime``.
+Instant = float | int | datetime
+
+
+class TaskOptions(TypedDict, total=False):
+    """Options accepted by :class:`Task` and every enqueue method (Go's ``Option`` values).
+
+    Options given at enqueue override those attached to the task, as in Go.
+    """
+
+    #: Retries before the task is archived (Go ``MaxRetry``; default 25; negative means 0).
+    max_retry: int
+    #: Queue name (Go ``Queue``; default ``"default"``).
+    queue: str
+    #: Longest a single run may take (Go ``Timeout``; default 30 min when no deadline is set).
+    timeout: Duration | None
+    #: Time by which the task must finish, whatever the retries (Go ``Deadline``).
+    deadline: Instant | None
+    #: Refuse duplicates of (queue, type, payload) for this long (Go ``Unique``; >= 1 s).
+    unique: Duration | None
+    #: Process no earlier than this time (Go ``ProcessAt``).
+    process_at: Instant | None
+    #: Process after this delay (Go ``ProcessIn``).
+    process_in: Duration | None
+    #: Explicit task id (Go ``TaskID``; default a random UUIDv4).
+    task_id: str
+    #: Keep the task as completed this long after success (Go ``Retention``).
+    retention: Duration | None
+    #: Aggregate with other tasks of this group (Go ``Group``).
+    group: str
+
+
+class EnqueueOptions(TaskOptions, total=False):
+    """:class:`TaskOptions` plus ``headers``, merged over the task's own (field 15)."""
+
+    headers: Mapping[str, str]
+
+
+class TaskState(enum.StrEnum):
+    """The state of a task, as stored in the ``state`` field of its hash."""
+
+    ACTIVE = "active"
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    RETRY = "retry"
+    ARCHIVED = "archived"
+    COMPLETED = "completed"
+    AGGREGATING = "aggregating"
+
+    @property
+    def number(self) -> int:
+        """Go's ``TaskState`` integer (active 1 ... aggregating 7)."""
+        return _STATE_NUMBERS[self]
+
+
+_STATE_NUMBERS = {state: i for i, state in enumerate(TaskState, start=1)}
+
+
+def _check_payload(payload: object) -> bytes | None:
+    if payload is None or isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, bytearray | memoryview):
+        return bytes(payload)
+    raise ValidationError(
+        f"task payload must be bytes or None, not {type(payload).__name__}; "
+        "use Task.from_json() to send JSON"
+    )
+
+
+def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    if headers is None:
+        return {}
+    result: dict[str, str] = {}
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValidationError("task headers must map str to str")
+        result[key] = value
+    return result
+
+
+class Task:
+    """A unit of work: a type name that selects the handler, an opaque payload and headers.
+
+    Args:
+        type: The task type, e.g. ``"email:send"``. Must not be blank.
+        payload: Raw bytes handed to the handler; ``None`` is Go's nil payload.
+        headers: String metadata carried with the task (e.g. a ``traceparent``).
+        **options: Default enqueue options (see :class:`TaskOptions`).
+
+    Raises:
+        ValidationError: if the type is blank or the payload is not bytes.
+    """
+
+    __slots__ = ("_headers", "_options", "_payload", "_type")
+
+    def __init__(
+        self,
+        type: str,
+        payload: bytes | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **options: Unpack[TaskOptions],
+    ) -> None:
+        if not isinstance(type, str) or not type.strip():
+            raise ValidationError("task type cannot be empty")
+        self._type = type
+        self._payload = _check_payload(payload)
+        self._headers = MappingProxyType(_check_headers(headers))
+        self._options: Mapping[str, Any] = MappingProxyType(dict(options))
+
+    @classmethod
+    def from_json(
+        cls,
+        type: str,
+        data: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **options: Unpack[TaskOptions],
+    ) -> Task:
+        """Build a task whose payload is ``data`` encoded as compact UTF-8 JSON."""
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return cls(type, payload, headers=headers, **options)
+
+    @property
+    def type(self) -> str:
+        """The task type name."""
+        return self._type
+
+    @property
+    def payload(self) -> bytes:
+        """The payload bytes (``b""`` for a nil payload)."""
+        return self._payload or b""
+
+    @property
+    def raw_payload(self) -> bytes | None:
+        """The payload as given: ``None`` distinguishes Go's nil payload for uniqueness keys."""
+        return self._payload
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Read-only headers."""
+        return self._headers
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """Read-only default enqueue options attached to the task."""
+        return self._options
+
+    def json(self) -> Any:
+        """Decode the payload as JSON."""
+        return json.loads(self.payload)
+
+    def __repr__(self) -> str:
+        return f"Task(type={self._type!r}, payload={self._payload!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Task):
+            return NotImplemented
+        return (self._type, self.payload, dict(self._headers), dict(self._options)) == (
+            other._type,
+            other.payload,
+            dict(other._headers),
+            dict(other._options),
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskInfo:
+    """What Redis knows about a task (Go's ``TaskInfo``). Times are aware UTC datetimes.
+
+    ``None`` stands for Go's zero time ("never"/"none").
+    """
+
+    id: str
+    queue: str
+    type: str
+    payload: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    state: TaskState
+    max_retry: int
+    retried: int = 0
+    last_err: str = ""
+    last_failed_at: datetime | None = None
+    timeout: timedelta = timedelta(0)
+    deadline: datetime | None = None
+    group: str = ""
+    next_process_at: datetime | None = None
+    is_orphaned: bool = False
+    retention: timedelta = timedelta(0)
+    completed_at: datetime | None = None
+    result: bytes | None = None
+
+    @classmethod
+    def from_message(
+        cls,
+        msg: TaskMessage,
+        state: TaskState,
+        *,
+        next_process_at: datetime | None = None,
+        result: bytes | None = None,
+        is_orphaned: bool = False,
+    ) -> TaskInfo:
+        """Build the info of a decoded TaskMessage, mapping Go's "0 means none" fields."""
+        return cls(
+            id=msg.id,
+            queue=msg.queue,
+            type=msg.type,
+            payload=msg.payload,
+            headers=dict(msg.headers),
+            state=state,
+            max_retry=msg.retry,
+            retried=msg.retried,
+            last_err=msg.error_msg,
+            last_failed_at=unix_to_datetime(msg.last_failed_at),
+            timeout=timedelta(seconds=msg.timeout),
+            deadline=unix_to_datetime(msg.deadline),
+            group=msg.group_key,
+            next_process_at=next_process_at,
+            is_orphaned=is_orphaned,
+            retention=timedelta(seconds=msg.retention),
+            completed_at=unix_to_datetime(msg.completed_at),
+            result=result,
+        )
+
+    def json(self) -> Any:
+        """Decode the payload as JSON."""
+        return json.loads(self.payload)
