@@ -1,0 +1,81 @@
+"""Shared fixtures: real redis-server processes, both client flavours, raw Redis access.
+
+- ``redis_url``: a standalone redis-server (``$ASYNQ_TEST_REDIS_URL`` if set), flushed per test.
+- ``cluster``: a 3-master Redis Cluster on loopback, flushed per test.
+- ``r``: a raw ``redis.Redis`` on the standalone server, for asserting Go's key layout.
+- ``flavor``: parametrises a test over ``"sync"`` and ``"async"``; ``make_client(url)`` then
+  gives a client with blocking methods backed by ``Client`` or ``AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+import asynq
+from tests.helpers.facade import SyncFacade
+from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    env = os.environ.get("ASYNQ_TEST_REDIS_URL")
+    if env:
+        yield env
+        return
+    proc = RedisProcess()
+    yield proc.url
+    proc.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    redis.Redis.from_url(redis_server).flushdb()
+    return redis_server
+
+
+@pytest.fixture
+def r(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def cluster_procs() -> Iterator[RedisClusterProcs]:
+    procs = RedisClusterProcs()
+    yield procs
+    procs.stop()
+
+
+@pytest.fixture
+def cluster(cluster_procs: RedisClusterProcs) -> RedisClusterProcs:
+    cluster_procs.flushall()
+    return cluster_procs
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavor(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_client(flavor: str) -> Iterator[Callable[..., Any]]:
+    """``make_client(url_or_conn, **kw)`` → a Client, or an AsyncClient behind a SyncFacade."""
+    made: list[Any] = []
+
+    def make(conn: Any, **kwargs: Any) -> Any:
+        if flavor == "sync":
+            client: Any = asynq.Client(conn, **kwargs)
+        else:
+            client = SyncFacade(lambda: asynq.AsyncClient(conn, **kwargs))
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
