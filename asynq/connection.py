@@ -12,7 +12,7 @@ Supported URLs (Go's ``ParseRedisURI`` plus a cluster form):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, TypeAlias, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
@@ -22,8 +22,10 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from asynq.errors import ValidationError
 
-if TYPE_CHECKING:
-    from asynq._broker.drivers import AsyncRedis, SyncRedis
+#: A blocking redis-py client this library can drive.
+SyncRedis: TypeAlias = redis.Redis | RedisCluster
+#: An asyncio redis-py client this library can drive.
+AsyncRedis: TypeAlias = redis.asyncio.Redis | AsyncRedisCluster
 
 _SCHEMES = ("redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster")
 
@@ -129,7 +131,7 @@ class RedisConnection:
             return redis.Redis(unix_socket_path=self.unix_socket, db=self.db, **kwargs)
         if self.sentinel_master:
             sentinel = cast(Any, redis.Sentinel)(list(self.addrs), **kwargs)
-            return cast("SyncRedis", sentinel.master_for(self.sentinel_master, db=self.db))
+            return cast(SyncRedis, sentinel.master_for(self.sentinel_master, db=self.db))
         host, port = self.addrs[0]
         return redis.Redis(host=host, port=port, db=self.db, **kwargs)
 
@@ -145,7 +147,7 @@ class RedisConnection:
             return redis.asyncio.Redis(unix_socket_path=self.unix_socket, db=self.db, **kwargs)
         if self.sentinel_master:
             sentinel = cast(Any, redis.asyncio.Sentinel)(list(self.addrs), **kwargs)
-            return cast("AsyncRedis", sentinel.master_for(self.sentinel_master, db=self.db))
+            return cast(AsyncRedis, sentinel.master_for(self.sentinel_master, db=self.db))
         host, port = self.addrs[0]
         return redis.asyncio.Redis(host=host, port=port, db=self.db, **kwargs)
 

@@ -20,11 +20,7 @@ from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Sc
 from asynq.errors import BrokerError
 
 if TYPE_CHECKING:
-    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
-    from redis.cluster import RedisCluster
-
-    SyncRedis = redis.Redis | RedisCluster
-    AsyncRedis = redis.asyncio.Redis | AsyncRedisCluster
+    from asynq.connection import AsyncRedis, SyncRedis
 
 T = TypeVar("T")
 

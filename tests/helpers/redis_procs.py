@@ -52,8 +52,18 @@ class RedisProcess:
         self.dir = tempfile.mkdtemp(prefix="asynq-redis-")
         self.proc = subprocess.Popen(
             [
-                redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", self.dir, *extra,
+                redis_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                *extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
@@ -94,8 +104,15 @@ class RedisClusterProcs:
 
     def __init__(self) -> None:
         self.nodes = [
-            RedisProcess(None, "--cluster-enabled", "yes", "--cluster-config-file",
-                         "nodes.conf", "--cluster-node-timeout", "2000")
+            RedisProcess(
+                None,
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            )
             for _ in range(3)
         ]
         cli = shutil.which("redis-cli")
@@ -104,7 +121,10 @@ class RedisClusterProcs:
         addrs = [f"127.0.0.1:{n.port}" for n in self.nodes]
         subprocess.run(
             [cli, "--cluster", "create", *addrs, "--cluster-replicas", "0", "--cluster-yes"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=60,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            timeout=60,
         )
         self._wait_ok()
 
