@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 import redis.asyncio
+import redis.asyncio.sentinel
+import redis.sentinel
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import ClusterNode, RedisCluster
 
@@ -30,20 +32,57 @@ AsyncRedis: TypeAlias = redis.asyncio.Redis | AsyncRedisCluster
 _SCHEMES = ("redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster")
 
 
+def _hostport(part: str, default_port: int) -> tuple[str, int]:
+    if part.startswith("["):  # an IPv6 literal: [::1] or [::1]:6380
+        host, _, rest = part[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else rest
+    elif ":" in part:
+        host, _, port = part.rpartition(":")
+    else:
+        host, port = part, ""
+    try:
+        number = int(port) if port else default_port
+    except ValueError:
+        number = -1
+    if not host or not 0 < number < 65536:
+        raise ValidationError(f"invalid redis address {part!r}")
+    return host, number
+
+
 def _hostports(netloc_hosts: str, default_port: int = 6379) -> list[tuple[str, int]]:
-    result = []
-    for part in netloc_hosts.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
-        try:
-            result.append((host or part, int(port) if port else default_port))
-        except ValueError as exc:
-            raise ValidationError(f"invalid port in redis address {part!r}") from exc
+    result = [
+        _hostport(part.strip(), default_port) for part in netloc_hosts.split(",") if part.strip()
+    ]
     if not result:
         raise ValidationError("redis URL has no host")
     return result
+
+
+def _db_number(text: str) -> int:
+    if not text.isdigit():  # rejects signs and blanks: a database number is 0 or more
+        raise ValueError(text)
+    return int(text)
+
+
+class _SentinelPool(redis.sentinel.SentinelConnectionPool):
+    """The master's pool; closing it also closes the connections to the sentinels.
+
+    Otherwise those connections outlive the client that asked the sentinels where the master is.
+    """
+
+    def disconnect(self, inuse_connections: bool = True) -> None:
+        super().disconnect(inuse_connections)
+        for sentinel in self.sentinel_manager.sentinels:
+            sentinel.connection_pool.disconnect()
+
+
+class _AsyncSentinelPool(redis.asyncio.sentinel.SentinelConnectionPool):
+    """The asyncio twin of :class:`_SentinelPool`."""
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        await super().disconnect(inuse_connections)
+        for sentinel in self.sentinel_manager.sentinels:
+            await sentinel.connection_pool.disconnect()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,12 +124,13 @@ class RedisConnection:
             user, _, pw = userinfo.partition(":")
             username, password = unquote(user) or None, unquote(pw) or None
         db = 0
-        path = parts.path.strip("/")
+        # Like Go, the database is the first segment of the path.
+        path = parts.path.strip("/").split("/")[0]
         try:
             if parts.scheme != "redis-socket" and path:
-                db = int(path)
+                db = _db_number(path)
             if "db" in query:
-                db = int(query["db"][0])
+                db = _db_number(query["db"][0])
         except ValueError as exc:
             raise ValidationError(f"invalid database number in redis URL {url!r}") from exc
         common: dict[str, Any] = {"db": db, "username": username, "password": password}
@@ -131,7 +171,12 @@ class RedisConnection:
             return redis.Redis(unix_socket_path=self.unix_socket, db=self.db, **kwargs)
         if self.sentinel_master:
             sentinel = cast(Any, redis.Sentinel)(list(self.addrs), **kwargs)
-            return cast(SyncRedis, sentinel.master_for(self.sentinel_master, db=self.db))
+            return cast(
+                SyncRedis,
+                sentinel.master_for(
+                    self.sentinel_master, db=self.db, connection_pool_class=_SentinelPool
+                ),
+            )
         host, port = self.addrs[0]
         return redis.Redis(host=host, port=port, db=self.db, **kwargs)
 
@@ -147,7 +192,12 @@ class RedisConnection:
             return redis.asyncio.Redis(unix_socket_path=self.unix_socket, db=self.db, **kwargs)
         if self.sentinel_master:
             sentinel = cast(Any, redis.asyncio.Sentinel)(list(self.addrs), **kwargs)
-            return cast(AsyncRedis, sentinel.master_for(self.sentinel_master, db=self.db))
+            return cast(
+                AsyncRedis,
+                sentinel.master_for(
+                    self.sentinel_master, db=self.db, connection_pool_class=_AsyncSentinelPool
+                ),
+            )
         host, port = self.addrs[0]
         return redis.asyncio.Redis(host=host, port=port, db=self.db, **kwargs)
 

@@ -21,10 +21,12 @@ from typing import Any
 from asynq._base import keys
 from asynq._base.codec import TaskMessage
 from asynq.errors import ValidationError
-from asynq.task import EnqueueOptions, Task
+from asynq.task import EnqueueOptions, Task, validate_headers
 
 DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT_SECONDS = 1800
+#: ``retry`` is an int32 field of the TaskMessage.
+MAX_RETRY_LIMIT = 2**31 - 1
 
 _KNOWN = frozenset(EnqueueOptions.__annotations__) | frozenset(EnqueueOptions.__optional_keys__)
 
@@ -105,6 +107,26 @@ def merge_options(task: Task, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _process_at(task: Task, overrides: Mapping[str, Any], now: float) -> float:
+    """Go applies the task's options, then the call's: the last ProcessAt/ProcessIn wins.
+
+    ``None`` clears that one option (as it does for every other option).
+    """
+    order: dict[str, Any] = {}
+    for source in (task.options, overrides):
+        for name, value in source.items():
+            if name in ("process_at", "process_in"):
+                order.pop(name, None)
+                order[name] = value
+    for name, value in reversed(order.items()):
+        if value is None:
+            continue
+        if name == "process_at":
+            return _unix(name, value)
+        return now + _seconds(name, value)
+    return now
+
+
 def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) -> Composed:
     """Build the TaskMessage for ``task`` as Go would, and decide where it goes.
 
@@ -115,6 +137,8 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
     retry = opts.get("max_retry", DEFAULT_MAX_RETRY)
     if not isinstance(retry, int) or isinstance(retry, bool):
         raise ValidationError(f"max_retry must be an int, not {retry!r}")
+    if retry > MAX_RETRY_LIMIT:
+        raise ValidationError(f"max_retry cannot exceed {MAX_RETRY_LIMIT}: {retry}")
     qname = validate_queue_name(opts.get("queue", keys.DEFAULT_QUEUE))
     task_id = _name("task id", opts["task_id"]) if "task_id" in opts else str(uuid.uuid4())
     timeout = opts.get("timeout")
@@ -126,8 +150,7 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
     retention = opts.get("retention")
     group = opts.get("group")
     headers = dict(task.headers)
-    if opts.get("headers"):
-        headers.update(opts["headers"])
+    headers.update(validate_headers(opts.get("headers")))
 
     msg = TaskMessage(
         type=task.type,
@@ -142,11 +165,7 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
         headers=headers,
     )
 
-    process_at = now
-    if opts.get("process_at") is not None:
-        process_at = _unix("process_at", opts["process_at"])
-    if opts.get("process_in") is not None:
-        process_at = now + _seconds("process_in", opts["process_in"])
+    process_at = _process_at(task, overrides, now)
 
     unique_ttl: int | None = None
     if opts.get("unique") is not None:
@@ -158,7 +177,11 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
 
     if process_at > now:
         if unique_ttl is not None:
-            unique_ttl = max(int(process_at + _seconds("unique", opts["unique"]) - later), 1)
+            # Go truncates time.Until(processAt + ttl), read strictly after "now": a whole
+            # number of seconds comes out one lower (ProcessIn(10m) + Unique(1h) → 4199). The
+            # clock may return "now" twice, so take the largest integer strictly below.
+            remaining = process_at + _seconds("unique", opts["unique"]) - later
+            unique_ttl = max(math.ceil(remaining) - 1, 1)
         return Composed(msg, Placement.SCHEDULED, process_at, unique_ttl)
     if msg.group_key:
         return Composed(msg, Placement.GROUP, now, unique_ttl)

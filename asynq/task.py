@@ -88,15 +88,28 @@ def _check_payload(payload: object) -> bytes | None:
     )
 
 
-def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+def validate_headers(headers: object) -> dict[str, str]:
+    """Return a copy of ``headers`` if it maps ``str`` to ``str`` (field 15); raise otherwise."""
     if headers is None:
         return {}
+    if not isinstance(headers, Mapping):
+        raise ValidationError(f"task headers must be a mapping of str to str, not {headers!r}")
     result: dict[str, str] = {}
     for key, value in headers.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise ValidationError("task headers must map str to str")
         result[key] = value
     return result
+
+
+#: The option names a :class:`Task` accepts.
+TASK_OPTION_NAMES = TaskOptions.__optional_keys__ | TaskOptions.__required_keys__
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    unknown = set(options) - TASK_OPTION_NAMES
+    if unknown:
+        raise ValidationError(f"unknown task option(s): {', '.join(sorted(unknown))}")
 
 
 class Task:
@@ -126,7 +139,8 @@ class Task:
             raise ValidationError("task type cannot be empty")
         self._type = type
         self._payload = _check_payload(payload)
-        self._headers = MappingProxyType(_check_headers(headers))
+        self._headers = MappingProxyType(validate_headers(headers))
+        _check_options(options)
         self._options: Mapping[str, Any] = MappingProxyType(dict(options))
 
     @classmethod
@@ -177,9 +191,10 @@ class Task:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Task):
             return NotImplemented
-        return (self._type, self.payload, dict(self._headers), dict(self._options)) == (
+        # The raw payload: None (Go's nil) and b"" lock different uniqueness keys.
+        return (self._type, self._payload, dict(self._headers), dict(self._options)) == (
             other._type,
-            other.payload,
+            other._payload,
             dict(other._headers),
             dict(other._options),
         )

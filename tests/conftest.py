@@ -17,8 +17,18 @@ import pytest
 import redis
 
 import asynq
+from tests.helpers import gopeer
 from tests.helpers.facade import SyncFacade
 from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build the Go peer (tests/go) before any test runs.
+
+    A cold build takes over a minute on a small machine; doing it here keeps it out of every
+    per-test timeout. A missing Go toolchain fails the run: it is never a skip.
+    """
+    gopeer.build_go_peer()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ always fill the field and readers map both forms to ``None``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -58,8 +58,9 @@ def fill_timestamp(ts: Timestamp, unix: float | None) -> None:
         ts.nanos = 0
         return
     seconds = int(unix // 1)
-    ts.seconds = seconds
-    ts.nanos = round((unix - seconds) * 1e9) % 1_000_000_000
+    # A fraction that rounds up to a whole second carries into the seconds.
+    carry, ts.nanos = divmod(round((unix - seconds) * 1e9), 1_000_000_000)
+    ts.seconds = seconds + carry
 
 
 def fill_timestamp_ns(ts: Timestamp, unix_ns: int) -> None:
@@ -71,7 +72,8 @@ def datetime_from_timestamp(ts: Timestamp) -> datetime | None:
     """An aware UTC datetime, or ``None`` for Go's zero time and for the epoch (an unset field)."""
     if ts.seconds == GO_ZERO_TIME_SECONDS or (ts.seconds == 0 and ts.nanos == 0):
         return None
-    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, UTC)
+    # Integer arithmetic: a float sum would round 123456789 ns up to 123457 µs.
+    return datetime.fromtimestamp(ts.seconds, UTC) + timedelta(microseconds=ts.nanos // 1000)
 
 
 def unix_to_datetime(seconds: int) -> datetime | None:

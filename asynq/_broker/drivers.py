@@ -4,6 +4,9 @@
 in ``await``. Both translate redis-py exceptions into :mod:`asynq.errors` at this boundary and
 throw them into the op, so an op may catch a script's error reply (``NOT FOUND``) where it
 expects one. Scripts go out as ``EVALSHA`` and fall back to ``EVAL`` on ``NOSCRIPT``.
+
+Calls that a plain standalone client can serve byte-for-byte go through the fast lane
+(:mod:`asynq._broker.wire`); everything else takes redis-py's ``execute_command``/pipeline.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import redis.exceptions
 
 from asynq._broker import scripts
 from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script
+from asynq._broker.wire import AsyncLane, SyncLane
 from asynq.errors import BrokerError
 
 if TYPE_CHECKING:
@@ -59,6 +63,11 @@ def _pipeline_replies(raw: list[Any]) -> tuple[list[Any], list[int]]:
     return replies, noscript
 
 
+def _lane_replies(raw: list[Any]) -> list[Any]:
+    """Pipeline replies from a lane (NOSCRIPT already resolved), errors translated."""
+    return [translate(r) if isinstance(r, redis.exceptions.RedisError) else r for r in raw]
+
+
 def _call_args(call: Command | Script) -> tuple[Arg, ...]:
     return call.args if isinstance(call, Command) else _evalsha_args(call)
 
@@ -70,6 +79,7 @@ class SyncDriver:
         self.redis = client
         # redis-py leaves execute_command untyped; this is the one place it is called.
         self._command: Callable[..., Any] = client.execute_command
+        self._lane = SyncLane.attach(client)
 
     def run(self, op: Op[T]) -> T:
         """Drive ``op`` to completion and return its result."""
@@ -87,6 +97,10 @@ class SyncDriver:
 
     def _execute(self, call: Call) -> Any:
         try:
+            lane = self._lane
+            if lane is not None and lane.accepts(call):
+                reply = lane.execute(call)
+                return _lane_replies(reply) if isinstance(call, Pipeline) else reply
             if isinstance(call, Command):
                 return self._command(*call.args)
             if isinstance(call, Script):
@@ -126,6 +140,7 @@ class AsyncDriver:
     def __init__(self, client: AsyncRedis) -> None:
         self.redis = client
         self._command: Callable[..., Awaitable[Any]] = client.execute_command
+        self._lane = AsyncLane.attach(client)
 
     async def run(self, op: Op[T]) -> T:
         """Drive ``op`` to completion and return its result."""
@@ -143,6 +158,10 @@ class AsyncDriver:
 
     async def _execute(self, call: Call) -> Any:
         try:
+            lane = self._lane
+            if lane is not None and lane.accepts(call):
+                reply = await lane.execute(call)
+                return _lane_replies(reply) if isinstance(call, Pipeline) else reply
             if isinstance(call, Command):
                 return await self._command(*call.args)
             if isinstance(call, Script):

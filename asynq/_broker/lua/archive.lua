@@ -1,0 +1,56 @@
+-- archive: move a failed active task to the archive, trimming the archive by age and size.
+-- Effect on Redis equals Go asynq v0.26.0 archiveCmd (internal/rdb/rdb.go).
+--
+-- KEYS[1] -> asynq:{<qname>}:t:<task_id>
+-- KEYS[2] -> asynq:{<qname>}:active
+-- KEYS[3] -> asynq:{<qname>}:lease
+-- KEYS[4] -> asynq:{<qname>}:archived
+-- KEYS[5] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
+-- KEYS[6] -> asynq:{<qname>}:failed:<yyyy-mm-dd>
+-- KEYS[7] -> asynq:{<qname>}:processed
+-- KEYS[8] -> asynq:{<qname>}:failed
+-- KEYS[9] -> task key prefix asynq:{<qname>}:t:
+-- ARGV[1] -> task id
+-- ARGV[2] -> encoded TaskMessage (error_msg and last_failed_at updated)
+-- ARGV[3] -> now, Unix seconds (the archive score)
+-- ARGV[4] -> age cutoff, Unix seconds (90 days ago)
+-- ARGV[5] -> size limit (10000)
+-- ARGV[6] -> daily counter expiry, Unix seconds (now + 90 days)
+-- ARGV[7] -> 9223372036854775807 (the total counters wrap to 1 there)
+-- Returns: OK; error NOT FOUND when the task is not active and leased.
+--
+-- ZRANGEBYSCORE selects the same ids as Go's ZRANGE ... BYSCORE and also runs on Redis < 6.2.
+-- The size trim removes ranks 0..-limit, which leaves limit - 1 tasks (Go's QUIRK Q7).
+if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
+  return redis.error_reply("NOT FOUND")
+end
+if redis.call("ZREM", KEYS[3], ARGV[1]) == 0 then
+  return redis.error_reply("NOT FOUND")
+end
+redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
+local function drop(ids)
+  if #ids == 0 then
+    return
+  end
+  for _, id in ipairs(ids) do
+    redis.call("DEL", KEYS[9] .. id)
+  end
+  redis.call("ZREM", KEYS[4], unpack(ids))
+end
+drop(redis.call("ZRANGEBYSCORE", KEYS[4], "-inf", ARGV[4]))
+drop(redis.call("ZRANGE", KEYS[4], 0, -tonumber(ARGV[5])))
+redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "archived")
+if redis.call("INCR", KEYS[5]) == 1 then
+  redis.call("EXPIREAT", KEYS[5], ARGV[6])
+end
+if redis.call("INCR", KEYS[6]) == 1 then
+  redis.call("EXPIREAT", KEYS[6], ARGV[6])
+end
+if tonumber(redis.call("GET", KEYS[7])) == tonumber(ARGV[7]) then
+  redis.call("SET", KEYS[7], 1)
+  redis.call("SET", KEYS[8], 1)
+else
+  redis.call("INCR", KEYS[7])
+  redis.call("INCR", KEYS[8])
+end
+return redis.status_reply("OK")

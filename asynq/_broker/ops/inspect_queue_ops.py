@@ -1,0 +1,255 @@
+"""Inspector ops on whole queues: names, stats, history, groups, pause, removal, cluster layout.
+
+Each op mirrors one Go ``RDB`` method of ``internal/rdb/inspect.go`` (named in its docstring),
+including which of them first check that the queue is registered in ``asynq:queues``: Go tools
+treat a queue missing from that set as nonexistent, whatever keys it has.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis.crc import key_slot
+
+from asynq._base import keys
+from asynq._broker.calls import Command, Op, Script, as_int, as_str
+from asynq.errors import (
+    BrokerError,
+    FailedPreconditionError,
+    QueueAlreadyPausedError,
+    QueueNotEmptyError,
+    QueueNotFoundError,
+    QueueNotPausedError,
+)
+from asynq.inspector_types import ClusterNode, DailyStats, GroupInfo, QueueInfo
+
+#: Task ids sampled per collection, and groups sampled, by the memory estimate (Go's values).
+MEMORY_TASK_SAMPLE = 20
+MEMORY_GROUP_SAMPLE = 5
+
+_DAY = timedelta(days=1)
+
+
+def require_queue(qname: str) -> Op[None]:
+    """Raise :class:`QueueNotFoundError` unless ``qname`` is in ``asynq:queues``."""
+    if not as_int((yield Command(("SISMEMBER", keys.ALL_QUEUES, qname)))):
+        raise QueueNotFoundError(qname)
+
+
+def all_queues() -> Op[list[str]]:
+    """``RDB.AllQueues``: the registered queue names, sorted (Go returns the set's own order)."""
+    return sorted(as_str(q) for q in (yield Command(("SMEMBERS", keys.ALL_QUEUES))))
+
+
+def _stats_call(qname: str, now: float) -> Script:
+    return Script(
+        "inspect_current_stats",
+        (
+            keys.pending_key(qname),
+            keys.active_key(qname),
+            keys.scheduled_key(qname),
+            keys.retry_key(qname),
+            keys.archived_key(qname),
+            keys.completed_key(qname),
+            keys.processed_key(qname, now),
+            keys.failed_key(qname, now),
+            keys.processed_total_key(qname),
+            keys.failed_total_key(qname),
+            keys.paused_key(qname),
+            keys.groups_key(qname),
+        ),
+        (keys.task_key_prefix(qname), keys.group_key_prefix(qname)),
+    )
+
+
+def _memory_call(qname: str) -> Script:
+    return Script(
+        "inspect_memory_usage",
+        (
+            keys.active_key(qname),
+            keys.pending_key(qname),
+            keys.scheduled_key(qname),
+            keys.retry_key(qname),
+            keys.archived_key(qname),
+            keys.completed_key(qname),
+            keys.groups_key(qname),
+        ),
+        (
+            keys.task_key_prefix(qname),
+            MEMORY_TASK_SAMPLE,
+            MEMORY_GROUP_SAMPLE,
+            keys.group_key_prefix(qname),
+        ),
+    )
+
+
+def queue_info(qname: str, now_ns: int) -> Op[QueueInfo]:
+    """``RDB.CurrentStats`` then ``RDB.memoryUsage``: a snapshot of one queue.
+
+    Latency is ``now - pending_since`` of the oldest pending task, or zero when that task has
+    no ``pending_since`` (tasks moved by run/requeue, QUIRK Q4).
+    """
+    yield from require_queue(qname)
+    now = now_ns / 1e9
+    reply = yield _stats_call(qname, now)
+    pending, active, scheduled, retry, archived, completed = (as_int(v) for v in reply[:6])
+    processed, failed, processed_total, failed_total = (as_int(v) for v in reply[6:10])
+    paused, oldest_since, group_count, aggregating = (as_int(v) for v in reply[10:14])
+    memory = as_int((yield _memory_call(qname)))
+    latency = timedelta(0)
+    if oldest_since:
+        latency = timedelta(microseconds=(now_ns - oldest_since) // 1000)
+    return QueueInfo(
+        queue=qname,
+        memory_usage=memory,
+        latency=latency,
+        size=pending + active + scheduled + retry + archived + completed + aggregating,
+        groups=group_count,
+        pending=pending,
+        active=active,
+        scheduled=scheduled,
+        retry=retry,
+        archived=archived,
+        completed=completed,
+        aggregating=aggregating,
+        processed=processed,
+        failed=failed,
+        processed_total=processed_total,
+        failed_total=failed_total,
+        paused=paused != 0,
+        timestamp=datetime.fromtimestamp(now, UTC),
+    )
+
+
+def history(qname: str, days: int, now: float) -> Op[list[DailyStats]]:
+    """``RDB.HistoricalStats``: today's counters first, then one entry per earlier UTC day.
+
+    Each ``date`` is ``now - i days`` (not truncated to midnight), as in Go.
+    """
+    yield from require_queue(qname)
+    moment = datetime.fromtimestamp(now, UTC)
+    dates = [moment - i * _DAY for i in range(days)]
+    day_keys: list[str] = []
+    for date in dates:
+        ts = date.timestamp()
+        day_keys += [keys.processed_key(qname, ts), keys.failed_key(qname, ts)]
+    counts = yield Command(("MGET", *day_keys))
+    return [
+        DailyStats(
+            queue=qname,
+            processed=as_int(counts[2 * i]),
+            failed=as_int(counts[2 * i + 1]),
+            date=date,
+        )
+        for i, date in enumerate(dates)
+    ]
+
+
+def groups(qname: str) -> Op[list[GroupInfo]]:
+    """``RDB.GroupStats``: every group and its size. Go does not check the queue here."""
+    reply = yield Script(
+        "inspect_group_stats", (keys.groups_key(qname),), (keys.group_key_prefix(qname),)
+    )
+    return [
+        GroupInfo(group=as_str(reply[i]), size=as_int(reply[i + 1]))
+        for i in range(0, len(reply), 2)
+    ]
+
+
+def pause(qname: str, now: float) -> Op[None]:
+    """``RDB.Pause``: ``SET paused <now> NX``; no queue check, as in Go."""
+    if (yield Command(("SET", keys.paused_key(qname), int(now // 1), "NX"))) is None:
+        raise QueueAlreadyPausedError(f'queue "{qname}" is already paused')
+
+
+def unpause(qname: str) -> Op[None]:
+    """``RDB.Unpause``: ``DEL paused``; no queue check, as in Go."""
+    if not as_int((yield Command(("DEL", keys.paused_key(qname))))):
+        raise QueueNotPausedError(f'queue "{qname}" is not paused')
+
+
+def remove_queue(qname: str, force: bool) -> Op[None]:
+    """``RDB.RemoveQueue``: delete the queue's collections and tasks, then unregister it.
+
+    Raises:
+        QueueNotFoundError: the queue is not registered.
+        QueueNotEmptyError: not forced and a pending/active/scheduled/retry/archived task exists.
+        FailedPreconditionError: forced and a task is active.
+    """
+    yield from require_queue(qname)
+    code = as_int(
+        (
+            yield Script(
+                "inspect_remove_queue",
+                (
+                    keys.pending_key(qname),
+                    keys.active_key(qname),
+                    keys.scheduled_key(qname),
+                    keys.retry_key(qname),
+                    keys.archived_key(qname),
+                    keys.lease_key(qname),
+                ),
+                (keys.task_key_prefix(qname), "1" if force else "0"),
+            )
+        )
+    )
+    if code == -1:
+        raise QueueNotEmptyError(qname)
+    if code == -2:
+        raise FailedPreconditionError("cannot remove queue with active tasks")
+    if code != 1:
+        raise BrokerError(f"unexpected reply {code} from inspect_remove_queue")
+    yield Command(("SREM", keys.ALL_QUEUES, qname))
+
+
+def cluster_key_slot(qname: str) -> Op[int]:
+    """``RDB.ClusterKeySlot``: the hash slot of the queue's keys.
+
+    Computed here with Redis Cluster's own function (CRC16 of the ``{<qname>}`` hash tag),
+    which is what ``CLUSTER KEYSLOT`` answers: redis-py's asyncio cluster client cannot route
+    that command. Unlike Go, this also answers on a standalone Redis.
+    """
+    return key_slot(keys.pending_key(qname).encode())
+    yield  # an op that needs no round trip  # pragma: no cover
+
+
+def _join_host_port(host: str, port: int) -> str:
+    # Go's net.JoinHostPort brackets IPv6 literals.
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def cluster_nodes(qname: str) -> Op[list[ClusterNode]]:
+    """``RDB.ClusterNodes``: the nodes serving the queue's slot, as ``CLUSTER SLOTS`` lists them.
+
+    Raises:
+        BrokerError: Redis is not a cluster, or no slot range holds the queue's slot.
+    """
+    slot = yield from cluster_key_slot(qname)
+    ranges: list[Any] = yield Script("inspect_server_query", (), ("cluster-slots",))
+    for entry in ranges:
+        if as_int(entry[0]) <= slot <= as_int(entry[1]):
+            return [
+                ClusterNode(id=as_str(node[2]), addr=_join_host_port(as_str(node[0]), node[1]))
+                for node in entry[2:]
+            ]
+    raise BrokerError("nodes not found")
+
+
+def parse_info(text: str) -> dict[str, str]:
+    """Go's ``parseInfo``: every ``key:value`` line; lines with no or several ``:`` are skipped."""
+    info: dict[str, str] = {}
+    for line in text.split("\r\n"):
+        parts = line.split(":")
+        if len(parts) == 2:
+            info[parts[0]] = parts[1]
+    return info
+
+
+def redis_info(cluster: bool) -> Op[dict[str, str]]:
+    """``RDB.RedisInfo`` (``INFO``), or ``RDB.RedisClusterInfo`` (``CLUSTER INFO``) on a cluster.
+
+    A script with no keys runs on any one node of a cluster, as Go's command does.
+    """
+    reply = yield Script("inspect_server_query", (), ("cluster-info" if cluster else "info",))
+    return parse_info(as_str(reply))

@@ -1,0 +1,260 @@
+"""Worker-side broker ops: dequeue, the outcome of a task, and the background sweeps.
+
+Each outcome has a ``*_call`` builder returning the one script call (so the processor can send
+the outcomes of several tasks in one pipelined round trip) and an op that runs it. Times come
+in as Unix seconds from the caller's clock; every score and counter expiry written is whole
+seconds, exactly as Go's ``time.Unix()`` truncates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asynq._base import keys
+from asynq._base.codec import TaskMessage, decode_message, encode_message
+from asynq._broker.calls import Command, Op, Script, as_int
+
+#: Go's ``rdb.LeaseDuration``: how long a dequeue or heartbeat holds a task.
+LEASE_DURATION = 30.0
+#: Go's ``statsTTL``: daily counters expire this long after they are created.
+STATS_TTL = 90 * 24 * 3600
+#: Go's ``maxArchiveSize`` and ``archivedExpirationInDays``.
+MAX_ARCHIVE_SIZE = 10_000
+ARCHIVED_EXPIRATION_DAYS = 90
+#: The total counters wrap to 1 when they reach Go's ``math.MaxInt64``.
+MAX_INT64 = 9223372036854775807
+
+
+def _sec(unix: float) -> int:
+    """Whole Unix seconds, like Go's ``time.Unix()`` (floor, also for negative values)."""
+    return math.floor(unix)
+
+
+def _copy(msg: TaskMessage) -> TaskMessage:
+    out = TaskMessage()
+    out.CopyFrom(msg)
+    return out
+
+
+def dequeue(qname: str, count: int, now: float) -> Op[list[TaskMessage]]:
+    """Move up to ``count`` pending tasks of ``qname`` to active; return their messages.
+
+    The lease expires at ``now + 30 s``; the caller keeps that time as the local lease.
+    An empty list means the queue is empty or paused.
+    """
+    reply = yield Script(
+        "dequeue",
+        (
+            keys.pending_key(qname),
+            keys.paused_key(qname),
+            keys.active_key(qname),
+            keys.lease_key(qname),
+        ),
+        (_sec(now + LEASE_DURATION), keys.task_key_prefix(qname), max(count, 1)),
+    )
+    return [decode_message(data) for data in reply or ()]
+
+
+def done_call(msg: TaskMessage, now: float) -> Script:
+    """Go's ``RDB.Done``: delete the task, count it processed, release its own unique lock."""
+    q = msg.queue
+    call_keys = (
+        keys.active_key(q),
+        keys.lease_key(q),
+        keys.task_key(q, msg.id),
+        keys.processed_key(q, now),
+        keys.processed_total_key(q),
+    )
+    args = (msg.id, _sec(now) + STATS_TTL, MAX_INT64)
+    # An empty unique key must not be passed: Redis Cluster refuses it.
+    if msg.unique_key:
+        return Script("done_unique", (*call_keys, msg.unique_key), args)
+    return Script("done", call_keys, args)
+
+
+def mark_as_complete_call(msg: TaskMessage, now: float) -> Script:
+    """Go's ``RDB.MarkAsComplete``: keep the task as completed until now + retention."""
+    q = msg.queue
+    completed = _copy(msg)
+    completed.completed_at = _sec(now)
+    call_keys = (
+        keys.active_key(q),
+        keys.lease_key(q),
+        keys.completed_key(q),
+        keys.task_key(q, msg.id),
+        keys.processed_key(q, now),
+        keys.processed_total_key(q),
+    )
+    args = (
+        msg.id,
+        _sec(now) + STATS_TTL,
+        _sec(now) + msg.retention,
+        encode_message(completed),
+        MAX_INT64,
+    )
+    if msg.unique_key:
+        return Script("mark_as_complete_unique", (*call_keys, msg.unique_key), args)
+    return Script("mark_as_complete", call_keys, args)
+
+
+def requeue_call(msg: TaskMessage) -> Script:
+    """Go's ``RDB.Requeue``: put an unfinished active task back at the head of pending."""
+    q = msg.queue
+    return Script(
+        "requeue",
+        (keys.active_key(q), keys.lease_key(q), keys.pending_key(q), keys.task_key(q, msg.id)),
+        (msg.id,),
+    )
+
+
+def retry_call(
+    msg: TaskMessage, retry_at: float, error_msg: str, is_failure: bool, now: float
+) -> Script:
+    """Go's ``RDB.Retry``: schedule the task in the retry set at ``retry_at``.
+
+    ``retried`` grows by one and the counters move only when ``is_failure``; ``error_msg`` and
+    ``last_failed_at`` are always updated.
+    """
+    q = msg.queue
+    modified = _copy(msg)
+    if is_failure:
+        modified.retried += 1
+    modified.error_msg = error_msg
+    modified.last_failed_at = _sec(now)
+    return Script(
+        "retry",
+        (
+            keys.task_key(q, msg.id),
+            keys.active_key(q),
+            keys.lease_key(q),
+            keys.retry_key(q),
+            keys.processed_key(q, now),
+            keys.failed_key(q, now),
+            keys.processed_total_key(q),
+            keys.failed_total_key(q),
+        ),
+        (
+            msg.id,
+            encode_message(modified),
+            _sec(retry_at),
+            _sec(now) + STATS_TTL,
+            "1" if is_failure else "0",
+            MAX_INT64,
+        ),
+    )
+
+
+def _archive_cutoff(now: float) -> int:
+    # Go uses AddDate(0, 0, -90): calendar days in the local zone. asynq servers run in UTC in
+    # practice and a DST hour either way never changes which tasks are older than 90 days.
+    moment = datetime.fromtimestamp(now, UTC) - timedelta(days=ARCHIVED_EXPIRATION_DAYS)
+    return _sec(moment.timestamp())
+
+
+def archive_call(msg: TaskMessage, error_msg: str, now: float) -> Script:
+    """Go's ``RDB.Archive``: archive the task (``retried`` unchanged) and trim the archive."""
+    q = msg.queue
+    modified = _copy(msg)
+    modified.error_msg = error_msg
+    modified.last_failed_at = _sec(now)
+    return Script(
+        "archive",
+        (
+            keys.task_key(q, msg.id),
+            keys.active_key(q),
+            keys.lease_key(q),
+            keys.archived_key(q),
+            keys.processed_key(q, now),
+            keys.failed_key(q, now),
+            keys.processed_total_key(q),
+            keys.failed_total_key(q),
+            keys.task_key_prefix(q),
+        ),
+        (
+            msg.id,
+            encode_message(modified),
+            _sec(now),
+            _archive_cutoff(now),
+            MAX_ARCHIVE_SIZE,
+            _sec(now) + STATS_TTL,
+            MAX_INT64,
+        ),
+    )
+
+
+def run_call(call: Script) -> Op[None]:
+    """Run one outcome call; a script error reply (``NOT FOUND``) raises ReplyError."""
+    yield call
+
+
+def forward_if_ready(qnames: Sequence[str], now: float, now_ns: int) -> Op[int]:
+    """Go's ``RDB.ForwardIfReady``: move every due scheduled and retry task; return the count."""
+    total = 0
+    for q in qnames:
+        for source in (keys.scheduled_key(q), keys.retry_key(q)):
+            while True:
+                n = as_int(
+                    (
+                        yield Script(
+                            "forward",
+                            (source, keys.pending_key(q)),
+                            (_sec(now), keys.task_key_prefix(q), now_ns, keys.group_key_prefix(q)),
+                        )
+                    )
+                )
+                total += n
+                if n == 0:
+                    break
+    return total
+
+
+def list_lease_expired(qnames: Sequence[str], cutoff: float) -> Op[list[TaskMessage]]:
+    """Go's ``RDB.ListLeaseExpired``: messages of tasks whose lease expired at or before cutoff."""
+    found: list[TaskMessage] = []
+    for q in qnames:
+        reply = yield Script(
+            "list_lease_expired", (keys.lease_key(q),), (_sec(cutoff), keys.task_key_prefix(q))
+        )
+        found.extend(decode_message(data) for data in reply or ())
+    return found
+
+
+def delete_expired_completed(qname: str, now: float, batch_size: int) -> Op[int]:
+    """Go's ``RDB.DeleteExpiredCompletedTasks``: delete in batches until none is due."""
+    total = 0
+    while True:
+        n = as_int(
+            (
+                yield Script(
+                    "delete_expired_completed",
+                    (keys.completed_key(qname),),
+                    (_sec(now), keys.task_key_prefix(qname), batch_size),
+                )
+            )
+        )
+        total += n
+        if n == 0:
+            return total
+
+
+def extend_lease_call(qname: str, task_ids: Sequence[str], now: float) -> Command:
+    """Go's ``RDB.ExtendLease``: ``ZADD lease XX`` every id to now + 30 s."""
+    expire = _sec(now + LEASE_DURATION)
+    args: list[Any] = ["ZADD", keys.lease_key(qname), "XX"]
+    for tid in task_ids:
+        args += [expire, tid]
+    return Command(tuple(args))
+
+
+def write_result(qname: str, task_id: str, data: bytes) -> Op[int]:
+    """Go's ``RDB.WriteResult``: ``HSET result``; returns the number of bytes written."""
+    yield Command(("HSET", keys.task_key(qname, task_id), "result", data))
+    return len(data)
+
+
+def ping() -> Op[None]:
+    """``PING`` (the health check)."""
+    yield Command(("PING",))

@@ -1,0 +1,43 @@
+"""The worker side: :class:`Server` processes tasks with a handler, configured by
+:class:`Config`. Handlers receive an :class:`ActiveTask`.
+
+Example::
+
+    from asynq.server import Config, Server
+    from asynq.servemux import ServeMux
+
+    mux = ServeMux()
+
+    @mux.task("email:send")
+    async def send_email(task):
+        await deliver(task.json())
+
+    Server("redis://localhost:6379", Config(concurrency=10)).run(mux)
+"""
+
+from asynq.server.active_task import ActiveTask, ResultWriter
+from asynq.server.config import (
+    Config,
+    ErrorHandler,
+    GroupAggregator,
+    GroupAggregatorFunc,
+    HealthCheckFunc,
+    IsFailureFunc,
+    RetryDelayFunc,
+    default_retry_delay,
+)
+from asynq.server.server import Server
+
+__all__ = [
+    "ActiveTask",
+    "Config",
+    "ErrorHandler",
+    "GroupAggregator",
+    "GroupAggregatorFunc",
+    "HealthCheckFunc",
+    "IsFailureFunc",
+    "ResultWriter",
+    "RetryDelayFunc",
+    "Server",
+    "default_retry_delay",
+]

@@ -1,0 +1,183 @@
+"""Server configuration: :class:`Config`, with Go v0.26.0's options and defaults."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+
+from asynq._base import keys
+from asynq.errors import ValidationError
+from asynq.task import Duration, Task
+
+if TYPE_CHECKING:
+    from asynq.server.active_task import ActiveTask
+
+
+@runtime_checkable
+class GroupAggregator(Protocol):
+    """Combines the tasks of one group into one task (Go's ``GroupAggregator``).
+
+    The returned task is enqueued in the group's queue whatever its own ``queue`` option says;
+    its other options apply. A plain function ``(group, tasks) -> Task`` (or ``async def``)
+    works too.
+    """
+
+    def aggregate(self, group: str, tasks: list[Task]) -> Task | Awaitable[Task]:
+        """Return the aggregated task."""
+        ...
+
+
+GroupAggregatorFunc: TypeAlias = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
+#: ``(retried, exc, task) -> delay``: seconds or a timedelta (Go's ``RetryDelayFunc``).
+RetryDelayFunc: TypeAlias = Callable[[int, BaseException, Task], Duration]
+#: ``(task, exc)`` called for every failed task, sync or async (Go's ``ErrorHandler``).
+ErrorHandler: TypeAlias = Callable[["ActiveTask", BaseException], Any]
+#: ``(exc) -> bool``: whether the error counts as a failure (Go's ``IsFailure``).
+IsFailureFunc: TypeAlias = Callable[[BaseException], bool]
+#: ``(error or None)``, called after each health check ping (Go's ``HealthCheckFunc``).
+HealthCheckFunc: TypeAlias = Callable[[BaseException | None], Any]
+
+_rng = random.SystemRandom()
+
+
+def default_retry_delay(n: int, exc: BaseException, task: Task) -> float:
+    """Go's ``DefaultRetryDelayFunc`` (from Sidekiq): ``n**4 + 15 + rand(0..29) * (n + 1)`` s.
+
+    ``n`` is the number of retries done so far (0 on the first failure).
+    """
+    return float(int(math.pow(n, 4)) + 15 + _rng.randrange(30) * (n + 1))
+
+
+def always_failure(exc: BaseException) -> bool:
+    """The default ``is_failure``: every error is a failure."""
+    return True
+
+
+def to_seconds(name: str, value: Duration) -> float:
+    """``value`` (seconds or timedelta) as float seconds; rejects negatives and non-numbers."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ValidationError(f"{name} must be a number of seconds or a timedelta, not {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValidationError(f"{name} cannot be negative: {value!r}")
+    return seconds
+
+
+def _queues(value: Mapping[str, int] | None) -> dict[str, int]:
+    # Go drops blank names and priorities <= 0, and falls back to {"default": 1}.
+    result: dict[str, int] = {}
+    for name, priority in (value or {}).items():
+        if not isinstance(name, str) or not name.strip():
+            continue
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise ValidationError(f"priority of queue {name!r} must be an int, not {priority!r}")
+        if priority > 0:
+            result[name] = priority
+    return result or {keys.DEFAULT_QUEUE: 1}
+
+
+def _is_negative(value: Any) -> bool:
+    if isinstance(value, timedelta):
+        return value < timedelta(0)
+    return isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+
+
+#: Defaults of the duration fields, in seconds (Go's ``default*`` constants in server.go).
+_DURATION_DEFAULTS = {
+    "task_check_interval": 1.0,
+    "delayed_task_check_interval": 5.0,
+    "shutdown_timeout": 8.0,
+    "health_check_interval": 15.0,
+    "group_grace_period": 60.0,
+    "group_max_delay": 0.0,
+    "janitor_interval": 8.0,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """How a :class:`~asynq.server.Server` processes tasks. Defaults are Go's.
+
+    Durations accept seconds or a ``timedelta`` and read back as float seconds. A zero (or
+    negative, for ``task_check_interval``) duration means the default, as in Go.
+
+    Attributes:
+        concurrency: Tasks processed at once (default: the number of CPUs).
+        queues: Queue name to priority. Blank names and priorities <= 0 are dropped; the
+            default is ``{"default": 1}``.
+        strict_priority: Drain higher priority queues first instead of weighted sampling.
+        task_check_interval: Pause between polls when every queue is empty (1 s). Tasks
+            enqueued by this library wake idle workers at once; the poll finds the rest.
+        delayed_task_check_interval: Period of moving due scheduled and retry tasks (5 s).
+        shutdown_timeout: How long shutdown waits for running tasks before requeueing
+            them (8 s).
+        health_check_func: Called with ``None`` or the error after each Redis ping.
+        health_check_interval: Period of the health check (15 s).
+        group_grace_period: Aggregate a group once no task joined it for this long (60 s,
+            at least 1 s).
+        group_max_delay: Aggregate a group once its oldest task waited this long (0: never).
+        group_max_size: Aggregate a group once it holds this many tasks (0: no limit).
+        group_aggregator: Enables group aggregation (a :class:`GroupAggregator` or function).
+        janitor_interval: Period of deleting expired completed tasks (8 s).
+        janitor_batch_size: Completed tasks deleted per script call (100).
+        retry_delay_func: Delay before the next retry (Go's exponential default).
+        is_failure: Whether an error counts as a failure; when it returns ``False`` the task
+            is retried without using up a retry and without touching the failure counters.
+        error_handler: Called with the task and the error of every failed task.
+        logger: Where the server logs (default ``logging.getLogger("asynq.server")``).
+    """
+
+    concurrency: int = 0
+    queues: Mapping[str, int] = field(default_factory=lambda: {keys.DEFAULT_QUEUE: 1})
+    strict_priority: bool = False
+    task_check_interval: Duration = 1.0
+    delayed_task_check_interval: Duration = 5.0
+    shutdown_timeout: Duration = 8.0
+    health_check_func: HealthCheckFunc | None = None
+    health_check_interval: Duration = 15.0
+    group_grace_period: Duration = 60.0
+    group_max_delay: Duration = 0.0
+    group_max_size: int = 0
+    group_aggregator: GroupAggregator | GroupAggregatorFunc | None = None
+    janitor_interval: Duration = 8.0
+    janitor_batch_size: int = 100
+    retry_delay_func: RetryDelayFunc = default_retry_delay
+    is_failure: IsFailureFunc = always_failure
+    error_handler: ErrorHandler | None = None
+    logger: logging.Logger | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.concurrency, int) or isinstance(self.concurrency, bool):
+            raise ValidationError(f"concurrency must be an int, not {self.concurrency!r}")
+        if self.concurrency < 1:
+            set_(self, "concurrency", os.cpu_count() or 1)
+        set_(self, "queues", _queues(self.queues))
+        for name, default in _DURATION_DEFAULTS.items():
+            value = getattr(self, name)
+            if name == "task_check_interval" and _is_negative(value):
+                value = 0  # Go: "used when <= 0"
+            seconds = to_seconds(name, value)
+            set_(self, name, seconds or default)
+        if to_seconds("group_grace_period", self.group_grace_period) < 1:
+            raise ValidationError("group_grace_period cannot be less than a second")
+        for name in ("group_max_size", "janitor_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValidationError(f"{name} must be a non-negative int, not {value!r}")
+        if self.janitor_batch_size == 0:
+            set_(self, "janitor_batch_size", 100)
+
+    @property
+    def log(self) -> logging.Logger:
+        """The logger in use."""
+        return self.logger or logging.getLogger("asynq.server")

@@ -1,0 +1,406 @@
+"""Dequeues tasks and runs them through the handler (Go's ``processor``).
+
+The fetch loop keeps at most ``concurrency`` tasks in flight. With ``n`` slots free it takes
+up to ``n`` tasks in one script call from the first queue of the weighted order that has any,
+then from the next queues while slots remain. When every queue is empty it waits for a
+publish on a pending channel (tasks enqueued by this library) or a jittered poll interval
+(tasks from Go producers, which do not publish), whichever comes first.
+
+Each task runs in its own asyncio task and ends with the first of: the handler returns or
+raises, the deadline passes, a cancel message arrives, the heartbeat finds the lease expired,
+or shutdown aborts it. The outcome is written to Redis only while the local lease is valid
+(after that the recoverer owns the task); a failed write goes to the syncer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import math
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from asynq._base.clock import Clock
+from asynq._base.codec import TaskMessage
+from asynq._broker.calls import Script
+from asynq._broker.drivers import AsyncDriver
+from asynq._broker.ops import server_ops
+from asynq.errors import (
+    AsynqError,
+    HandlerNotFoundError,
+    LeaseExpiredError,
+    RevokeTask,
+    SkipRetry,
+    TaskCanceledError,
+    TaskDeadlineExceededError,
+)
+from asynq.servemux import Handler, call_handler, handler_executor
+from asynq.server.active_task import ActiveTask, ResultWriter, TaskContext
+from asynq.server.config import ErrorHandler, IsFailureFunc, RetryDelayFunc, to_seconds
+from asynq.server.lease import Lease
+from asynq.server.queues import QueueSelector
+from asynq.server.syncer import Syncer, SyncRequest
+from asynq.server.workers import Interrupt, Worker, WorkerRegistry
+from asynq.server.writer import OutcomeWriter
+
+#: Go's ``defaultTimeout``: used when a message has neither timeout nor deadline.
+DEFAULT_TIMEOUT = 1800.0
+#: Go rate-limits dequeue error logs to one per 3 s.
+ERROR_LOG_INTERVAL = 3.0
+
+_INTERRUPT_ERRORS: dict[Interrupt, Callable[[], AsynqError]] = {
+    Interrupt.DEADLINE: TaskDeadlineExceededError,
+    Interrupt.CANCELED: TaskCanceledError,
+    Interrupt.LEASE_EXPIRED: LeaseExpiredError,
+}
+
+
+def error_text(exc: BaseException) -> str:
+    """The ``error_msg`` stored for ``exc``: ``str(exc)`` like Go's ``err.Error()``.
+
+    An exception with no message is recorded by its class name rather than as ``""``.
+    """
+    return str(exc) or type(exc).__name__
+
+
+def compute_deadline(msg: TaskMessage, now: float) -> float | None:
+    """Go's ``computeDeadline`` (Unix seconds); ``None`` when the message sets neither."""
+    if msg.timeout == 0 and msg.deadline == 0:
+        return None
+    if msg.timeout != 0 and msg.deadline != 0:
+        return float(min(math.floor(now) + msg.timeout, msg.deadline))
+    if msg.timeout != 0:
+        return now + msg.timeout
+    return float(msg.deadline)
+
+
+class Processor:
+    """The fetch loop and the per-task workers."""
+
+    def __init__(
+        self,
+        *,
+        driver: AsyncDriver,
+        clock: Clock,
+        logger: logging.Logger,
+        handler: Handler,
+        queues: QueueSelector,
+        concurrency: int,
+        task_check_interval: float,
+        shutdown_timeout: float,
+        retry_delay_func: RetryDelayFunc,
+        is_failure: IsFailureFunc,
+        error_handler: ErrorHandler | None,
+        registry: WorkerRegistry,
+        syncer: Syncer,
+        executor: Executor,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._driver = driver
+        self._clock = clock
+        self._log = logger
+        self._handler = handler
+        self._queues = queues
+        self._concurrency = concurrency
+        self._check_interval = task_check_interval
+        self._shutdown_timeout = shutdown_timeout
+        self._retry_delay = retry_delay_func
+        self._is_failure = is_failure
+        self._error_handler = error_handler
+        self._registry = registry
+        self._syncer = syncer
+        self._executor = executor
+        self._rng = rng or random.Random()
+        self._writer = OutcomeWriter(driver)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._runners: set[asyncio.Task[None]] = set()
+        self._kick = asyncio.Event()
+        self._stopping = False
+        self._fetching_done = asyncio.Event()
+        self._fetching = False
+        self._last_error_log = -math.inf
+
+    # -- fetch loop ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tasks may be pending: poll now instead of at the end of the idle wait."""
+        self._kick.set()
+
+    def stop(self) -> None:
+        """Stop taking new tasks (tasks in flight continue)."""
+        self._stopping = True
+        self._kick.set()
+
+    async def run(self) -> None:
+        """Fetch tasks until :meth:`stop`."""
+        self._fetching = True
+        try:
+            while not self._stopping:
+                self._kick.clear()
+                free = self._concurrency - len(self._in_flight)
+                if free <= 0:
+                    await self._kick.wait()
+                    continue
+                try:
+                    taken = await self._dequeue(free)
+                except AsynqError as exc:
+                    self._log_dequeue_error(exc)
+                    # Go retries at once; a short pause keeps a Redis outage from spinning.
+                    await self._idle()
+                    continue
+                if not taken:
+                    await self._idle()
+                    continue
+                for msg, lease_expiry in taken:
+                    self._start(msg, lease_expiry)
+        finally:
+            self._fetching_done.set()
+
+    async def _dequeue(self, count: int) -> list[tuple[TaskMessage, float]]:
+        taken: list[tuple[TaskMessage, float]] = []
+        for qname in self._queues.order():
+            now = self._clock.now()
+            msgs = await self._driver.run(server_ops.dequeue(qname, count - len(taken), now))
+            lease_expiry = now + server_ops.LEASE_DURATION
+            taken.extend((msg, lease_expiry) for msg in msgs)
+            if len(taken) >= count:
+                break
+        return taken
+
+    async def _idle(self) -> None:
+        # Go: TaskCheckInterval/2 + rand[0, TaskCheckInterval), i.e. uniform [0.5, 1.5) x.
+        delay = self._check_interval / 2 + self._rng.random() * self._check_interval
+        try:
+            await asyncio.wait_for(self._kick.wait(), delay)
+        except TimeoutError:
+            pass
+
+    def _log_dequeue_error(self, exc: AsynqError) -> None:
+        now = self._clock.now()
+        if now - self._last_error_log >= ERROR_LOG_INTERVAL:
+            self._last_error_log = now
+            self._log.error("Dequeue error: %s", exc)
+
+    # -- one task -----------------------------------------------------------------------------
+
+    def _start(self, msg: TaskMessage, lease_expiry: float) -> None:
+        now = self._clock.now()
+        deadline = compute_deadline(msg, now)
+        if deadline is None:
+            self._log.error(
+                "asynq: internal error: both timeout and deadline are not set for the task "
+                "message: %s",
+                msg.id,
+            )
+            deadline = now + DEFAULT_TIMEOUT
+        worker = Worker(
+            msg=msg,
+            started_ns=self._clock.now_ns(),
+            lease=Lease(lease_expiry, self._clock),
+            context=TaskContext(deadline, self._clock),
+        )
+        self._registry.add(worker)
+        task = asyncio.create_task(self._work(worker), name=f"asynq-task-{msg.id}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("worker crashed", exc_info=task.exception())
+        self._kick.set()  # a slot is free
+
+    def _active_task(self, worker: Worker) -> ActiveTask:
+        msg = worker.msg
+
+        async def write(data: bytes) -> int:
+            return await self._driver.run(server_ops.write_result(msg.queue, msg.id, data))
+
+        writer = ResultWriter(msg.id, worker.context, write, asyncio.get_running_loop())
+        return ActiveTask._create(msg, worker.context, writer)
+
+    async def _work(self, worker: Worker) -> None:
+        try:
+            task = self._active_task(worker)
+            if worker.context.err is not None:  # the deadline passed before it started
+                worker.context.end(worker.context.err)
+                await self._failed(worker, task, TaskDeadlineExceededError(), raised=False)
+                return
+            why, runner = await self._run_handler(worker, task)
+            if why is Interrupt.FINISHED:
+                worker.context.end()
+                exc = TaskCanceledError() if runner.cancelled() else runner.exception()
+                if exc is None:
+                    await self._succeeded(worker)
+                else:
+                    await self._failed(worker, task, exc)
+                return
+            runner.cancel()
+            if why is Interrupt.ABORT:
+                worker.context.end(TaskCanceledError())
+                self._log.warning("Quitting worker. task id=%s", worker.id)
+                await self._requeue(worker)
+                return
+            error = _INTERRUPT_ERRORS[why]()
+            # A lost lease cancels the context ("context canceled") but fails the task with
+            # ErrLeaseExpired; otherwise both are the same error.
+            worker.context.end(TaskCanceledError() if why is Interrupt.LEASE_EXPIRED else error)
+            await self._failed(worker, task, error, raised=False)
+        finally:
+            self._registry.remove(worker)
+
+    async def _run_handler(
+        self, worker: Worker, task: ActiveTask
+    ) -> tuple[Interrupt, asyncio.Task[None]]:
+        ctx = contextvars.copy_context()
+        ctx.run(handler_executor.set, self._executor)
+        runner = asyncio.create_task(
+            call_handler(self._handler, task), name=f"asynq-handler-{worker.id}", context=ctx
+        )
+        self._runners.add(runner)
+        runner.add_done_callback(self._runner_done)
+        runner.add_done_callback(lambda _: worker.interrupt(Interrupt.FINISHED))
+        timer = asyncio.get_running_loop().call_later(
+            max(worker.context.deadline - self._clock.now(), 0.0),
+            worker.interrupt,
+            Interrupt.DEADLINE,
+        )
+        try:
+            return await worker.interrupted, runner
+        finally:
+            timer.cancel()
+
+    def _runner_done(self, runner: asyncio.Task[None]) -> None:
+        self._runners.discard(runner)
+        if not runner.cancelled():
+            runner.exception()  # retrieved here so an abandoned handler's error is not logged
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    async def _succeeded(self, worker: Worker) -> None:
+        msg = worker.msg
+        if msg.retention > 0:
+            await self._write(
+                worker,
+                lambda now: server_ops.mark_as_complete_call(msg, now),
+                f"Could not move task id={msg.id} type={msg.type!r} to completed",
+            )
+        else:
+            await self._write(
+                worker,
+                lambda now: server_ops.done_call(msg, now),
+                f"Could not remove task id={msg.id} type={msg.type!r} from active",
+            )
+
+    async def _failed(
+        self, worker: Worker, task: ActiveTask, exc: BaseException, *, raised: bool = True
+    ) -> None:
+        msg = worker.msg
+        self._log_failure(msg, exc, raised)
+        if self._error_handler is not None:
+            await self._call_error_handler(task, exc)
+        text = error_text(exc)
+        if isinstance(exc, RevokeTask):
+            self._log.warning("revoke task id=%s", msg.id)
+            await self._write(
+                worker,
+                lambda now: server_ops.done_call(msg, now),
+                f"Could not remove task id={msg.id} type={msg.type!r} from active",
+            )
+        elif msg.retried >= msg.retry or isinstance(exc, SkipRetry):
+            self._log.warning("Retry exhausted for task id=%s", msg.id)
+            await self._write(
+                worker,
+                lambda now: server_ops.archive_call(msg, text, now),
+                f"Could not move task id={msg.id} from active to archived",
+            )
+        elif worker.lease.is_valid():
+            delay = to_seconds("retry delay", self._retry_delay(msg.retried, exc, task))
+            retry_at = self._clock.now() + delay
+            is_failure = bool(self._is_failure(exc))
+            await self._write(
+                worker,
+                lambda now: server_ops.retry_call(msg, retry_at, text, is_failure, now),
+                f"Could not move task id={msg.id} from active to retry",
+            )
+
+    def _log_failure(self, msg: TaskMessage, exc: BaseException, raised: bool) -> None:
+        # Tracebacks only for errors raised by handler code; signals and interrupts need none.
+        if not raised or isinstance(exc, SkipRetry | RevokeTask | HandlerNotFoundError):
+            self._log.warning("task id=%s type=%r failed: %s", msg.id, msg.type, exc)
+        else:
+            self._log.error(
+                "task id=%s type=%r failed: %s", msg.id, msg.type, error_text(exc), exc_info=exc
+            )
+
+    async def _call_error_handler(self, task: ActiveTask, exc: BaseException) -> None:
+        handler = self._error_handler
+        assert handler is not None
+        try:
+            if inspect.iscoroutinefunction(handler):
+                await handler(task, exc)
+            else:
+                loop = asyncio.get_running_loop()
+                ctx = contextvars.copy_context()
+                result = await loop.run_in_executor(self._executor, ctx.run, handler, task, exc)
+                if inspect.isawaitable(result):
+                    await result
+        except Exception:
+            self._log.exception("error handler failed for task id=%s", task.id)
+
+    async def _write(
+        self, worker: Worker, build: Callable[[float], Script], description: str
+    ) -> None:
+        if not worker.lease.is_valid():
+            return  # the lease may belong to another worker now; the recoverer handles it
+        try:
+            await self._writer.write(build(self._clock.now()))
+        except AsynqError as exc:
+            self._log.warning("%s: %s; Will retry syncing", description, exc)
+            self._syncer.add(
+                SyncRequest(
+                    make_op=lambda: server_ops.run_call(build(self._clock.now())),
+                    description=description,
+                    deadline=worker.lease.deadline,
+                )
+            )
+
+    async def _requeue(self, worker: Worker) -> None:
+        if not worker.lease.is_valid():
+            return
+        try:
+            await self._driver.run(server_ops.run_call(server_ops.requeue_call(worker.msg)))
+        except AsynqError as exc:
+            self._log.error("Could not push task id=%s back to queue: %s", worker.id, exc)
+        else:
+            self._log.info("Pushed task id=%s back to queue", worker.id)
+
+    # -- shutdown -----------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks being processed (slots in use)."""
+        return len(self._in_flight)
+
+    async def shutdown(self) -> None:
+        """Stop fetching, wait up to the shutdown timeout, then requeue what still runs."""
+        self.stop()
+        if self._fetching:
+            await self._fetching_done.wait()
+        if not self._in_flight:
+            return
+        self._log.info("Waiting for all workers to finish...")
+        _, pending = await asyncio.wait(set(self._in_flight), timeout=self._shutdown_timeout)
+        if pending:
+            for worker in self._registry:
+                worker.interrupt(Interrupt.ABORT)
+            await asyncio.wait(pending)
+        self._log.info("All workers have finished")
+
+    def release_handlers(self) -> None:
+        """Cancel handler tasks still running after shutdown (their outcome is already set)."""
+        for runner in list(self._runners):
+            runner.cancel()

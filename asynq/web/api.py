@@ -1,0 +1,433 @@
+"""The JSON API under ``/api`` (Asynqmon's routes and shapes), used by the pages' forms.
+
+Reads are GET. Every mutation goes through :meth:`Api.mutation`, which checks the CSRF token
+first. A mutation posted by an HTML form (``application/x-www-form-urlencoded``) answers with a
+redirect to its ``next`` field and a one-time flash message; any other client gets JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from asynq.errors import AsynqError, BrokerError
+from asynq.inspector import AsyncInspector
+from asynq.inspector_types import WorkerInfo
+from asynq.task import TaskInfo
+from asynq.web import format as fmt
+from asynq.web.app import Dashboard
+from asynq.web.csrf import COOKIE, FIELD, HEADER
+
+#: States listed by ``/api/queues/{q}/{state}_tasks``.
+LIST_STATES = ("active", "pending", "scheduled", "retry", "archived", "completed")
+#: Actions allowed on one task of each state (Asynqmon's table).
+TASK_ACTIONS: dict[str, frozenset[str]] = {
+    "active": frozenset({"cancel"}),
+    "pending": frozenset({"delete", "archive"}),
+    "scheduled": frozenset({"delete", "run", "archive"}),
+    "retry": frozenset({"delete", "run", "archive"}),
+    "archived": frozenset({"delete", "run"}),
+    "completed": frozenset({"delete"}),
+    "aggregating": frozenset({"delete", "run", "archive"}),
+}
+# Keys of the batch responses, as Asynqmon names them.
+_BATCH_KEYS = {
+    "delete": ("deleted_ids", "failed_ids"),
+    "run": ("pending_ids", "error_ids"),
+    "archive": ("archived_ids", "error_ids"),
+    "cancel": ("canceled_ids", "error_ids"),
+}
+_PAST = {"delete": "deleted", "run": "made pending", "archive": "archived", "cancel": "canceled"}
+_MAX_BODY = 1_000_000
+_CANCEL_PAGE = 100
+
+
+@dataclass
+class Submitted:
+    """What a mutation request carried: task ids, flags, and how to answer."""
+
+    task_ids: list[str] = field(default_factory=list)
+    force: bool = False
+    next: str | None = None
+    is_form: bool = False
+
+
+@dataclass
+class Outcome:
+    """A mutation's result: JSON body (``None``: 204) and a one-line message for the flash."""
+
+    message: str
+    body: dict[str, Any] | None = None
+    failed: bool = False
+
+
+Handler = Callable[[Request, Submitted], Awaitable[Outcome]]
+
+
+def _page(request: Request, default_size: int) -> tuple[int, int]:
+    try:
+        page = max(int(request.query_params.get("page", 1)), 1)
+        size = min(max(int(request.query_params.get("size", default_size)), 1), 1000)
+    except ValueError:
+        raise HTTPException(400, "page and size must be integers") from None
+    return page, size
+
+
+async def list_tasks(
+    insp: AsyncInspector, qname: str, state: str, group: str, page: int, size: int
+) -> list[TaskInfo]:
+    """One page of tasks of ``state`` (``aggregating`` needs ``group``)."""
+    if state == "aggregating":
+        return await insp.list_aggregating_tasks(qname, group, page=page, page_size=size)
+    lister: Callable[..., Awaitable[list[TaskInfo]]] = getattr(insp, f"list_{state}_tasks")
+    return await lister(qname, page=page, page_size=size)
+
+
+async def workers_of(insp: AsyncInspector, qname: str) -> dict[str, WorkerInfo]:
+    """Active workers of ``qname`` by task id (start time and deadline of active tasks)."""
+    return {
+        w.task_id: w for s in await insp.servers() for w in s.active_workers if w.queue == qname
+    }
+
+
+class Api:
+    """Endpoints bound to one :class:`~asynq.web.app.Dashboard`."""
+
+    def __init__(self, dash: Dashboard) -> None:
+        self.dash = dash
+
+    @property
+    def insp(self) -> AsyncInspector:
+        """The dashboard's inspector."""
+        return self.dash.inspector
+
+    def routes(self) -> list[BaseRoute]:
+        """Every ``/api`` route; mutations are all wrapped by :meth:`mutation`."""
+        m = self.mutation
+        tasks = "/api/queues/{qname}/{state}_tasks"
+        agg = "/api/queues/{qname}/groups/{group}/aggregating_tasks"
+        return [
+            Route("/api/csrf", self.csrf_token, methods=["GET"]),
+            Route("/api/queues", self.queues, methods=["GET"]),
+            Route("/api/queue_stats", self.queue_stats, methods=["GET"]),
+            Route("/api/queues/{qname}", self.queue, methods=["GET"]),
+            Route("/api/queues/{qname}", m(self.delete_queue), methods=["DELETE"]),
+            Route("/api/queues/{qname}:delete", m(self.delete_queue), methods=["POST"]),
+            Route("/api/queues/{qname}:pause", m(self.pause_queue), methods=["POST"]),
+            Route("/api/queues/{qname}:resume", m(self.resume_queue), methods=["POST"]),
+            Route("/api/queues/{qname}/groups", self.groups, methods=["GET"]),
+            Route("/api/queues/{qname}/tasks/{task_id}", self.task, methods=["GET"]),
+            Route(tasks, self.tasks, methods=["GET"]),
+            Route(tasks + "/{task_id}", m(self.task_action), methods=["DELETE"]),
+            Route(tasks + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
+            Route(tasks + ":{action}", m(self.bulk_action), methods=["POST", "DELETE"]),
+            Route(agg, self.tasks, methods=["GET"]),
+            Route(agg + "/{task_id}", m(self.task_action), methods=["DELETE"]),
+            Route(agg + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
+            Route(agg + ":{action}", m(self.bulk_action), methods=["POST", "DELETE"]),
+            Route("/api/servers", self.servers, methods=["GET"]),
+            Route("/api/scheduler_entries", self.scheduler_entries, methods=["GET"]),
+            Route(
+                "/api/scheduler_entries/{entry_id}/enqueue_events",
+                self.enqueue_events,
+                methods=["GET"],
+            ),
+            Route("/api/redis_info", self.redis_info, methods=["GET"]),
+        ]
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def csrf_token(self, request: Request) -> Response:
+        """``{"token": ...}`` for API clients; sets the cookie the token belongs to."""
+        cookie = request.cookies.get(COOKIE)
+        new_cookie = None
+        if not cookie or len(cookie) > 64:
+            cookie = new_cookie = self.dash.csrf.new_cookie()
+        resp = JSONResponse({"token": self.dash.csrf.token(cookie)})
+        if new_cookie:
+            resp.set_cookie(
+                COOKIE,
+                new_cookie,
+                path=self.dash.cookie_path(request),
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
+        return resp
+
+    async def queues(self, request: Request) -> Response:
+        """``{"queues": [snapshot, ...]}`` sorted by name."""
+        names = sorted(await self.insp.queues())
+        infos = await asyncio.gather(*(self.insp.get_queue_info(q) for q in names))
+        return JSONResponse({"queues": [fmt.queue_json(i) for i in infos]})
+
+    async def queue_stats(self, request: Request) -> Response:
+        """``{"stats": {queue: [daily, ...]}}`` for the last ``days`` (default 90)."""
+        try:
+            days = min(max(int(request.query_params.get("days", 90)), 1), 90)
+        except ValueError:
+            raise HTTPException(400, "days must be an integer") from None
+        names = sorted(await self.insp.queues())
+        hist = await asyncio.gather(*(self.insp.history(q, days) for q in names))
+        return JSONResponse(
+            {"stats": {q: [fmt.daily_json(d) for d in h] for q, h in zip(names, hist, strict=True)}}
+        )
+
+    async def queue(self, request: Request) -> Response:
+        """``{"current": snapshot, "history": [last 10 days]}``."""
+        qname = request.path_params["qname"]
+        info = await self.insp.get_queue_info(qname)
+        hist = await self.insp.history(qname, 10)
+        return JSONResponse(
+            {"current": fmt.queue_json(info), "history": [fmt.daily_json(d) for d in hist]}
+        )
+
+    async def groups(self, request: Request) -> Response:
+        """``{"stats": snapshot, "groups": [{"group", "size"}]}``."""
+        qname = request.path_params["qname"]
+        groups = await self.insp.groups(qname)
+        info = await self.insp.get_queue_info(qname)
+        return JSONResponse(
+            {"stats": fmt.queue_json(info), "groups": [fmt.group_json(g) for g in groups]}
+        )
+
+    async def tasks(self, request: Request) -> Response:
+        """``{"tasks": [...], "stats": snapshot}`` for one page of one state."""
+        qname = request.path_params["qname"]
+        state = request.path_params.get("state", "aggregating")
+        if state not in LIST_STATES and state != "aggregating":
+            raise HTTPException(404, f"unknown task state {state!r}")
+        page, size = _page(request, self.dash.settings.page_size)
+        group = request.path_params.get("group", "")
+        tasks = await list_tasks(self.insp, qname, state, group, page, size)
+        workers = await workers_of(self.insp, qname) if state == "active" else {}
+        info = await self.insp.get_queue_info(qname)
+        return JSONResponse(
+            {
+                "tasks": [fmt.task_json(t, workers.get(t.id)) for t in tasks],
+                "stats": fmt.queue_json(info),
+            }
+        )
+
+    async def task(self, request: Request) -> Response:
+        """One task in full."""
+        qname, task_id = request.path_params["qname"], request.path_params["task_id"]
+        info = await self.insp.get_task_info(qname, task_id)
+        worker = (await workers_of(self.insp, qname)).get(task_id)
+        return JSONResponse(fmt.task_json(info, worker))
+
+    async def servers(self, request: Request) -> Response:
+        """``{"servers": [...]}``."""
+        servers = sorted(await self.insp.servers(), key=lambda s: (s.host, s.pid))
+        return JSONResponse({"servers": [fmt.server_json(s) for s in servers]})
+
+    async def scheduler_entries(self, request: Request) -> Response:
+        """``{"entries": [...]}``."""
+        entries = sorted(await self.insp.scheduler_entries(), key=lambda e: e.spec)
+        return JSONResponse({"entries": [fmt.entry_json(e) for e in entries]})
+
+    async def enqueue_events(self, request: Request) -> Response:
+        """``{"events": [...]}``, newest first."""
+        page, size = _page(request, self.dash.settings.page_size)
+        events = await self.insp.list_scheduler_enqueue_events(
+            request.path_params["entry_id"], page=page, page_size=size
+        )
+        return JSONResponse({"events": [fmt.event_json(e) for e in events]})
+
+    async def redis_info(self, request: Request) -> Response:
+        """``{"info": {...}, "cluster": bool, "queue_locations": [...]}``."""
+        return JSONResponse(await redis_overview(self.insp))
+
+    # --- mutations -----------------------------------------------------------------------
+
+    def mutation(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap a mutation: CSRF check, input parsing, then JSON or redirect+flash."""
+
+        async def endpoint(request: Request) -> Response:
+            submitted, token = await _parse(request)
+            if not self.dash.csrf.check(request.cookies.get(COOKIE), token):
+                raise HTTPException(403, "CSRF token missing or invalid; reload the page")
+            try:
+                outcome = await handler(request, submitted)
+            except BrokerError:
+                raise
+            except AsynqError as exc:
+                if not submitted.is_form:
+                    raise
+                outcome = Outcome(str(exc), failed=True)
+            if submitted.is_form:
+                resp = RedirectResponse(self._next(request, submitted.next), status_code=303)
+                level = "error" if outcome.failed else "ok"
+                self.dash.set_flash(request, resp, level, outcome.message)
+                return resp
+            if outcome.body is None:
+                return Response(status_code=204)
+            return JSONResponse(outcome.body)
+
+        return endpoint
+
+    def _next(self, request: Request, target: str | None) -> str:
+        root = self.dash.root(request)
+        if (
+            target
+            and target.startswith((root + "/") if root else "/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
+            return target
+        return root + "/"
+
+    async def delete_queue(self, request: Request, sub: Submitted) -> Outcome:
+        """Delete a queue (``force`` to delete a non-empty one)."""
+        qname = request.path_params["qname"]
+        force = sub.force or request.query_params.get("force", "") in ("1", "true")
+        await self.insp.delete_queue(qname, force=force)
+        return Outcome(f"Queue {qname!r} deleted")
+
+    async def pause_queue(self, request: Request, sub: Submitted) -> Outcome:
+        """Pause a queue."""
+        qname = request.path_params["qname"]
+        await self.insp.pause_queue(qname)
+        return Outcome(f"Queue {qname!r} paused")
+
+    async def resume_queue(self, request: Request, sub: Submitted) -> Outcome:
+        """Resume a queue."""
+        qname = request.path_params["qname"]
+        await self.insp.unpause_queue(qname)
+        return Outcome(f"Queue {qname!r} resumed")
+
+    async def task_action(self, request: Request, sub: Submitted) -> Outcome:
+        """Run, archive, delete or cancel one task."""
+        p = request.path_params
+        state = p.get("state", "aggregating")
+        action = p.get("action", "delete")
+        _allowed(state, action)
+        await self._one(action, p["qname"], p["task_id"])
+        return Outcome(f"Task {p['task_id']} {_PAST[action]}")
+
+    async def _one(self, action: str, qname: str, task_id: str) -> None:
+        if action == "cancel":
+            await self.insp.cancel_processing(task_id)
+        else:
+            op: Callable[[str, str], Awaitable[None]] = getattr(self.insp, f"{action}_task")
+            await op(qname, task_id)
+
+    async def bulk_action(self, request: Request, sub: Submitted) -> Outcome:
+        """``run_all``/``archive_all``/``delete_all``/``cancel_all`` or ``batch_<verb>``."""
+        p = request.path_params
+        qname, state, action = p["qname"], p.get("state", "aggregating"), p["action"]
+        kind, _, verb = action.partition("_")
+        if kind == "batch":
+            _allowed(state, verb)
+            return await self._batch(verb, qname, sub.task_ids)
+        verb, _, all_ = action.partition("_")
+        if all_ != "all" or (request.method == "DELETE" and verb != "delete"):
+            raise HTTPException(404, f"unknown action {action!r}")
+        _allowed(state, verb)
+        if verb == "cancel":
+            n = await self._cancel_all(qname)
+        elif state == "aggregating":
+            n = await getattr(self.insp, f"{verb}_all_aggregating_tasks")(qname, p["group"])
+        else:
+            n = await getattr(self.insp, f"{verb}_all_{state}_tasks")(qname)
+        key = {"delete": "deleted", "run": "pending", "archive": "archived", "cancel": "canceled"}
+        return Outcome(f"{n} {state} tasks {_PAST[verb]}", {key[verb]: int(n)})
+
+    async def _cancel_all(self, qname: str) -> int:
+        # Asynqmon's way: page through the active list and signal each task.
+        page, sent = 1, 0
+        while True:
+            tasks = await self.insp.list_active_tasks(qname, page=page, page_size=_CANCEL_PAGE)
+            for t in tasks:
+                await self.insp.cancel_processing(t.id)
+                sent += 1
+            if len(tasks) < _CANCEL_PAGE:
+                return sent
+            page += 1
+
+    async def _batch(self, verb: str, qname: str, task_ids: list[str]) -> Outcome:
+        ok_key, bad_key = _BATCH_KEYS[verb]
+        done: list[str] = []
+        failed: list[str] = []
+        for task_id in task_ids:
+            try:
+                await self._one(verb, qname, task_id)
+            except BrokerError:
+                raise
+            except AsynqError:
+                failed.append(task_id)
+            else:
+                done.append(task_id)
+        message = f"{len(done)} tasks {_PAST[verb]}"
+        if failed:
+            message += f", {len(failed)} failed"
+        return Outcome(message, {ok_key: done, bad_key: failed}, failed=bool(failed) and not done)
+
+
+def _allowed(state: str, action: str) -> None:
+    if state not in TASK_ACTIONS:
+        raise HTTPException(404, f"unknown task state {state!r}")
+    if action not in TASK_ACTIONS[state]:
+        raise HTTPException(400, f"cannot {action} {state} tasks")
+
+
+async def _parse(request: Request) -> tuple[Submitted, str | None]:
+    """Read task ids, flags and the CSRF token from a form, a JSON body or the headers."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    token = request.headers.get(HEADER)
+    if int(request.headers.get("content-length", "0") or 0) > _MAX_BODY:
+        raise HTTPException(413, "request body too large")
+    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        ids = [str(v) for v in form.getlist("task_id")]
+        field_token = form.get(FIELD)
+        nxt = form.get("next")
+        return (
+            Submitted(
+                task_ids=ids,
+                force=form.get("force") in ("1", "true", "on"),
+                next=str(nxt) if nxt is not None else None,
+                is_form=True,
+            ),
+            token or (str(field_token) if field_token is not None else None),
+        )
+    body = await request.body()
+    if not body:
+        return Submitted(), token
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, "the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise HTTPException(400, 'the body must be a JSON object like {"task_ids": [...]}')
+    ids = data.get("task_ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise HTTPException(400, "task_ids must be a list of strings")
+    return Submitted(task_ids=ids, force=bool(data.get("force", False))), token
+
+
+async def redis_overview(insp: AsyncInspector) -> dict[str, Any]:
+    """INFO (or CLUSTER INFO) plus, in a cluster, each queue's key slot and nodes."""
+    info = await insp.redis_info()
+    cluster = "cluster_state" in info or info.get("cluster_enabled") == "1"
+    out: dict[str, Any] = {"info": info, "cluster": cluster, "queue_locations": []}
+    if cluster:
+        for qname in sorted(await insp.queues()):
+            slot = await insp.cluster_key_slot(qname)
+            nodes = await insp.cluster_nodes(qname)
+            out["queue_locations"].append(
+                {
+                    "queue": qname,
+                    "keyslot": slot,
+                    "nodes": [{"id": n.id, "addr": n.addr} for n in nodes],
+                }
+            )
+    return out

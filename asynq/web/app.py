@@ -1,0 +1,381 @@
+"""The dashboard application: :func:`create_app` builds one ASGI app with all its state on it.
+
+Layout of one request: :class:`Guard` (prefix, authentication, read-only, security headers) →
+Starlette's router → a page (:mod:`asynq.web.pages`) or an API endpoint (:mod:`asynq.web.api`),
+all of them bound to one :class:`Dashboard` object. Nothing lives in module globals, so several
+dashboards (different Redis, prefixes or settings) can run in one process.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from asynq._version import __version__
+from asynq.errors import (
+    AsynqError,
+    BrokerError,
+    FailedPreconditionError,
+    QueueNotEmptyError,
+    QueueNotFoundError,
+    TaskNotFoundError,
+    ValidationError,
+)
+from asynq.inspector import AsyncInspector, Inspector
+from asynq.web import format as fmt
+from asynq.web.csrf import COOKIE, Csrf
+
+#: ``auth(scope) -> bool`` (or awaitable): ``False`` answers 403; raising
+#: ``starlette.exceptions.HTTPException`` answers with its status and headers.
+AuthHook = Callable[[Mapping[str, Any]], "bool | Awaitable[bool]"]
+
+FLASH_COOKIE = "asynq_flash"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Options of one dashboard (see :func:`create_app`)."""
+
+    root_path: str = ""
+    read_only: bool = False
+    refresh_interval: float = 5.0
+    page_size: int = 20
+    max_payload_length: int = 200
+    title: str = "asynq"
+
+
+def status_of(exc: AsynqError) -> int:
+    """The HTTP status for an asynq error."""
+    if isinstance(exc, QueueNotFoundError | TaskNotFoundError):
+        return 404
+    if isinstance(exc, QueueNotEmptyError | FailedPreconditionError):
+        return 409
+    if isinstance(exc, ValidationError):
+        return 400
+    if isinstance(exc, BrokerError):
+        return 503
+    return 500
+
+
+def _templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("asynq.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        duration=fmt.duration,
+        relative=fmt.relative,
+        iso=fmt.iso,
+        human_bytes=fmt.human_bytes,
+        preview=fmt.preview,
+        urlq=_urlq,
+    )
+    env.globals.update(error_rate=fmt.error_rate, show_bytes=fmt.show_bytes, version=__version__)
+    return env
+
+
+def _urlq(value: Any) -> str:
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
+class Dashboard:
+    """The state of one dashboard app: inspector, settings, CSRF secret, templates.
+
+    Args:
+        source: An :class:`~asynq.inspector.AsyncInspector` (the caller keeps ownership), or
+            anything :class:`~asynq.inspector.AsyncInspector` accepts (Redis URL,
+            ``RedisConnection``, ``redis.asyncio`` client, ``None`` for ``$ASYNQ_REDIS_URL``);
+            then the inspector is opened on first use and closed at shutdown.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        settings: Settings,
+        *,
+        auth: AuthHook | None = None,
+        csrf_secret: bytes | str | None = None,
+    ) -> None:
+        if isinstance(source, Inspector):
+            raise ValidationError(
+                "the dashboard needs an AsyncInspector (or a Redis URL), not a blocking Inspector"
+            )
+        self._inspector: AsyncInspector | None = None
+        self._source: Any = None
+        self._owned = not isinstance(source, AsyncInspector)
+        if isinstance(source, AsyncInspector):
+            self._inspector = source
+        else:
+            self._source = source
+        self.settings = settings
+        self.auth = auth
+        self.csrf = Csrf(csrf_secret)
+        self.templates = _templates()
+
+    @property
+    def inspector(self) -> AsyncInspector:
+        """The inspector, opened on first use (inside the serving event loop)."""
+        if self._inspector is None:
+            self._inspector = AsyncInspector(self._source)
+        return self._inspector
+
+    async def aclose(self) -> None:
+        """Close the inspector if this dashboard opened it."""
+        if self._owned and self._inspector is not None:
+            await self._inspector.close()
+            self._inspector = None
+
+    # --- helpers used by pages and API -------------------------------------------------------
+
+    @staticmethod
+    def root(request: Request) -> str:
+        """The URL prefix the dashboard is served under (no trailing slash)."""
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    def cookie_path(self, request: Request) -> str:
+        """Path attribute for our cookies: the prefix, so mounted dashboards stay apart."""
+        return self.root(request) or "/"
+
+    def render(self, request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
+        """Render a page with the CSRF token, flash message and navigation context."""
+        cookie = request.cookies.get(COOKIE)
+        new_cookie = None
+        if not cookie or len(cookie) > 64:
+            cookie = new_cookie = Csrf.new_cookie()
+        flash = _read_flash(request.cookies.get(FLASH_COOKIE))
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        ctx.setdefault("nav", "")
+        html = self.templates.get_template(template).render(
+            root=self.root(request),
+            settings=self.settings,
+            csrf_token=self.csrf.token(cookie),
+            flash=flash,
+            here=here,
+            **ctx,
+        )
+        resp = HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+        path = self.cookie_path(request)
+        if new_cookie:
+            resp.set_cookie(
+                COOKIE,
+                new_cookie,
+                path=path,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
+        if flash:
+            resp.delete_cookie(FLASH_COOKIE, path=path)
+        return resp
+
+    def set_flash(self, request: Request, response: Response, level: str, text: str) -> None:
+        """Show ``text`` once on the next page."""
+        value = base64.urlsafe_b64encode(json.dumps({"level": level, "text": text}).encode())
+        response.set_cookie(
+            FLASH_COOKIE,
+            value.decode("ascii"),
+            max_age=60,
+            path=self.cookie_path(request),
+            httponly=True,
+            samesite="strict",
+        )
+
+    def error_response(self, request: Request, status: int, message: str) -> Response:
+        """JSON for the API, an HTML page otherwise."""
+        if _route_path(request.scope).startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status)
+        return self.render(
+            request, "error.html", status=status, status_code=status, message=message
+        )
+
+
+def _read_flash(raw: str | None) -> dict[str, str] | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode("ascii")))
+    except (ValueError, UnicodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {"level": str(data.get("level", "ok")), "text": str(data.get("text", ""))}
+
+
+def _route_path(scope: Scope) -> str:
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
+class Guard:
+    """Outer ASGI middleware: URL prefix, authentication hook, read-only mode, security headers."""
+
+    def __init__(self, app: ASGIApp, dashboard: Dashboard) -> None:
+        self.app = app
+        self.dash = dashboard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        prefix = self.dash.settings.root_path.rstrip("/")
+        if prefix and not scope.get("root_path"):
+            scope = dict(scope, root_path=prefix)
+            if not str(scope["path"]).startswith(prefix):
+                scope["path"] = prefix + scope["path"]
+        denied = await self._authenticate(scope)
+        if denied is None and self.dash.settings.read_only and scope["method"] not in SAFE_METHODS:
+            denied = PlainTextResponse(
+                "the dashboard is read-only", status_code=405, headers={"allow": "GET, HEAD"}
+            )
+        if denied is not None:
+            await denied(scope, receive, _with_headers(send))
+            return
+        await self.app(scope, receive, _with_headers(send))
+
+    async def _authenticate(self, scope: Scope) -> Response | None:
+        if self.dash.auth is None:
+            return None
+        try:
+            verdict = self.dash.auth(scope)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+        except HTTPException as exc:
+            return PlainTextResponse(
+                str(exc.detail), status_code=exc.status_code, headers=exc.headers
+            )
+        if not verdict:
+            return PlainTextResponse("forbidden", status_code=403)
+        return None
+
+
+def _with_headers(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            names = {k.lower() for k, _ in headers}
+            for key, value in (
+                (b"content-security-policy", _CSP.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"referrer-policy", b"same-origin"),
+            ):
+                if key not in names:
+                    headers.append((key, value))
+            message = dict(message, headers=headers)
+        await send(message)
+
+    return wrapped
+
+
+def _static_dir() -> str:
+    return str(resources.files("asynq.web") / "static")
+
+
+def create_app(
+    inspector_or_redis: Any = None,
+    *,
+    root_path: str = "",
+    read_only: bool = False,
+    auth: AuthHook | None = None,
+    csrf_secret: bytes | str | None = None,
+    refresh_interval: float = 5.0,
+    page_size: int = 20,
+    max_payload_length: int = 200,
+    title: str = "asynq",
+) -> Starlette:
+    """Build the dashboard as a plain ASGI application.
+
+    Mount it anywhere: ``uvicorn``, ``Starlette``/``FastAPI`` ``mount()``, or a WSGI host through
+    :func:`~asynq.web.create_wsgi_app`. Everything it needs lives on the returned app
+    (``app.state.asynq`` is its :class:`Dashboard`).
+
+    Args:
+        inspector_or_redis: An :class:`~asynq.inspector.AsyncInspector` (kept open: the caller
+            owns it), or a Redis URL / ``RedisConnection`` / ``redis.asyncio`` client from which
+            the dashboard opens its own inspector. ``None`` uses ``$ASYNQ_REDIS_URL``.
+        root_path: URL prefix when a proxy strips it before forwarding (a mounting framework or
+            ``uvicorn --root-path`` sets it by itself).
+        read_only: Answer 405 to every request but GET/HEAD/OPTIONS and hide the actions.
+        auth: ``auth(scope) -> bool`` or an awaitable of it, called with the ASGI scope of every
+            request; ``False`` answers 403, and a raised ``starlette.exceptions.HTTPException``
+            answers with its status and headers (e.g. 401 with ``WWW-Authenticate``).
+        csrf_secret: Key for CSRF tokens; random per app when omitted. Give the same value to
+            every process serving the dashboard behind one address.
+        refresh_interval: Seconds between automatic page refreshes (0 turns them off; users
+            can change it in the page).
+        page_size: Default number of tasks per page.
+        max_payload_length: Characters of payload shown in task tables.
+        title: Shown in the header and the page titles.
+
+    Returns:
+        A Starlette application (any ASGI server can run it).
+    """
+    from asynq.web.api import Api
+    from asynq.web.pages import Pages
+
+    settings = Settings(
+        root_path=root_path.rstrip("/"),
+        read_only=read_only,
+        refresh_interval=refresh_interval,
+        page_size=page_size,
+        max_payload_length=max_payload_length,
+        title=title,
+    )
+    dash = Dashboard(inspector_or_redis, settings, auth=auth, csrf_secret=csrf_secret)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await dash.aclose()
+
+    async def on_asynq_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AsynqError)
+        return dash.error_response(request, status_of(exc), str(exc))
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        resp = dash.error_response(request, exc.status_code, str(exc.detail))
+        resp.headers.update(exc.headers or {})
+        return resp
+
+    routes: list[BaseRoute] = [
+        *Pages(dash).routes(),
+        *Api(dash).routes(),
+        Mount("/static", app=StaticFiles(directory=_static_dir()), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, dashboard=dash)],
+        exception_handlers={AsynqError: on_asynq_error, HTTPException: on_http_error},
+        lifespan=lifespan,
+    )
+    app.state.asynq = dash
+    return app

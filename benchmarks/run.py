@@ -1,0 +1,153 @@
+"""Run the benchmarks and print Python next to Go asynq v0.26.0.
+
+Usage::
+
+    python -m benchmarks.run                      # everything
+    python -m benchmarks.run --only enqueue       # a group (or a name prefix); repeatable
+    python -m benchmarks.run --json out.json      # also write the rows as JSON
+    python -m benchmarks.run --quick --no-go      # a fast smoke run, Python only
+
+A redis-server of its own is started on a free loopback port (never 6379) and flushed before
+each benchmark. See benchmarks/README.md for the targets and how to read the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from importlib import import_module
+from typing import Any
+
+from benchmarks.core import GO, PYTHON, REGISTRY, Benchmark, Env, Row, call, go_bin_dir
+from tests.helpers.redis_procs import RedisProcess
+
+#: Modules whose import registers benchmarks; add new ones here (e.g. ``benchmarks.worker``).
+MODULES = ("benchmarks.enqueue",)
+
+
+def _load() -> None:
+    for module in MODULES:
+        import_module(module)
+
+
+def select(only: Sequence[str]) -> list[Benchmark]:
+    """The registered benchmarks matching ``--only`` (group or name prefix), in order."""
+    return [
+        b
+        for b in REGISTRY.values()
+        if not only or any(b.group == o or b.name.startswith(o) for o in only)
+    ]
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """Rows side by side: one line per (benchmark, metric), Python and Go columns."""
+    cells: dict[tuple[str, str], dict[str, Row]] = {}
+    for row in rows:
+        cells.setdefault((row.name, row.metric), {})[row.impl] = row
+    width = max([len(name) for name, _ in cells] + [9])
+    lines = [f"{'benchmark':<{width}}  {'metric':<10} {'python':>12} {'go':>12} {'py/go':>7}"]
+    last = None
+    for (name, _metric), by_impl in cells.items():
+        py, go = by_impl.get(PYTHON), by_impl.get(GO)
+        unit = (py or go).unit if (py or go) else ""
+        ratio = ""
+        if py and go and go.value and unit == "tasks/s":
+            ratio = f"{py.value / go.value:.2f}"
+        label = name if name != last else ""
+        last = name
+        lines.append(
+            f"{label:<{width}}  {unit:<10} {_fmt(py):>12} {_fmt(go):>12} {ratio:>7}".rstrip()
+        )
+    return "\n".join(lines)
+
+
+def _fmt(row: Row | None) -> str:
+    if row is None:
+        return "—"
+    if row.value >= 100:
+        return f"{row.value:,.0f}"
+    return f"{row.value:.2f}"
+
+
+def _meta(env: Env) -> dict[str, Any]:
+    r = env.raw()
+    try:
+        server = r.info("server")
+    finally:
+        r.close()
+    go_version = ""
+    if env.go_bin is not None:
+        go_version = subprocess.run(["go", "version"], capture_output=True, text=True).stdout
+    import asynq
+
+    return {
+        "asynq": asynq.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": _cpus(),
+        "redis_server": server.get("redis_version"),
+        "go": go_version.strip(),
+        "rounds": env.rounds,
+        "scale": env.scale,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--only", action="append", default=[], help="group or name prefix")
+    parser.add_argument("--json", metavar="PATH", help="write the rows and metadata as JSON")
+    parser.add_argument("--quick", action="store_true", help="10x fewer tasks, 1 round")
+    parser.add_argument("--rounds", type=int, help="timed rounds per measurement (default 3)")
+    parser.add_argument("--no-go", action="store_true", help="skip the Go reference")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    args = parser.parse_args(argv)
+
+    _load()
+    chosen = select(args.only)
+    if args.list:
+        for b in chosen:
+            print(f"{b.group:<10} {b.name}")
+        return 0
+    if not chosen:
+        parser.error(f"no benchmark matches {args.only}")
+
+    server = RedisProcess()
+    try:
+        env = Env(
+            redis_url=server.url,
+            redis_port=server.port,
+            scale=0.1 if args.quick else 1.0,
+            rounds=args.rounds or (1 if args.quick else 3),
+            go_bin=None if args.no_go else go_bin_dir(),
+        )
+        rows: list[Row] = []
+        for bench in chosen:
+            print(f"running {bench.name} ...", file=sys.stderr, flush=True)
+            r = env.raw()
+            r.flushall()
+            r.close()
+            rows.extend(call(bench, env))
+        print(format_table(rows))
+        if args.json:
+            with open(args.json, "w") as out:
+                json.dump({"meta": _meta(env), "rows": [r.as_dict() for r in rows]}, out, indent=2)
+                out.write("\n")
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Fixtures for the worker-server tests: start servers in the test's event loop, read tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+import asynq
+from asynq._base import keys
+from asynq._base.codec import TaskMessage, decode_message
+from asynq.server import Config, Server
+
+Predicate = Callable[[], Any]
+
+
+async def wait_until(predicate: Predicate, timeout: float = 10.0, interval: float = 0.01) -> Any:
+    """Poll ``predicate`` (sync or async) until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        await asyncio.sleep(interval)
+
+
+def read_msg(r: redis.Redis, qname: str, task_id: str) -> TaskMessage:
+    data = r.hget(keys.task_key(qname, task_id), "msg")
+    assert data is not None, f"no task hash for {task_id}"
+    return decode_message(data)
+
+
+def state(r: redis.Redis, qname: str, task_id: str) -> str | None:
+    value = r.hget(keys.task_key(qname, task_id), "state")
+    return value.decode() if value is not None else None
+
+
+#: Small intervals so the tests run fast; the behaviour under test does not depend on them.
+FAST = {
+    "concurrency": 4,
+    "task_check_interval": 0.2,
+    "delayed_task_check_interval": 0.2,
+    "shutdown_timeout": 0.3,
+    "janitor_interval": 0.2,
+}
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[asynq.Client]:
+    c = asynq.Client(redis_url)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+async def start_server(redis_url: str) -> AsyncIterator[Callable[..., Awaitable[Server]]]:
+    """``await start_server(handler, **config)`` → a started Server (shut down at teardown)."""
+    servers: list[Server] = []
+
+    async def start(handler: Any, *, clock: Any = None, **config: Any) -> Server:
+        server = Server(redis_url, Config(**{**FAST, **config}), clock=clock)
+        await server.start(handler)
+        servers.append(server)
+        assert server.subscriber is not None
+        await asyncio.wait_for(server.subscriber.subscribed.wait(), 5)
+        return server
+
+    yield start
+    for server in servers:
+        await server.shutdown()

@@ -1,0 +1,157 @@
+"""Server states, serve()/shutdown() embedding, signals, and recovery after a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio
+
+import asynq
+from asynq._base import keys
+from asynq._base.codec import ServerInfo
+from asynq._broker.drivers import AsyncDriver
+from asynq.server import Config, Server
+from asynq.server.forwarder import Forwarder
+from asynq.server.recoverer import Recoverer
+from tests.server.conftest import FAST, state, wait_until
+
+Q = "default"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_states_and_errors(redis_url):
+    server = Server(redis_url, Config(**FAST))
+    assert server.state == "new"
+    await server.shutdown()  # no-op before start
+    with pytest.raises(asynq.ValidationError):
+        await server.start(None)  # type: ignore[arg-type]
+    await server.start(lambda task: None)
+    assert server.state == "active"
+    with pytest.raises(asynq.AsynqError, match="already running"):
+        await server.start(lambda task: None)
+    server.stop()
+    assert server.state == "stopped"
+    server.stop()
+    await server.shutdown()
+    await server.shutdown()
+    assert server.state == "closed"
+    with pytest.raises(asynq.AsynqError, match="Server closed"):
+        await server.start(lambda task: None)
+
+
+async def test_serve_until_shutdown(redis_url, client, r):
+    done: list[str] = []
+    server = Server(redis_url, Config(**FAST))
+    serving = asyncio.create_task(server.serve(lambda task: done.append(task.id)))
+    info = client.enqueue(asynq.Task("t", b""))
+    await wait_until(lambda: done == [info.id])
+    await server.shutdown()
+    await asyncio.wait_for(serving, 5)
+    assert server.state == "closed"
+
+
+async def test_cancelling_serve_shuts_down(redis_url, r):
+    server = Server(redis_url, Config(**FAST))
+    serving = asyncio.create_task(server.serve(lambda task: None))
+    await wait_until(lambda: r.zcard(keys.ALL_SERVERS) == 1)
+    serving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await serving
+    assert server.state == "closed"
+    assert r.zcard(keys.ALL_SERVERS) == 0
+
+
+def _start_worker(redis_url: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.server.worker_proc", redis_url],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _server_info(r: redis.Redis) -> ServerInfo | None:
+    members = r.zrange(keys.ALL_SERVERS, 0, -1)
+    if not members:
+        return None
+    data = r.get(members[0])
+    return ServerInfo.FromString(data) if data else None
+
+
+async def test_sigtstp_stops_and_sigterm_requeues(redis_url, client, r):
+    proc = _start_worker(redis_url, SHUTDOWN_TIMEOUT="0.5", HEARTBEAT="0.2", CONCURRENCY="1")
+    try:
+        await wait_until(lambda: _server_info(r), timeout=15)
+        info = client.enqueue(asynq.Task("sleep", b"30"))
+        await wait_until(lambda: state(r, Q, info.id) == "active")
+        proc.send_signal(signal.SIGTSTP)
+        await wait_until(lambda: (_server_info(r) or ServerInfo()).status == "stopped")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, proc.stdout.read() if proc.stdout else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert state(r, Q, info.id) == "pending"
+    assert r.lrange(keys.pending_key(Q), 0, -1) == [info.id.encode()]
+    assert r.zcard(keys.ALL_SERVERS) == 0 and r.zcard(keys.ALL_WORKERS) == 0
+
+
+async def test_sigkill_then_recover_loses_nothing(redis_url, client, r):
+    """A worker killed with tasks in flight: the recoverer (leases made to look expired) sends
+    them to retry and another worker completes every task."""
+    ids = [client.enqueue(asynq.Task("sleep", b"0.4")).id for _ in range(12)]
+    proc = _start_worker(redis_url, CONCURRENCY="4")
+    try:
+        await wait_until(lambda: r.llen("test:done") >= 2, timeout=20)
+        await wait_until(lambda: r.llen(keys.active_key(Q)) > 0)
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    in_flight = [m.decode() for m in r.lrange(keys.active_key(Q), 0, -1)]
+    assert in_flight, "the worker was killed between tasks; nothing to recover"
+    # Pretend the crash happened long ago: leases expired more than 30 s back.
+    past = int(time.time()) - 60
+    r.zadd(keys.lease_key(Q), {tid: past for tid in in_flight})
+
+    driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
+    log = logging.getLogger("test")
+    recoverer = Recoverer(
+        driver,
+        asynq.SystemClock(),
+        log,
+        queues=[Q],
+        retry_delay_func=lambda *a: 0,
+        is_failure=lambda exc: True,
+    )
+    await recoverer.recover_once()
+    assert all(state(r, Q, tid) == "retry" for tid in in_flight)
+    await Forwarder(driver, asynq.SystemClock(), log, queues=[Q], interval=1).forward_once()
+    await driver.close()
+
+    async def handler(task: asynq.Task) -> None:
+        r.rpush("test:done", task.id)
+
+    server = Server(redis_url, Config(**FAST))
+    await server.start(handler)
+    try:
+        await wait_until(lambda: set(ids) <= {d.decode() for d in r.lrange("test:done", 0, -1)})
+        await wait_until(lambda: not any(r.exists(keys.task_key(Q, tid)) for tid in ids))
+    finally:
+        await server.shutdown()
+    assert r.llen(keys.active_key(Q)) == 0 and r.zcard(keys.lease_key(Q)) == 0
+    for tid in in_flight:  # they failed once (lease expired), then succeeded
+        assert tid.encode() in r.lrange("test:done", 0, -1)

@@ -1,0 +1,42 @@
+"""A worker process for the signal and crash tests: ``python -m tests.server.worker_proc URL``.
+
+Handlers: ``sleep`` tasks sleep for the float in their payload; every finished task id is
+RPUSHed onto the Redis list ``test:done``. Environment: ``CONCURRENCY``, ``SHUTDOWN_TIMEOUT``,
+``HEARTBEAT`` (interval, seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import redis.asyncio
+
+from asynq.server import ActiveTask, Config, Server, heartbeat
+
+
+async def handler(task: ActiveTask) -> None:
+    if task.type == "sleep":
+        await asyncio.sleep(float(task.payload or b"0"))
+    client = redis.asyncio.Redis.from_url(sys.argv[1])
+    try:
+        await client.rpush("test:done", task.id)
+    finally:
+        await client.aclose()
+
+
+def main() -> None:
+    heartbeat.HEARTBEAT_INTERVAL = float(os.environ.get("HEARTBEAT", "5"))
+    config = Config(
+        concurrency=int(os.environ.get("CONCURRENCY", "4")),
+        shutdown_timeout=float(os.environ.get("SHUTDOWN_TIMEOUT", "8")),
+        task_check_interval=0.2,
+    )
+    server = Server(sys.argv[1], config)
+    print(f"server_id={server.server_id}", flush=True)
+    server.run(handler)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The shape of the public API, the Lua script headers, and what ``import asynq`` pulls in."""
+
+from __future__ import annotations
+import __future__
+
+import inspect
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import asynq
+
+PACKAGE = Path(asynq.__file__).parent
+LUA_DIR = PACKAGE / "_broker" / "lua"
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff's RUF022 "isort-style": CONSTANTS, then Classes, then everything else.
+    if name.isupper():
+        return (0, name)
+    if name[:1].isupper():
+        return (1, name)
+    return (2, name)
+
+
+def test_all_is_sorted() -> None:
+    assert list(asynq.__all__) == sorted(asynq.__all__, key=_isort_key)
+    assert len(set(asynq.__all__)) == len(asynq.__all__)
+
+
+def test_all_is_complete() -> None:
+    public = {
+        name
+        for name, value in vars(asynq).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and not isinstance(value, __future__._Feature)
+    }
+    assert public <= set(asynq.__all__), f"public but not in __all__: {public - set(asynq.__all__)}"
+    for name in asynq.__all__:
+        assert hasattr(asynq, name), f"__all__ names a missing attribute {name}"
+
+
+def test_core_names_are_exported() -> None:
+    for name in (
+        "Client",
+        "AsyncClient",
+        "Task",
+        "TaskInfo",
+        "TaskState",
+        "RedisConnection",
+        "AsynqError",
+        "ValidationError",
+        "BrokerError",
+        "DuplicateTaskError",
+        "TaskIDConflictError",
+        "EnqueueManyError",
+        "__version__",
+    ):
+        assert name in asynq.__all__
+
+
+def test_every_exception_derives_from_the_root() -> None:
+    for name in asynq.__all__:
+        value = getattr(asynq, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert issubclass(value, asynq.AsynqError), name
+
+
+def _public_methods(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
+def _params(sig: inspect.Signature) -> list[tuple[str, object, object, object]]:
+    return [(p.name, p.kind, p.default, p.annotation) for p in sig.parameters.values()]
+
+
+@pytest.mark.parametrize(("sync_cls", "async_cls"), [(asynq.Client, asynq.AsyncClient)])
+def test_sync_and_async_twins_match(sync_cls: type, async_cls: type) -> None:
+    sync_methods = _public_methods(sync_cls)
+    async_methods = _public_methods(async_cls)
+    assert sorted(sync_methods) == sorted(async_methods)
+    for name, sig in sync_methods.items():
+        assert _params(sig) == _params(async_methods[name]), name
+        assert sig.return_annotation == async_methods[name].return_annotation, name
+        assert inspect.iscoroutinefunction(getattr(async_cls, name)), name
+        assert not inspect.iscoroutinefunction(getattr(sync_cls, name)), name
+    assert _params(inspect.signature(sync_cls)) == _params(inspect.signature(async_cls))
+    assert hasattr(sync_cls, "__enter__") and hasattr(sync_cls, "__exit__")
+    assert hasattr(async_cls, "__aenter__") and hasattr(async_cls, "__aexit__")
+
+
+def _lua_files() -> list[Path]:
+    return sorted(LUA_DIR.glob("*.lua"))
+
+
+def test_there_are_lua_scripts() -> None:
+    assert {p.stem for p in _lua_files()} >= {
+        "enqueue",
+        "enqueue_unique",
+        "schedule",
+        "schedule_unique",
+        "add_to_group",
+        "add_to_group_unique",
+    }
+
+
+def _header(path: Path) -> tuple[list[str], str]:
+    """The leading comment block of a script, and the code after it."""
+    lines = path.read_text().splitlines()
+    n = 0
+    while n < len(lines) and lines[n].startswith("--"):
+        n += 1
+    return lines[:n], "\n".join(lines[n:])
+
+
+@pytest.mark.parametrize("path", _lua_files(), ids=lambda p: p.stem)
+def test_lua_header(path: Path) -> None:
+    header, body = _header(path)
+    assert header, "the header comment is missing"
+    assert re.match(rf"^-- {re.escape(path.stem)}: \S", header[0]), (
+        "first line: '-- <name>: purpose'"
+    )
+    # The first paragraph: the purpose (possibly wrapped), then the Go command it mirrors.
+    paragraph = []
+    for line in header:
+        if line.strip() == "--":
+            break
+        paragraph.append(line[2:].strip())
+    text = " ".join(paragraph)
+    # A script with no Go counterpart says so instead, naming what Go does in its place.
+    match = re.search(r"Effect on Redis equals Go asynq v0\.26\.0 (\w+)", text) or re.search(
+        r"No Go script: Go asynq v0\.26\.0 \w+", text
+    )
+    assert match, "missing 'Effect on Redis equals Go asynq v0.26.0 <goCmdName> (<file>.go)'"
+    assert re.search(r"\b[\w/]+\.go\b", text), "the Go source file (internal/rdb/<file>.go)"
+    head = "\n".join(header)
+    assert re.search(r"^-- Returns: \S", head, re.M), "a '-- Returns:' line"
+    for kind in ("KEYS", "ARGV"):
+        used = {int(n) for n in re.findall(rf"\b{kind}\[(\d+)\]", body)}
+        documented = {int(n) for n in re.findall(rf"^-- {kind}\[(\d+)\] -> \S", head, re.M)}
+        assert used <= documented, f"{kind} used but not documented: {sorted(used - documented)}"
+        if documented:
+            assert documented == set(range(1, max(documented) + 1)), f"{kind} numbering has gaps"
+
+
+@pytest.mark.parametrize("path", _lua_files(), ids=lambda p: p.stem)
+def test_lua_script_is_referenced(path: Path) -> None:
+    # A script no Python code names is dead weight (or an op was forgotten).
+    pattern = re.compile(rf"""["']{re.escape(path.stem)}["']""")
+    for py in PACKAGE.rglob("*.py"):
+        if pattern.search(py.read_text(encoding="utf-8")):
+            return
+    pytest.fail(f"no module under asynq/ refers to the script {path.stem!r}")
+
+
+def test_lua_scripts_load() -> None:
+    from asynq._broker import scripts
+
+    assert scripts.names() == [p.stem for p in _lua_files()]
+    for name in scripts.names():
+        script = scripts.load(name)
+        assert len(script.sha) == 40 and script.source
+
+
+def test_import_asynq_pulls_in_no_optional_extra() -> None:
+    code = (
+        "import sys, asynq\n"
+        "heavy = ('django', 'flask', 'fastapi', 'starlette', 'click', 'uvicorn', 'jinja2')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+        "print(asynq.__version__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    loaded, version = out.stdout.splitlines()
+    assert loaded == ""
+    assert version == asynq.__version__
