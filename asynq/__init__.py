@@ -27,29 +27,62 @@ from asynq.errors import (
     TaskNotFoundError,
     ValidationError,
 )
+from asynq.inspector import AsyncInspector, Inspector
+from asynq.inspector_types import (
+    ClusterNode,
+    DailyStats,
+    GroupInfo,
+    QueueInfo,
+    SchedulerEnqueueEvent,
+    SchedulerEntry,
+    ServerInfo,
+    WorkerInfo,
+)
+from asynq.periodic import PeriodicTaskConfig, PeriodicTaskConfigProvider, PeriodicTaskManager
+from asynq.scheduler import Scheduler
+from asynq.servemux import ServeMux, call_handler
+from asynq.server import ActiveTask, Config, ResultWriter, Server
 from asynq.task import EnqueueOptions, Task, TaskInfo, TaskOptions, TaskState
 
 __all__ = [
     "GO_ASYNQ_VERSION",
+    "ActiveTask",
     "AsyncClient",
+    "AsyncInspector",
     "AsynqError",
     "BrokerError",
     "Client",
     "Clock",
+    "ClusterNode",
+    "Config",
+    "DailyStats",
     "DuplicateTaskError",
     "EnqueueManyError",
     "EnqueueOptions",
     "FailedPreconditionError",
     "FakeClock",
+    "GroupInfo",
     "HandlerNotFoundError",
+    "Inspector",
     "LeaseExpiredError",
     "MissingDependencyError",
+    "PeriodicTaskConfig",
+    "PeriodicTaskConfigProvider",
+    "PeriodicTaskManager",
     "QueueAlreadyPausedError",
+    "QueueInfo",
     "QueueNotEmptyError",
     "QueueNotFoundError",
     "QueueNotPausedError",
     "RedisConnection",
+    "ResultWriter",
     "RevokeTask",
+    "Scheduler",
+    "SchedulerEnqueueEvent",
+    "SchedulerEntry",
+    "ServeMux",
+    "Server",
+    "ServerInfo",
     "SkipRetry",
     "SystemClock",
     "Task",
@@ -64,5 +97,7 @@ __all__ = [
     "TaskOptions",
     "TaskState",
     "ValidationError",
+    "WorkerInfo",
     "__version__",
+    "call_handler",
 ]

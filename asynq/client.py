@@ -6,22 +6,19 @@ remembers which queues are registered; the only difference between the twins is 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
-from asynq._base.codec import unix_to_datetime
+from asynq._fastcompose import ComposeMemo, fresh_info, new_task_id, new_task_ids
 from asynq._broker.calls import Op
 from asynq._broker.drivers import AsyncDriver, SyncDriver
 from asynq._broker.ops import client_ops
 from asynq.connection import resolve_async, resolve_sync
 from asynq.errors import AsynqError
-from asynq.options import Composed, Placement, compose
-from asynq.task import Duration, Instant, Task, TaskInfo, TaskState
+from asynq.options import Composed, compose
+from asynq.task import Duration, Instant, Task, TaskInfo
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -34,25 +31,6 @@ if TYPE_CHECKING:
 QUEUE_REGISTRATION_TTL = 60.0
 
 TaskSpec = Task | tuple[Task, "dict[str, Any]"]
-
-
-def new_task_ids(count: int) -> Iterator[str]:
-    """``count`` random UUIDv4 strings, like ``str(uuid.uuid4())`` but several times cheaper.
-
-    One ``os.urandom`` call serves the whole batch (uuid4 makes one per id and then builds a
-    UUID object); the version nibble becomes ``4`` and the variant bits ``10``, as RFC 4122
-    asks. Nothing is kept between calls, so a forked process never repeats its parent's ids.
-    """
-    hexes = os.urandom(16 * count).hex()
-    for i in range(0, 32 * count, 32):
-        h = hexes[i : i + 32]
-        variant = "89ab"[int(h[16], 16) & 3]
-        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
-
-
-@lru_cache(maxsize=256)
-def _seconds(value: int) -> timedelta:
-    return timedelta(seconds=value)
 
 
 class EnqueueManyError(AsynqError):
@@ -76,6 +54,7 @@ class _ClientCore:
     def __init__(self, clock: Clock | None) -> None:
         self.clock = clock or SYSTEM_CLOCK
         self._registered: dict[str, float] = {}
+        self._memo = ComposeMemo()
 
     def _needs_register(self, qname: str, now: float) -> bool:
         if self._registered.get(qname, -1.0) > now:
@@ -87,17 +66,26 @@ class _ClientCore:
         """Drop the registration cache entry (used when a write failed)."""
         self._registered.pop(qname, None)
 
-    def compose(self, task: Task, opts: dict[str, Any], task_id: str | None = None) -> Composed:
-        """Compose ``task`` with the call's ``opts`` (a dict this call owns)."""
+    def compose(self, task: Task, opts: dict[str, Any], task_id: str) -> Composed:
+        """Compose ``task`` with the call's ``opts`` (a dict this call owns) and id ``task_id``
+        (used unless an option names the id), from the memo when it can."""
         if not isinstance(task, Task):
             raise TypeError(f"expected an asynq.Task, not {type(task).__name__}")
-        if task_id is not None and "task_id" not in opts and "task_id" not in task.options:
-            opts["task_id"] = task_id  # the id compose would draw, drawn more cheaply
         now = self.clock.now()
-        return compose(task, opts, now, self.clock.now())
+        key = self._memo.key(task, opts)
+        if key is not None:
+            c = self._memo.copy(key, task, task_id, now)
+            if c is not None:
+                return c
+        if "task_id" not in opts and "task_id" not in task.options:
+            opts["task_id"] = task_id  # what compose would draw, drawn more cheaply
+        c = compose(task, opts, now, self.clock.now())
+        if key is not None:
+            self._memo.remember(key, c)
+        return c
 
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], Composed]:
-        c = self.compose(task, opts, next(new_task_ids(1)))
+        c = self.compose(task, opts, new_task_id())
         register = self._needs_register(c.msg.queue, self.clock.now())
         return client_ops.write(c, self.clock.now_ns(), register), c
 
@@ -105,43 +93,15 @@ class _ClientCore:
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
     ) -> tuple[Op[list[AsynqError | None]], list[Composed]]:
         specs = list(tasks)
-        ids = new_task_ids(len(specs))
         composed = []
-        for spec, task_id in zip(specs, ids, strict=True):
+        for spec, task_id in zip(specs, new_task_ids(len(specs)), strict=True):
             task, own = spec if isinstance(spec, tuple) else (spec, {})
-            composed.append(self.compose(task, {**opts, **own}, task_id))
+            composed.append(self.compose(task, {**opts, **own} if own else dict(opts), task_id))
         now = self.clock.now()
         queues = sorted({c.msg.queue for c in composed if self._needs_register(c.msg.queue, now)})
         return client_ops.write_many(composed, self.clock.now_ns(), queues), composed
 
-    def info(self, c: Composed) -> TaskInfo:
-        """The TaskInfo of a task just written (what ``TaskInfo.from_message`` gives, faster).
-
-        A fresh message has never run: no retries, errors or completion, so only the fields
-        compose sets are read; the tests check it equals ``from_message``.
-        """
-        msg = c.msg
-        if c.placement is Placement.SCHEDULED:
-            state, nxt = TaskState.SCHEDULED, datetime.fromtimestamp(c.process_at, UTC)
-        elif c.placement is Placement.GROUP:
-            state, nxt = TaskState.AGGREGATING, None
-        else:
-            state, nxt = TaskState.PENDING, datetime.fromtimestamp(c.process_at, UTC)
-        headers = msg.headers
-        return TaskInfo(
-            id=msg.id,
-            queue=msg.queue,
-            type=msg.type,
-            payload=msg.payload,
-            headers=dict(headers) if headers else {},
-            state=state,
-            max_retry=msg.retry,
-            timeout=_seconds(msg.timeout),
-            deadline=unix_to_datetime(msg.deadline),
-            group=msg.group_key,
-            next_process_at=nxt,
-            retention=_seconds(msg.retention),
-        )
+    info = staticmethod(fresh_info)
 
     def many_result(
         self, composed: Sequence[Composed], errors: list[AsynqError | None]
@@ -218,6 +178,8 @@ class Client:
         """Close the connection pool, unless the redis client was passed in by the caller."""
         if self._owned:
             self._driver.close()
+        else:
+            self._driver.release()
 
     def __enter__(self) -> Self:
         return self
@@ -286,6 +248,8 @@ class AsyncClient:
         """Close the connection pool, unless the redis client was passed in by the caller."""
         if self._owned:
             await self._driver.close()
+        else:
+            await self._driver.release()
 
     async def __aenter__(self) -> Self:
         return self

@@ -5,6 +5,12 @@ broker op of each call; the only difference between the twins is ``await``. Ever
 what Go asynq v0.26.0's ``Inspector`` reports for the same Redis data, quirks included (see the
 docstrings), so Go and Python processes can share queues and tools.
 
+Deliberate differences from Go: arguments are validated (a blank queue, task id or group,
+``page < 1``, ``page_size < 1`` or ``days < 1`` raise :class:`~asynq.ValidationError`); queue
+names, servers and their workers come back sorted instead of in Redis' or Go's map order;
+``cluster_key_slot`` is computed locally; and the memory estimate counts a sampled task that has
+no hash as 0 bytes where Go v0.26.0 fails the whole ``GetQueueInfo`` call.
+
 Paging: list methods take a 1-based ``page`` and a ``page_size`` (default 30). Pending and
 active tasks are listed oldest first (page 1 holds the tasks that will run next); the ZSET
 states are listed by ascending score (next process time for scheduled and retry tasks, archive
@@ -213,6 +219,9 @@ class Inspector:
 
         Returns:
             The queue names.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return self._driver.run(self._core.queues())
 
@@ -579,6 +588,9 @@ class Inspector:
 
         Returns:
             The servers.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return self._driver.run(self._core.servers())
 
@@ -590,6 +602,9 @@ class Inspector:
 
         Returns:
             The entries.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return self._driver.run(self._core.scheduler_entries())
 
@@ -628,6 +643,9 @@ class Inspector:
 
         Returns:
             Each ``key:value`` line of the reply.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return self._driver.run(self._core.redis_info())
 
@@ -676,6 +694,9 @@ class AsyncInspector:
 
         Returns:
             The queue names.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return await self._driver.run(self._core.queues())
 
@@ -1042,6 +1063,9 @@ class AsyncInspector:
 
         Returns:
             The servers.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return await self._driver.run(self._core.servers())
 
@@ -1053,6 +1077,9 @@ class AsyncInspector:
 
         Returns:
             The entries.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return await self._driver.run(self._core.scheduler_entries())
 
@@ -1093,6 +1120,9 @@ class AsyncInspector:
 
         Returns:
             Each ``key:value`` line of the reply.
+
+        Raises:
+            BrokerError: Redis failed.
         """
         return await self._driver.run(self._core.redis_info())
 

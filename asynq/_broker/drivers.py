@@ -129,8 +129,14 @@ class SyncDriver:
                 replies[i] = translate(exc)
         return replies
 
+    def release(self) -> None:
+        """Give back the pool connections the driver holds between calls (it stays usable)."""
+        if self._lane is not None:
+            self._lane.close()
+
     def close(self) -> None:
         """Close the underlying connection pool."""
+        self.release()
         self.redis.close()
 
 
@@ -190,6 +196,10 @@ class AsyncDriver:
                 replies[i] = translate(exc)
         return replies
 
+    async def release(self) -> None:
+        """Give back the pool connections the driver holds between calls (none for now)."""
+
     async def close(self) -> None:
         """Close the underlying connection pool."""
+        await self.release()
         await self.redis.aclose()

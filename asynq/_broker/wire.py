@@ -25,8 +25,10 @@ metrics.
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import socket
+import weakref
 from collections.abc import Callable, Sequence
 from time import monotonic, perf_counter
 from typing import Any, Final
@@ -45,17 +47,15 @@ from asynq._broker.calls import Command, Pipeline, Script
 #: Bytes asked of the socket per read.
 RECV_SIZE: Final = 65536
 
-#: How long a blocking read polls the socket before it sleeps in ``recv``. On the reference
-#: machine (a 2-core VM) a thread that sleeps in ``recv`` takes about 50 µs to wake when the
-#: reply lands, longer than Redis takes to run an enqueue script; polling turns one enqueue from
-#: ~110 µs into ~50 µs of wall time. Go's runtime does the same before it parks a goroutine on
-#: the network poller. The poll releases the GIL between attempts.
-SPIN_SECONDS: Final = 0.0002
-#: Exchanges with more replies than this (large pipelines) go straight to a blocking read.
-SPIN_MAX_REPLIES: Final = 4
-#: After a poll that ran out of time (a remote or busy server), this many exchanges skip the
-#: poll, so a far-away Redis costs at most a sliver of CPU.
-SPIN_PAUSE: Final = 64
+#: Exchanges with more replies than this (pipelines) always sleep in ``recv``: their replies
+#: take longer than any sensible poll.
+POLL_MAX_REPLIES: Final = 4
+#: The longest a poll lasts before it gives up and sleeps in ``recv``.
+POLL_LIMIT_SECONDS: Final = 0.0005
+#: One exchange in this many tries the wait that is currently losing, to notice a change.
+PROBE_EVERY: Final = 16
+#: Connections a sync lane keeps checked out between exchanges (see SyncLane).
+PARK_LIMIT: Final = 4
 
 _READERS_KEPT: Final = 8
 _NOT_READY: Final = object()  # hiredis reader: "need more bytes" (False is a RESP3 value)
@@ -161,6 +161,56 @@ def _push_handler(conn: Any) -> Callable[[Any], Any]:
     return handler if callable(handler) else (lambda _push: None)
 
 
+class Waiting:
+    """Waits for a small reply by polling the socket or by sleeping in ``recv``, whichever has
+    lately been faster.
+
+    On an idle multi-core machine a thread asleep in ``recv`` wakes tens of microseconds after
+    its reply lands (on the reference 2-core VM, ~50 µs: longer than Redis takes to run an
+    enqueue script), so polling the socket halves the wall time of an enqueue; Go's runtime
+    likewise spins before it parks a goroutine on its network poller. When the cores are busy,
+    though, polling takes CPU from Redis and everyone else, and sleeping wins. So both are timed
+    (send to complete reply, smoothed), the faster is used, and every ``PROBE_EVERY``-th wait
+    tries the other. A poll gives up after ``POLL_LIMIT_SECONDS``; each poll releases the GIL.
+    Shared by the threads of one client: the updates race harmlessly.
+    """
+
+    __slots__ = ("count", "poll_seconds", "sleep_seconds")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.poll_seconds = 0.0  # smoothed wait when polling (0: not measured yet)
+        self.sleep_seconds = 0.0
+
+    def wait(self, sock: socket.socket, replies: _Replies) -> None:
+        """Read from ``sock`` into ``replies`` until they are complete."""
+        self.count += 1
+        poll = self.poll_seconds <= self.sleep_seconds
+        if self.count % PROBE_EVERY == 0:
+            poll = not poll
+        start = perf_counter()
+        if poll:
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            deadline = start + POLL_LIMIT_SECONDS
+            while not poller.poll(0) and perf_counter() < deadline:
+                pass
+        while not replies.feed(sock.recv(RECV_SIZE)):
+            pass
+        elapsed = perf_counter() - start
+        if poll:
+            self.poll_seconds = _smooth(self.poll_seconds, elapsed)
+        else:
+            self.sleep_seconds = _smooth(self.sleep_seconds, elapsed)
+
+
+def _smooth(average: float, sample: float) -> float:
+    """An exponential moving average (1/8) that a single descheduled outlier cannot swamp."""
+    if not average:
+        return sample
+    return average + (min(sample, 4 * average) - average) / 8
+
+
 class _Lane:
     """What both lanes share: which calls they take and how a Pipeline is packed."""
 
@@ -201,12 +251,25 @@ class _Lane:
 
 
 class SyncLane(_Lane):
-    """The fast lane of :class:`~asynq._broker.drivers.SyncDriver` (thread-safe)."""
+    """The fast lane of :class:`~asynq._broker.drivers.SyncDriver` (thread-safe).
+
+    Between exchanges the lane keeps up to ``PARK_LIMIT`` connections *parked* (still checked
+    out of the pool) instead of returning each to the pool and taking it back: a round trip
+    through redis-py's pool costs ~7 µs, a tenth of an enqueue. A parked connection gets the
+    same check the pool makes (a socket that turned readable, i.e. closed by a restarted
+    server, is reconnected). At most an eighth of a bounded pool is parked; parked connections
+    go back to the pool on :meth:`close` or when the lane is garbage-collected, and a forked
+    child never uses its parent's.
+    """
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(client)
-        self.spin_seconds = SPIN_SECONDS if _HAS_POLL else 0.0
-        self._spin_pause = 0
+        #: How small exchanges wait for their reply; ``None`` always sleeps in ``recv``.
+        self.waiting: Waiting | None = Waiting() if _HAS_POLL else None
+        self._park_limit = min(PARK_LIMIT, self._pool.max_connections // 8)
+        self._parked: list[Any] = []
+        self._pid = os.getpid()
+        weakref.finalize(self, _unpark, self._pool, self._parked, self._pid)
 
     @classmethod
     def attach(cls, client: object) -> SyncLane | None:
@@ -242,26 +305,50 @@ class SyncLane(_Lane):
                 replies[i] = reply
         return replies
 
+    def close(self) -> None:
+        """Give the parked connections back to the pool (the lane stays usable)."""
+        _unpark(self._pool, self._parked, self._pid)
+
     def _exchange(self, payload: bytes, count: int) -> list[Any]:
-        pool = self._pool
-        conn = pool.get_connection()
+        conn = self._checkout()
         try:
             result: list[Any] = conn.retry.call_with_retry(
                 lambda: self._roundtrip(conn, payload, count), lambda _error: conn.disconnect()
             )
             return result
         finally:
-            pool.release(conn)
+            self._checkin(conn)
+
+    def _checkout(self) -> Any:
+        if self._pid != os.getpid():  # forked: those sockets are the parent's
+            self._parked.clear()
+            self._pid = os.getpid()
+        try:
+            conn = self._parked.pop()
+        except IndexError:
+            return self._pool.get_connection()
+        sock = conn._sock
+        if sock is not None and _readable(sock):  # closed by the server (or out of step)
+            conn.disconnect()  # the send reconnects, as after the pool's own check
+        return conn
+
+    def _checkin(self, conn: Any) -> None:
+        if len(self._parked) < self._park_limit:
+            self._parked.append(conn)
+        else:
+            self._pool.release(conn)
 
     def _roundtrip(self, conn: Any, payload: bytes, count: int) -> list[Any]:
         conn.send_packed_command((payload,))  # connects if needed; maps socket errors
         sock: socket.socket = conn._sock
         try:
             replies = self._replies(conn, count)
-            if count <= SPIN_MAX_REPLIES and self.spin_seconds:
-                self._spin(sock)
-            while not replies.feed(sock.recv(RECV_SIZE)):
-                pass
+            waiting = self.waiting if count <= POLL_MAX_REPLIES else None
+            if waiting is None:
+                while not replies.feed(sock.recv(RECV_SIZE)):
+                    pass
+            else:
+                waiting.wait(sock, replies)
         except TimeoutError as exc:  # socket.timeout
             conn.disconnect()
             raise redis.exceptions.TimeoutError("Timeout reading from socket") from exc
@@ -275,18 +362,19 @@ class SyncLane(_Lane):
             conn.next_health_check = monotonic() + conn.health_check_interval
         return self._done(replies)
 
-    def _spin(self, sock: socket.socket) -> None:
-        """Poll until the reply is readable, for at most ``spin_seconds`` (see SPIN_SECONDS)."""
-        if self._spin_pause:
-            self._spin_pause -= 1
-            return
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        deadline = perf_counter() + self.spin_seconds
-        while not poller.poll(0):
-            if perf_counter() > deadline:
-                self._spin_pause = SPIN_PAUSE
-                return
+
+def _readable(sock: socket.socket) -> bool:
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _unpark(pool: Any, parked: list[Any], pid: int) -> None:
+    """Return parked connections to ``pool`` (not in a forked child: they are the parent's)."""
+    if pid != os.getpid():
+        return
+    while parked:
+        pool.release(parked.pop())
 
 
 class AsyncLane(_Lane):

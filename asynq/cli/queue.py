@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import click
@@ -29,13 +30,13 @@ def queue_ls(as_json: bool) -> None:
     state = get_state()
     insp = state.inspector()
     rows: list[dict[str, Any]] = [{"queue": q} for q in sorted(insp.queues())]
-    if state.connection.cluster:
+    if state.connection.is_cluster:
         for row in rows:
             row["keyslot"] = insp.cluster_key_slot(row["queue"])
             row["nodes"] = insp.cluster_nodes(row["queue"])
     if as_json:
         echo_json(rows)
-    elif state.connection.cluster:
+    elif state.connection.is_cluster:
         echo_table(
             ["Queue", "Cluster KeySlot", "Cluster Nodes"],
             [
@@ -59,7 +60,7 @@ def print_queue_info(info: QueueInfo) -> None:
     click.secho("Task Count by State", bold=True)
     echo_table(_STATES, [[getattr(info, s) for s in _STATES]])
     click.echo()
-    click.secho(f"Daily Stats {info.timestamp:%Y-%m-%d} UTC", bold=True)
+    click.secho(f"Daily Stats {info.timestamp.astimezone(UTC):%Y-%m-%d} UTC", bold=True)
     echo_table(
         ["processed", "failed", "error rate"],
         [[info.processed, info.failed, error_rate(info.processed, info.failed)]],

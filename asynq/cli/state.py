@@ -67,6 +67,11 @@ class Connection:
             changes["tls"] = True
         return dataclasses.replace(conn, **changes)
 
+    @property
+    def is_cluster(self) -> bool:
+        """Whether the flags point at a Redis Cluster (``--cluster`` or a cluster URL)."""
+        return self.cluster or self.uri.startswith("redis-cluster://")
+
     def describe(self) -> str:
         """Where the flags point, for error messages."""
         return f"cluster {self.cluster_addrs}" if self.cluster else self.uri

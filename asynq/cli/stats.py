@@ -52,7 +52,7 @@ def stats(as_json: bool) -> None:
         [[agg["processed"], agg["failed"], error_rate(agg["processed"], agg["failed"])]],
     )
     click.echo()
-    if "cluster_state" in info or state.connection.cluster:
+    if "cluster_state" in info or state.connection.is_cluster:
         click.secho("Redis Cluster Info", bold=True)
         echo_table(
             ["State", "Known Nodes", "Cluster Size"],

@@ -14,6 +14,7 @@ from asynq.cli.progress import Progress
 from asynq.cli.render import (
     echo_json,
     echo_table,
+    format_go_duration,
     format_time,
     format_until,
     show_bytes,
@@ -145,13 +146,13 @@ def print_task_info(info: TaskInfo) -> None:
     nxt = info.next_process_at
     click.echo(f"Next process time: {'n/a' if nxt is None else format_time(nxt)}")
     if info.timeout:
-        click.echo(f"Timeout:           {info.timeout}")
+        click.echo(f"Timeout:           {format_go_duration(info.timeout)}")
     if info.deadline is not None:
         click.echo(f"Deadline:          {format_time(info.deadline)}")
     if info.completed_at is not None:
         click.echo(f"Completed at:      {format_time(info.completed_at)}")
     if info.retention:
-        click.echo(f"Retention:         {info.retention}")
+        click.echo(f"Retention:         {format_go_duration(info.retention)}")
     for key, value in sorted(info.headers.items()):
         click.echo(f"Header {key}: {value}")
     if info.last_err:

@@ -39,7 +39,13 @@ from asynq.errors import (
 )
 from asynq.servemux import Handler, call_handler, handler_executor
 from asynq.server.active_task import ActiveTask, ResultWriter, TaskContext
-from asynq.server.config import ErrorHandler, IsFailureFunc, RetryDelayFunc, to_seconds
+from asynq.server.config import (
+    ErrorHandler,
+    IsFailureFunc,
+    RetryDelayFunc,
+    default_retry_delay,
+    to_seconds,
+)
 from asynq.server.lease import Lease
 from asynq.server.queues import QueueSelector
 from asynq.server.syncer import Syncer, SyncRequest
@@ -146,7 +152,7 @@ class Processor:
                     continue
                 try:
                     taken = await self._dequeue(free)
-                except AsynqError as exc:
+                except Exception as exc:  # Redis down, or a message that does not decode
                     self._log_dequeue_error(exc)
                     # Go retries at once; a short pause keeps a Redis outage from spinning.
                     await self._idle()
@@ -178,7 +184,7 @@ class Processor:
         except TimeoutError:
             pass
 
-    def _log_dequeue_error(self, exc: AsynqError) -> None:
+    def _log_dequeue_error(self, exc: Exception) -> None:
         now = self._clock.now()
         if now - self._last_error_log >= ERROR_LOG_INTERVAL:
             self._last_error_log = now
@@ -318,14 +324,27 @@ class Processor:
                 f"Could not move task id={msg.id} from active to archived",
             )
         elif worker.lease.is_valid():
-            delay = to_seconds("retry delay", self._retry_delay(msg.retried, exc, task))
-            retry_at = self._clock.now() + delay
-            is_failure = bool(self._is_failure(exc))
+            retry_at = self._clock.now() + self._delay(msg, exc, task)
+            is_failure = self._failure(exc)
             await self._write(
                 worker,
                 lambda now: server_ops.retry_call(msg, retry_at, text, is_failure, now),
                 f"Could not move task id={msg.id} from active to retry",
             )
+
+    def _delay(self, msg: TaskMessage, exc: BaseException, task: ActiveTask) -> float:
+        try:
+            return to_seconds("retry delay", self._retry_delay(msg.retried, exc, task))
+        except Exception:
+            self._log.exception("retry_delay_func failed; using the default delay")
+            return default_retry_delay(msg.retried, exc, task)
+
+    def _failure(self, exc: BaseException) -> bool:
+        try:
+            return bool(self._is_failure(exc))
+        except Exception:
+            self._log.exception("is_failure failed; counting the error as a failure")
+            return True
 
     def _log_failure(self, msg: TaskMessage, exc: BaseException, raised: bool) -> None:
         # Tracebacks only for errors raised by handler code; signals and interrupts need none.

@@ -48,8 +48,12 @@ class Subscriber:
     async def run(self) -> None:
         """Subscribe (retrying) and handle messages until cancelled."""
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = None
             try:
+                if hasattr(self._redis, "initialize"):
+                    # A cluster client learns its slots lazily; pub/sub needs them first.
+                    await self._redis.initialize()
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(keys.CANCEL_CHANNEL, *self._pending_channels)
                 _raise_if_cancelling()
                 self.subscribed.set()
@@ -59,11 +63,12 @@ class Subscriber:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
                     if message is not None:
                         self._dispatch(message)
-            except (redis.exceptions.RedisError, OSError) as exc:
+            except Exception as exc:  # any failure: retry later, never give up listening
                 self.subscribed.clear()
                 self._log.error("cannot subscribe to cancelation channel: %s", exc)
             finally:
-                await _close(pubsub)
+                if pubsub is not None:
+                    await _close(pubsub)
             await asyncio.sleep(self._retry_interval)
 
     def _dispatch(self, message: dict[str, Any]) -> None:

@@ -85,16 +85,23 @@ class ElasticThreadExecutor(Executor):
                     self._threads.discard(me)
                 return
             future, fn, args, kwargs = item
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = fn(*args, **kwargs)
-                except BaseException as exc:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-            del item, future, fn, args, kwargs
-            with self._lock:
-                self._idle += 1
+            del item
+            if not future.set_running_or_notify_cancel():
+                with self._lock:
+                    self._idle += 1
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                # Idle before the caller hears back, so its next call can reuse this thread.
+                with self._lock:
+                    self._idle += 1
+                future.set_exception(exc)
+            else:
+                with self._lock:
+                    self._idle += 1
+                future.set_result(result)
+            del future, fn, args, kwargs
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop idle threads; busy ones finish their call first (stuck ones are abandoned)."""

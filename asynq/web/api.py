@@ -275,12 +275,18 @@ class Api:
         return endpoint
 
     def _next(self, request: Request, target: str | None) -> str:
+        """``target`` if it is a path inside the dashboard, else the dashboard's root.
+
+        Refusing anything else (other hosts, ``//host``, backslashes, control characters that
+        browsers strip) keeps the redirect from being an open redirect.
+        """
         root = self.dash.root(request)
         if (
             target
-            and target.startswith((root + "/") if root else "/")
+            and target.startswith(root + "/")
             and not target.startswith("//")
             and "\\" not in target
+            and all(" " < c for c in target)
         ):
             return target
         return root + "/"

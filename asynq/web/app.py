@@ -295,8 +295,9 @@ def _with_headers(send: Send) -> Send:
     return wrapped
 
 
-def _static_dir() -> str:
-    return str(resources.files("asynq.web") / "static")
+def static_path(name: str = "") -> str:
+    """Path of the shipped static directory, or of one file in it."""
+    return str(resources.files("asynq.web") / "static" / name)
 
 
 def create_app(
@@ -369,7 +370,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *Pages(dash).routes(),
         *Api(dash).routes(),
-        Mount("/static", app=StaticFiles(directory=_static_dir()), name="static"),
+        Mount("/static", app=StaticFiles(directory=static_path()), name="static"),
     ]
     app = Starlette(
         routes=routes,

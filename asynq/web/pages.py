@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from asynq.errors import QueueNotFoundError
@@ -18,7 +18,7 @@ from asynq.inspector import AsyncInspector
 from asynq.inspector_types import QueueInfo
 from asynq.web import charts, metrics
 from asynq.web.api import TASK_ACTIONS, list_tasks, redis_overview, workers_of
-from asynq.web.app import Dashboard
+from asynq.web.app import Dashboard, static_path
 
 #: Tabs of the queue page, in Asynqmon's order.
 STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
@@ -68,6 +68,7 @@ class Pages:
             Route("/schedulers/{entry_id}", self.scheduler_history, methods=["GET"]),
             Route("/redis", self.redis, methods=["GET"]),
             Route("/metrics", self.metrics, methods=["GET"]),
+            Route("/favicon.ico", self.favicon, methods=["GET"]),
         ]
 
     async def index(self, request: Request) -> Response:
@@ -185,6 +186,10 @@ class Pages:
         """Redis INFO, and in a cluster each queue's slot and nodes."""
         overview = await redis_overview(self.insp)
         return self.dash.render(request, "redis.html", nav="redis", **overview)
+
+    async def favicon(self, request: Request) -> Response:
+        """The icon, for pages without a ``<link rel=icon>`` (such as ``/metrics``)."""
+        return FileResponse(static_path("favicon.svg"), media_type="image/svg+xml")
 
     async def metrics(self, request: Request) -> Response:
         """Prometheus text exposition with Go's ``x/metrics`` names."""

@@ -77,7 +77,12 @@ def test_server_ls(run: Callable[..., Result], run_json: Callable[..., Any], r: 
     worker = seed.worker_info(info, msg, started=NOW - 5, deadline=NOW + 60)
     seed.server(r, info, [worker], expires_at=NOW + 60)
     [srv] = run_json("server", "ls")
-    assert (srv["host"], srv["pid"], srv["concurrency"], srv["status"]) == ("web-1", 77, 8, "active")
+    assert (srv["host"], srv["pid"], srv["concurrency"], srv["status"]) == (
+        "web-1",
+        77,
+        8,
+        "active",
+    )
     assert srv["active_workers"][0]["task_id"] == msg.id
     row = run("server", "ls").stdout.splitlines()[2]
     assert "web-1" in row and "1/8" in row and "critical:6 default:3 low:1" in row

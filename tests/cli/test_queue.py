@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import redis
-from redis.crc import key_slot
 from click.testing import CliRunner, Result
+from redis.crc import key_slot
 
 import asynq
 from asynq._base import keys

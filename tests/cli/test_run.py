@@ -145,7 +145,7 @@ def test_scheduler_enqueues(
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["worker", "no_colon"], "expected \"module:object\""),
+        (["worker", "no_colon"], 'expected "module:object"'),
         (["worker", "no_such_module_xyz:mux"], "could not import module"),
         (["worker", "cli_test_app:missing"], "has no attribute"),
         (["worker", "cli_test_app:APP_NOT_HANDLER"], "is not a handler"),
@@ -166,3 +166,31 @@ def test_bad_targets(
     monkeypatch.delitem(sys.modules, "cli_test_app", raising=False)
     err = fails(run(*args, "--app-dir", str(app_dir)))
     assert needle in err
+
+
+def test_dash_serves_the_dashboard(
+    spawn: Callable[..., subprocess.Popen[str]], redis_url: str, r: Any
+) -> None:
+    import httpx
+
+    from tests.helpers.redis_procs import free_port
+
+    with asynq.Client(redis_url) as client:
+        client.enqueue(asynq.Task("t"), queue="shown")
+    port = free_port()
+    proc = spawn("dash", "--port", str(port), "--read-only", "--root-path", "/ops")
+
+    def page() -> httpx.Response | None:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/ops/", timeout=2)
+        except httpx.TransportError:
+            return None
+
+    resp = _wait_for(page, proc, "the dashboard to answer")
+    assert resp.status_code == 200
+    assert 'href="/ops/queues/shown"' in resp.text and "read-only" in resp.text
+    post = httpx.post(f"http://127.0.0.1:{port}/ops/api/queues/shown:pause", timeout=5)
+    assert post.status_code == 405
+    assert not r.exists("asynq:{shown}:paused")
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert _stop(proc) in (0, -signal.SIGTERM)

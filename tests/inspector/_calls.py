@@ -92,8 +92,10 @@ def read_calls(
         calls += [{"op": op, "queue": queue, **paging} for paging in pagings]
         calls.append({"op": op, "queue": unregistered})
     for group in [*groups, "no-such-group"]:
-        calls += [{"op": "ListAggregatingTasks", "queue": queue, "group": group, **paging}
-                  for paging in pagings[:4]]
+        calls += [
+            {"op": "ListAggregatingTasks", "queue": queue, "group": group, **paging}
+            for paging in pagings[:4]
+        ]
     calls += [{"op": "GetTaskInfo", "queue": queue, "id": tid} for tid in task_ids]
     calls += [
         {"op": "GetTaskInfo", "queue": queue, "id": "no-such-id"},

@@ -89,7 +89,11 @@ def python_scenario(r: Any, url: str, now: float, queue: str = "pq") -> Scenario
     sc.orphaned = {sc.active[1]}
 
     r1 = seed.message(
-        "email:send", b"r1", queue=queue, retried=3, error_msg="smtp down",
+        "email:send",
+        b"r1",
+        queue=queue,
+        retried=3,
+        error_msg="smtp down",
         last_failed_at=sec - 100,
     )
     r0 = seed.message(
@@ -98,7 +102,12 @@ def python_scenario(r: Any, url: str, now: float, queue: str = "pq") -> Scenario
     sc.retry = [seed.retry(r, r1, retry_at=sec + 30), seed.retry(r, r0, retry_at=sec + 60)]
 
     x1 = seed.message(
-        "email:send", b"x1", queue=queue, retry=2, retried=2, error_msg="gave up",
+        "email:send",
+        b"x1",
+        queue=queue,
+        retry=2,
+        retried=2,
+        error_msg="gave up",
         last_failed_at=sec - 2000,
     )
     x0 = seed.message("email:send", b"x0", queue=queue, deadline=sec + 9999, timeout=0)

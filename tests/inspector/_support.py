@@ -173,7 +173,10 @@ def from_go(op: str, value: Any) -> Any:
     if op == "History":
         return [
             DailyStats(
-                queue=d["queue"], processed=d["processed"], failed=d["failed"], date=_time(d["date"])
+                queue=d["queue"],
+                processed=d["processed"],
+                failed=d["failed"],
+                date=_time(d["date"]),
             )
             for d in value
         ]
@@ -192,11 +195,15 @@ def from_go(op: str, value: Any) -> Any:
         return [ClusterNode(id=n["id"], addr=n["addr"]) for n in value]
     if op == "Queues":
         return sorted(value or [])
-    if op in ("DeleteTask", "RunTask", "ArchiveTask", "CancelProcessing", "PauseQueue"):
+    if op in _NO_VALUE:
         return None
-    if op in ("UnpauseQueue", "DeleteQueue", "UpdateTaskPayload"):
-        return None
-    return value
+    return value  # counts, slots
+
+
+_NO_VALUE = {
+    *("DeleteTask", "RunTask", "ArchiveTask", "UpdateTaskPayload", "CancelProcessing"),
+    *("PauseQueue", "UnpauseQueue", "DeleteQueue"),
+}
 
 
 # ---- errors --------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from redis.cluster import ClusterNode as RedisClusterNode
-from redis.crc import key_slot
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 import asynq
 from asynq._base import keys

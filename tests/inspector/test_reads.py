@@ -130,7 +130,11 @@ def test_zset_states_list_by_score(insp, r, redis_url):
         at(NOW_SEC + 300),
     ]
     last = scheduled[-1]
-    assert (last.headers, last.max_retry, last.timeout) == ({"trace": "abc"}, 3, timedelta(seconds=60))
+    assert (last.headers, last.max_retry, last.timeout) == (
+        {"trace": "abc"},
+        3,
+        timedelta(seconds=60),
+    )
     assert ids(insp.list_scheduled_tasks(sc.queue, page=2, page_size=3)) == sc.scheduled[3:]
 
     retry = insp.list_retry_tasks(sc.queue)

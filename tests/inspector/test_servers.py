@@ -59,7 +59,9 @@ def test_servers_from_seeded_heartbeats(make_inspector, redis_url, r):
     ]
     seed.server(r, alive, workers, expires_at=now + 10)
     seed.server(r, other, expires_at=now + 10)
-    seed.server(r, dead, [seed.worker_info(dead, t1, started=now, deadline=now)], expires_at=now - 5)
+    seed.server(
+        r, dead, [seed.worker_info(dead, t1, started=now, deadline=now)], expires_at=now - 5
+    )
     # Workers of a server that has no live entry are dropped.
     ghost = seed.server_info(host="h5", pid=5)
     r.zadd(keys.ALL_WORKERS, {keys.workers_key("h5", 5, ghost.server_id): now + 10})
@@ -99,8 +101,12 @@ def test_servers_is_empty_without_heartbeats(insp):
 
 def test_servers_and_active_tasks_of_a_running_go_server(make_inspector, redis_url, r):
     with asynq.Client(redis_url) as client:
-        ids = [client.enqueue(asynq.Task("block", f"{i}".encode()), queue="wq").id for i in range(4)]
-    proc = gopeer.start_go("insp_worker", *go_flags(redis_url), "-queues", "wq=1", "-concurrency", "3")
+        ids = [
+            client.enqueue(asynq.Task("block", f"{i}".encode()), queue="wq").id for i in range(4)
+        ]
+    proc = gopeer.start_go(
+        "insp_worker", *go_flags(redis_url), "-queues", "wq=1", "-concurrency", "3"
+    )
     try:
         # Go's heartbeat lists a server's workers every 5 s.
         def three_workers() -> bool:

@@ -22,8 +22,8 @@ from tests.inspector._support import (
     Snapshot,
     dump,
     go_calls,
-    go_outcome,
     go_flags,
+    go_outcome,
     now_sec,
     py_outcome,
     restore,
@@ -72,7 +72,11 @@ def go_seeded(redis_server: str) -> Iterator[GoSeeded]:
     gopeer.run_go_json("insp_seed", *go_flags(redis_server), input=GO_SEED)
     seeded = GoSeeded(snapshot(r), scenario_from_redis(r, "gq"), scenario_from_redis(r, "gw"))
     assert len(seeded.gq.pending) == 8 and len(seeded.gq.scheduled) == 3
-    assert seeded.gq.unique_scheduled and seeded.gq.unique_pending and set(seeded.gq.groups) == {"g1", "g2"}
+    assert (
+        seeded.gq.unique_scheduled
+        and seeded.gq.unique_pending
+        and set(seeded.gq.groups) == {"g1", "g2"}
+    )
     assert (len(seeded.gw.retry), len(seeded.gw.archived), len(seeded.gw.completed)) == (2, 2, 2)
     r.flushdb()
     r.close()
@@ -180,7 +184,9 @@ QUEUE_CASES = [
     pytest.param("pq", {"op": "DeleteQueue", "force": True}, _no_active, id="delete-queue-force"),
     pytest.param("pq", {"op": "DeleteQueue", "queue": "empty"}, None, id="delete-empty-queue"),
     pytest.param("pq", {"op": "DeleteQueue", "queue": "ghost"}, None, id="delete-unknown-queue"),
-    pytest.param("pq", {"op": "RunTask", "queue": "ghost", "id": "scheduled"}, None, id="ghost-run"),
+    pytest.param(
+        "pq", {"op": "RunTask", "queue": "ghost", "id": "scheduled"}, None, id="ghost-run"
+    ),
     pytest.param("pq", {"op": "DeleteAllRetryTasks", "queue": "ghost"}, None, id="ghost-delall"),
     pytest.param("pq", {"op": "CancelProcessing", "id": "active"}, None, id="cancel"),
     pytest.param("gq", {"op": "DeleteQueue", "force": True}, None, id="go-delete-queue-force"),
@@ -200,9 +206,7 @@ GO_REFS = {
 }
 
 
-def run_both(
-    r: redis.Redis, redis_url: str, insp: Any, call: dict[str, Any]
-) -> None:
+def run_both(r: redis.Redis, redis_url: str, insp: Any, call: dict[str, Any]) -> None:
     """Run ``call`` in Go then in Python from the same state; compare outcomes and keys."""
     start = snapshot(r)
     t0 = now_sec()
@@ -229,7 +233,9 @@ def _concrete(call: dict[str, Any], sc: Scenario) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("key", "call", "prep"), cases({}, PY_REFS) + QUEUE_CASES[:12])
-def test_mutation_from_python_written_state(make_inspector, r, redis_url, py_state, key, call, prep):
+def test_mutation_from_python_written_state(
+    make_inspector, r, redis_url, py_state, key, call, prep
+):
     if prep:
         prep(r, py_state)
     insp = make_inspector(redis_url)

@@ -18,9 +18,9 @@ from asynq.server import Config, Server
 Predicate = Callable[[], Any]
 
 
-async def wait_until(predicate: Predicate, timeout: float = 10.0, interval: float = 0.01) -> Any:
+async def wait_until(predicate: Predicate, within: float = 10.0, interval: float = 0.01) -> Any:
     """Poll ``predicate`` (sync or async) until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = predicate()
         if isinstance(result, Awaitable):
@@ -28,7 +28,7 @@ async def wait_until(predicate: Predicate, timeout: float = 10.0, interval: floa
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+            raise AssertionError(f"condition not met within {within}s: {predicate}")
         await asyncio.sleep(interval)
 
 
@@ -76,3 +76,21 @@ async def start_server(redis_url: str) -> AsyncIterator[Callable[..., Awaitable[
     yield start
     for server in servers:
         await server.shutdown()
+
+
+@pytest.fixture
+def go_server(redis_url: str) -> Iterator[Callable[..., Any]]:
+    """``go_server(*flags)`` → a running tests/go/cmd/srv_server (stopped at teardown)."""
+    from tests.helpers import gopeer
+    from tests.server.gohelpers import addr
+
+    procs: list[gopeer.GoProcess] = []
+
+    def start(*args: str) -> gopeer.GoProcess:
+        proc = gopeer.start_go("srv_server", "-redis", addr(redis_url), *args)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.stop()

@@ -109,7 +109,7 @@ async def test_forwarder_and_server_pick_up_scheduled(start_server, client, r):
     await start_server(lambda task: done.append(task.id))
     info = client.enqueue(asynq.Task("later", b""), process_in=1)
     assert state(r, Q, info.id) == "scheduled"
-    await wait_until(lambda: done == [info.id], timeout=5)
+    await wait_until(lambda: done == [info.id], within=5)
 
 
 async def test_forwarder_once(driver, client, r):
@@ -191,6 +191,8 @@ async def test_healthcheck_reports_ping_result(driver):
 
 async def test_server_runs_healthcheck(start_server):
     results: list[BaseException | None] = []
-    await start_server(lambda task: None, health_check_func=results.append, health_check_interval=0.1)
+    await start_server(
+        lambda task: None, health_check_func=results.append, health_check_interval=0.1
+    )
     await wait_until(lambda: len(results) >= 2)
     assert results[:2] == [None, None]

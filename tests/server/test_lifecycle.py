@@ -92,7 +92,7 @@ def _server_info(r: redis.Redis) -> ServerInfo | None:
 async def test_sigtstp_stops_and_sigterm_requeues(redis_url, client, r):
     proc = _start_worker(redis_url, SHUTDOWN_TIMEOUT="0.5", HEARTBEAT="0.2", CONCURRENCY="1")
     try:
-        await wait_until(lambda: _server_info(r), timeout=15)
+        await wait_until(lambda: _server_info(r), within=15)
         info = client.enqueue(asynq.Task("sleep", b"30"))
         await wait_until(lambda: state(r, Q, info.id) == "active")
         proc.send_signal(signal.SIGTSTP)
@@ -114,7 +114,7 @@ async def test_sigkill_then_recover_loses_nothing(redis_url, client, r):
     ids = [client.enqueue(asynq.Task("sleep", b"0.4")).id for _ in range(12)]
     proc = _start_worker(redis_url, CONCURRENCY="4")
     try:
-        await wait_until(lambda: r.llen("test:done") >= 2, timeout=20)
+        await wait_until(lambda: r.llen("test:done") >= 2, within=20)
         await wait_until(lambda: r.llen(keys.active_key(Q)) > 0)
         proc.kill()
         proc.wait(10)

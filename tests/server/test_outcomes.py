@@ -12,8 +12,8 @@ import redis
 
 import asynq
 from asynq._base import keys
-from asynq.server import ActiveTask
 from asynq.servemux import ServeMux
+from asynq.server import ActiveTask
 from tests.server.conftest import read_msg, state, wait_until
 
 Q = "default"
@@ -57,7 +57,11 @@ async def test_success_deletes_task_and_counts_processed(start_server, client, r
     assert_counters(r, processed=1, failed=0)
     task = seen[0]
     assert isinstance(task, asynq.Task)
-    assert (task.type, task.payload, dict(task.headers)) == ("email:send", b'{"to":"a"}', {"k": "v"})
+    assert (task.type, task.payload, dict(task.headers)) == (
+        "email:send",
+        b'{"to":"a"}',
+        {"k": "v"},
+    )
     assert (task.id, task.queue, task.retry_count, task.max_retry) == (info.id, Q, 0, 25)
     assert task.json() == {"to": "a"}
     # Default timeout 1800 s: the deadline is about 30 minutes away.
@@ -244,7 +248,7 @@ async def test_timeout_fails_with_deadline_exceeded(start_server, client, r):
 
     await start_server(handler, retry_delay_func=lambda *a: 60)
     info = client.enqueue(asynq.Task("slow", b""), timeout=1)
-    await wait_until(lambda: state(r, Q, info.id) == "retry", timeout=5)
+    await wait_until(lambda: state(r, Q, info.id) == "retry", within=5)
     assert cancelled.is_set()
     msg = read_msg(r, Q, info.id)
     assert (msg.error_msg, msg.retried) == ("context deadline exceeded", 1)
@@ -296,7 +300,7 @@ async def test_hung_sync_handler_frees_its_slot(start_server, client, r):
         hung = client.enqueue(asynq.Task("hang", b""), timeout=1)
         await wait_until(lambda: state(r, Q, hung.id) == "active")
         quick = client.enqueue(asynq.Task("quick", b""))
-        await wait_until(lambda: state(r, Q, hung.id) == "retry", timeout=5)
+        await wait_until(lambda: state(r, Q, hung.id) == "retry", within=5)
         assert read_msg(r, Q, hung.id).error_msg == "context deadline exceeded"
         await wait_until(lambda: done == [quick.id])
     finally:

@@ -169,5 +169,5 @@ async def test_middleware_wraps_not_found_and_sees_errors() -> None:
     with pytest.raises(asynq.HandlerNotFoundError):
         await mux.process_task(task("x"))
     assert errors == ['handler not found for task "x"']
-    handler, pattern = mux.handler(task("x"))
+    _, pattern = mux.handler(task("x"))
     assert pattern == ""

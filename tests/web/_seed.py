@@ -65,5 +65,7 @@ def seed_everything(r: Any, redis_url: str, queue: str = "default") -> Seeded:
     seed.scheduler(r, "sched-host:1:abc", [entry], expires_at=now + 60)
     seed.scheduler_event(r, entry.id, "event-task-1", enqueued_ns=(now - 60) * 10**9)
     out.entry_id = entry.id
-    seed.counters(r, queue, day_unix=now, processed=10, failed=3, processed_total=50, failed_total=7)
+    seed.counters(
+        r, queue, day_unix=now, processed=10, failed=3, processed_total=50, failed_total=7
+    )
     return out

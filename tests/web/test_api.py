@@ -95,7 +95,11 @@ async def test_servers_and_schedulers(web: httpx.AsyncClient, seeded: Seeded) ->
     assert srv["queue_priorities"] == {"default": 1}
     assert srv["active_workers"][0]["task_id"] == seeded.ids["active"]
     [entry] = (await web.get("/api/scheduler_entries")).json()["entries"]
-    assert (entry["id"], entry["spec"], entry["task_type"]) == (seeded.entry_id, "@every 1m", "report")
+    assert (entry["id"], entry["spec"], entry["task_type"]) == (
+        seeded.entry_id,
+        "@every 1m",
+        "report",
+    )
     assert entry["options"] == ['Queue("low")'] and entry["prev_enqueue_at"]
     events = (await web.get(f"/api/scheduler_entries/{seeded.entry_id}/enqueue_events")).json()
     assert [e["task_id"] for e in events["events"]] == ["event-task-1"]
@@ -139,7 +143,9 @@ async def test_single_task_actions(
     assert (await web.post(agg)).status_code == 204
     assert r.hget(keys.task_key("default", ids["aggregating"]), "state") == b"pending"
     # Not allowed for the state, and unknown task:
-    assert (await web.post(f"/api/queues/default/pending_tasks/{ids['pending']}:run")).status_code == 400
+    assert (
+        await web.post(f"/api/queues/default/pending_tasks/{ids['pending']}:run")
+    ).status_code == 400
     assert (await web.post("/api/queues/default/retry_tasks/nope:run")).status_code == 404
 
 
@@ -170,7 +176,9 @@ async def test_batch_and_all_actions(
     )
     assert resp.json() == {"archived_ids": ids[:2], "error_ids": ["nope"]}
     assert r.zcard(keys.archived_key("default")) == 2
-    resp = await web.post("/api/queues/default/archived_tasks:batch_run", json={"task_ids": ids[:1]})
+    resp = await web.post(
+        "/api/queues/default/archived_tasks:batch_run", json={"task_ids": ids[:1]}
+    )
     assert resp.json() == {"pending_ids": ids[:1], "error_ids": []}
     resp = await web.post("/api/queues/default/scheduled_tasks:run_all")
     assert resp.json() == {"pending": 2}

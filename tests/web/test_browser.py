@@ -124,7 +124,15 @@ def test_every_page(tab: Tab, dash: str, seeded: Seeded) -> None:
     expect(page.locator("svg.chart").first).to_be_visible()
     _shot(page, "01-queues")
     page.click("#queues a:text-is('default')")
-    for state in ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed"):
+    for state in (
+        "active",
+        "pending",
+        "aggregating",
+        "scheduled",
+        "retry",
+        "archived",
+        "completed",
+    ):
         page.click(f"nav.tabs a[data-state={state}]")
         expect(page.locator(f"tr[data-task-id='{seeded.ids[state]}']")).to_be_visible()
         _shot(page, f"02-queue-{state}")

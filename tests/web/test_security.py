@@ -94,6 +94,9 @@ async def test_form_post_with_page_token_redirects_with_flash(
     )
     assert resp.status_code == 303 and resp.headers["location"] == "/"
     assert 'class="flash error"' in (await web.get("/")).text
+    for off_site in ("//evil.example/", "/\t/evil.example", "/\\evil.example", "evil"):
+        resp = await web.post("/api/queues/default:pause", data={**form, "next": off_site})
+        assert resp.headers["location"] == "/", off_site
 
 
 async def test_batch_form_with_checkboxes(
@@ -187,9 +190,7 @@ async def test_mounted_in_another_app(redis_url: str, seeded: Seeded, r: redis.R
     await dash.state.asynq.aclose()
 
 
-async def test_apps_keep_their_own_state(
-    make_web: MakeWeb, redis_url: str, r: redis.Redis
-) -> None:
+async def test_apps_keep_their_own_state(make_web: MakeWeb, redis_url: str, r: redis.Redis) -> None:
     base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     other_db = redis.Redis.from_url(base + "/7")
     other_db.flushdb()
@@ -208,9 +209,7 @@ async def test_apps_keep_their_own_state(
     other_db.close()
 
 
-async def test_an_async_inspector_stays_owned_by_the_caller(
-    redis_url: str, seeded: Seeded
-) -> None:
+async def test_an_async_inspector_stays_owned_by_the_caller(redis_url: str, seeded: Seeded) -> None:
     from asynq.inspector import AsyncInspector
 
     insp = AsyncInspector(redis_url)

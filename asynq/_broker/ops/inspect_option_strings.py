@@ -183,7 +183,7 @@ def normalize(option: str) -> str | None:
     if name == "MaxRetry":
         if not _INT.fullmatch(arg) or not -(2**63) <= int(arg) <= _MAX_INT64:
             return None
-        return f"MaxRetry({int(arg)})"
+        return f"MaxRetry({max(int(arg), 0)})"  # Go's MaxRetry turns a negative count into 0
     if name in ("Timeout", "Unique", "ProcessIn", "Retention"):
         ns = parse_go_duration(arg)
         return None if ns is None else f"{name}({format_go_duration(ns)})"

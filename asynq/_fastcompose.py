@@ -1,0 +1,131 @@
+"""The producer's hot-path helpers: cheap task ids, a memo of ``compose`` and fresh TaskInfos.
+
+Each helper gives exactly what the plain code gives (``str(uuid.uuid4())``,
+:func:`asynq.options.compose`, :meth:`asynq.TaskInfo.from_message`), only with less work per
+task; ``tests/client/test_fastpath.py`` checks the equivalences.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Final
+
+from asynq._base.codec import TaskMessage, unix_to_datetime
+from asynq.options import Composed, Placement
+from asynq.task import Task, TaskInfo, TaskState
+
+#: Call options that make ``compose`` depend on the clock or on the task beyond its type and
+#: payload (unique keys hash the payload); a call naming any of them is composed in full. The
+#: deadline is here too: it is a point in time, so a check against "now" could come with it.
+PER_CALL_OPTIONS: Final = frozenset({"task_id", "unique", "process_at", "process_in", "deadline"})
+#: Distinct call-option sets remembered; the memo starts over when full.
+TEMPLATES_KEPT: Final = 64
+
+
+def new_task_ids(count: int) -> Iterator[str]:
+    """``count`` random UUIDv4 strings, like ``str(uuid.uuid4())`` but several times cheaper.
+
+    One ``os.urandom`` call serves the whole batch (uuid4 makes one per id and then builds a
+    UUID object); the version nibble becomes ``4`` and the variant bits ``10``, as RFC 4122
+    asks. Nothing is kept between calls, so a forked process never repeats its parent's ids.
+    """
+    hexes = os.urandom(16 * count).hex()
+    for i in range(0, 32 * count, 32):
+        h = hexes[i : i + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+def new_task_id() -> str:
+    """One id of :func:`new_task_ids`."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+class ComposeMemo:
+    """Remembers ``compose`` results to copy for *plain* tasks.
+
+    For a task that is exactly a :class:`~asynq.Task` with no options and no headers of its own,
+    and call options naming none of :data:`PER_CALL_OPTIONS`, ``compose`` validates only the
+    options and builds the same message whatever the task, except for its type, payload and id;
+    it is placed pending (or in its group) at "now". So one real ``compose`` per distinct set of
+    call options serves as a template, and later tasks get a protobuf copy with those three
+    fields replaced: about 1.5 µs instead of 8. Anything else returns ``None`` and is composed
+    in full (errors included).
+    """
+
+    def __init__(self) -> None:
+        self._templates: dict[Hashable, Composed] = {}
+
+    @staticmethod
+    def key(task: Task, opts: Mapping[str, Any]) -> Hashable | None:
+        """The memo key of a call, or ``None`` when it must be composed in full."""
+        if type(task) is not Task or task.options or task.headers:
+            return None
+        if not opts:
+            return ()
+        if not opts.keys().isdisjoint(PER_CALL_OPTIONS):
+            return None
+        # The value's type is part of the key: True == 1, but max_retry=True is refused.
+        key = tuple((name, type(value), value) for name, value in sorted(opts.items()))
+        try:
+            hash(key)
+        except TypeError:  # e.g. headers given as a dict: not worth remembering
+            return None
+        return key
+
+    def copy(self, key: Hashable, task: Task, task_id: str, now: float) -> Composed | None:
+        """The remembered composition for ``key`` with ``task``'s fields, if there is one."""
+        template = self._templates.get(key)
+        if template is None:
+            return None
+        msg = TaskMessage()
+        msg.CopyFrom(template.msg)
+        msg.type = task.type
+        msg.payload = task.payload
+        msg.id = task_id
+        return Composed(msg, template.placement, now, None)
+
+    def remember(self, key: Hashable, composed: Composed) -> None:
+        """Keep ``composed`` (a full compose of the call ``key`` stands for) as a template."""
+        if len(self._templates) >= TEMPLATES_KEPT:
+            self._templates.clear()
+        self._templates[key] = composed
+
+
+@lru_cache(maxsize=256)
+def _duration(seconds: int) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def fresh_info(c: Composed) -> TaskInfo:
+    """The TaskInfo of a task just written: what ``TaskInfo.from_message`` gives, faster.
+
+    A fresh message has never run (no retries, error, completion or result), so only the fields
+    compose sets are read.
+    """
+    msg = c.msg
+    if c.placement is Placement.SCHEDULED:
+        state, nxt = TaskState.SCHEDULED, datetime.fromtimestamp(c.process_at, UTC)
+    elif c.placement is Placement.GROUP:
+        state, nxt = TaskState.AGGREGATING, None
+    else:
+        state, nxt = TaskState.PENDING, datetime.fromtimestamp(c.process_at, UTC)
+    headers = msg.headers
+    return TaskInfo(
+        id=msg.id,
+        queue=msg.queue,
+        type=msg.type,
+        payload=msg.payload,
+        headers=dict(headers) if headers else {},
+        state=state,
+        max_retry=msg.retry,
+        timeout=_duration(msg.timeout),
+        deadline=unix_to_datetime(msg.deadline),
+        group=msg.group_key,
+        next_process_at=nxt,
+        retention=_duration(msg.retention),
+    )

@@ -1,0 +1,51 @@
+"""The examples under docs/examples run as written, against a real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def _env(url: str) -> dict[str, str]:
+    return {**os.environ, "ASYNQ_REDIS_URL": url}
+
+
+def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "producer.py")],
+        env=_env(redis_url), capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    assert "already queued" in out
+    assert r.llen("asynq:{critical}:pending") == 1
+    assert r.zcard("asynq:{default}:scheduled") == 1
+    assert r.llen("asynq:{default}:pending") == 101  # report + 100 images
+
+    worker = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "worker.py")],
+        env=_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = int(r.get("asynq:{default}:processed") or 0)
+            done += int(r.get("asynq:{critical}:processed") or 0)
+            if done == 102:
+                break
+            time.sleep(0.1)
+        assert done == 102
+        completed = r.zrange("asynq:{default}:completed", 0, -1)
+        assert len(completed) == 1  # the report, kept for its retention with its result
+        assert r.hget(b"asynq:{default}:t:" + completed[0], "result") == b"rows=123"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, out
+    assert "took" in out  # the middleware ran
