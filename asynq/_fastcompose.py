@@ -61,10 +61,13 @@ class ComposeMemo:
         self._templates: dict[Hashable, Composed] = {}
 
     @staticmethod
-    def key(task: Task, opts: Mapping[str, Any]) -> Hashable | None:
-        """The memo key of a call, or ``None`` when it must be composed in full."""
-        if type(task) is not Task or task.options or task.headers:
-            return None
+    def plain(task: Task) -> bool:
+        """Whether ``task`` is a plain task (see the class docstring)."""
+        return type(task) is Task and not task.options and not task.headers
+
+    @staticmethod
+    def key(opts: Mapping[str, Any]) -> Hashable | None:
+        """The memo key of a call's options, or ``None`` when they must be composed in full."""
         if not opts:
             return ()
         if not opts.keys().isdisjoint(PER_CALL_OPTIONS):
@@ -78,7 +81,7 @@ class ComposeMemo:
         return key
 
     def copy(self, key: Hashable, task: Task, task_id: str, now: float) -> Composed | None:
-        """The remembered composition for ``key`` with ``task``'s fields, if there is one."""
+        """The remembered composition for ``key`` with the plain ``task``'s fields, if any."""
         template = self._templates.get(key)
         if template is None:
             return None

@@ -6,7 +6,7 @@ remembers which queues are registered; the only difference between the twins is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -66,26 +66,28 @@ class _ClientCore:
         """Drop the registration cache entry (used when a write failed)."""
         self._registered.pop(qname, None)
 
-    def compose(self, task: Task, opts: dict[str, Any], task_id: str) -> Composed:
-        """Compose ``task`` with the call's ``opts`` (a dict this call owns) and id ``task_id``
-        (used unless an option names the id), from the memo when it can."""
+    def compose(
+        self, task: Task, opts: dict[str, Any], task_id: str, key: Hashable | None
+    ) -> Composed:
+        """Compose ``task`` with the call's ``opts`` and id ``task_id`` (unless an option names
+        one), copying a memo template when ``key`` (``ComposeMemo.key(opts)``) allows."""
         if not isinstance(task, Task):
             raise TypeError(f"expected an asynq.Task, not {type(task).__name__}")
         now = self.clock.now()
-        key = self._memo.key(task, opts)
-        if key is not None:
+        plain = key is not None and ComposeMemo.plain(task)
+        if plain:
             c = self._memo.copy(key, task, task_id, now)
             if c is not None:
                 return c
         if "task_id" not in opts and "task_id" not in task.options:
-            opts["task_id"] = task_id  # what compose would draw, drawn more cheaply
+            opts = {**opts, "task_id": task_id}  # what compose would draw, drawn more cheaply
         c = compose(task, opts, now, self.clock.now())
-        if key is not None:
+        if plain:
             self._memo.remember(key, c)
         return c
 
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], Composed]:
-        c = self.compose(task, opts, new_task_id())
+        c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts))
         register = self._needs_register(c.msg.queue, self.clock.now())
         return client_ops.write(c, self.clock.now_ns(), register), c
 
@@ -93,10 +95,15 @@ class _ClientCore:
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
     ) -> tuple[Op[list[AsynqError | None]], list[Composed]]:
         specs = list(tasks)
+        key = ComposeMemo.key(opts)
         composed = []
         for spec, task_id in zip(specs, new_task_ids(len(specs)), strict=True):
-            task, own = spec if isinstance(spec, tuple) else (spec, {})
-            composed.append(self.compose(task, {**opts, **own} if own else dict(opts), task_id))
+            if isinstance(spec, tuple):
+                task, own = spec
+                merged = {**opts, **own}
+                composed.append(self.compose(task, merged, task_id, ComposeMemo.key(merged)))
+            else:
+                composed.append(self.compose(spec, opts, task_id, key))
         now = self.clock.now()
         queues = sorted({c.msg.queue for c in composed if self._needs_register(c.msg.queue, now)})
         return client_ops.write_many(composed, self.clock.now_ns(), queues), composed

@@ -98,14 +98,26 @@ def parse_queue_weight(text: str) -> tuple[str, int]:
 
 
 class GoDuration(_ParamBase):
-    """A click parameter holding a Go duration (``30s``, ``1m30s``, ``2h``)."""
+    """A click parameter holding a Go duration (``30s``, ``1m30s``, ``2h``).
+
+    Args:
+        bare_seconds: Also accept a plain number of seconds (``5``, ``0.5``).
+    """
 
     name = "duration"
+
+    def __init__(self, *, bare_seconds: bool = False) -> None:
+        self.bare_seconds = bare_seconds
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         """Return a ``timedelta``."""
         if isinstance(value, timedelta):
             return value
+        if self.bare_seconds:
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                pass
         try:
             return parse_go_duration(str(value))
         except ValueError as exc:
@@ -143,5 +155,7 @@ class QueueWeight(_ParamBase):
 
 
 DURATION = GoDuration()
+#: A duration that may also be written as plain seconds (``--refresh 5`` or ``--refresh 8s``).
+INTERVAL = GoDuration(bare_seconds=True)
 TIME = RFC3339()
 QUEUE_WEIGHT = QueueWeight()

@@ -6,11 +6,12 @@ import importlib
 import logging
 import os
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
 
-from asynq.cli.params import QUEUE_WEIGHT
+from asynq.cli.params import INTERVAL, QUEUE_WEIGHT
 from asynq.cli.state import CliError, get_state
 from asynq.errors import MissingDependencyError
 
@@ -120,14 +121,14 @@ def scheduler(target: str, app_dir: str, log_level: str) -> None:
 @click.option("--root-path", default="", help="URL prefix when served behind a proxy.")
 @click.option(
     "--refresh",
-    type=click.FloatRange(min=0),
-    default=5.0,
+    type=INTERVAL,
+    default="5s",
     show_default=True,
-    help="Auto-refresh interval in seconds (0: off).",
+    help="Auto-refresh interval: seconds or a Go duration such as 8s (0: off).",
 )
 @_log_level
 def dash(
-    host: str, port: int, read_only: bool, root_path: str, refresh: float, log_level: str
+    host: str, port: int, read_only: bool, root_path: str, refresh: timedelta, log_level: str
 ) -> None:
     """Serve the web dashboard (queues, tasks, servers, schedulers, Redis, /metrics)."""
     try:
@@ -142,7 +143,7 @@ def dash(
         get_state().connection.build(),
         root_path=root_path,
         read_only=read_only,
-        refresh_interval=refresh,
+        refresh_interval=max(refresh.total_seconds(), 0.0),
     )
     click.echo(f"asynq dashboard on http://{host}:{port}{root_path}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower())

@@ -286,7 +286,7 @@ class Api:
             and target.startswith(root + "/")
             and not target.startswith("//")
             and "\\" not in target
-            and all(" " < c for c in target)
+            and all(c > " " for c in target)
         ):
             return target
         return root + "/"

@@ -73,7 +73,7 @@ def spawn(redis_url: str) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     for proc in procs:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate(timeout=30)  # also closes the pipes
 
 
 def _wait_for(check: Callable[[], Any], proc: subprocess.Popen[str], what: str) -> Any:
@@ -90,7 +90,8 @@ def _wait_for(check: Callable[[], Any], proc: subprocess.Popen[str], what: str) 
 
 def _stop(proc: subprocess.Popen[str]) -> int:
     proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=30)
+    proc.communicate(timeout=30)
+    return proc.returncode
 
 
 def test_worker_processes_tasks_with_flags(
@@ -178,7 +179,9 @@ def test_dash_serves_the_dashboard(
     with asynq.Client(redis_url) as client:
         client.enqueue(asynq.Task("t"), queue="shown")
     port = free_port()
-    proc = spawn("dash", "--port", str(port), "--read-only", "--root-path", "/ops")
+    proc = spawn(
+        "dash", "--port", str(port), "--read-only", "--root-path", "/ops", "--refresh", "8s"
+    )
 
     def page() -> httpx.Response | None:
         try:
@@ -189,6 +192,7 @@ def test_dash_serves_the_dashboard(
     resp = _wait_for(page, proc, "the dashboard to answer")
     assert resp.status_code == 200
     assert 'href="/ops/queues/shown"' in resp.text and "read-only" in resp.text
+    assert 'data-refresh="8.0"' in resp.text
     post = httpx.post(f"http://127.0.0.1:{port}/ops/api/queues/shown:pause", timeout=5)
     assert post.status_code == 405
     assert not r.exists("asynq:{shown}:paused")

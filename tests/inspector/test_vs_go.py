@@ -145,7 +145,7 @@ def _no_active(r: redis.Redis, sc: Scenario) -> None:
     r.delete(f"asynq:{{{sc.queue}}}:active", f"asynq:{{{sc.queue}}}:lease")
 
 
-def cases(queue_of: dict[str, str], refs: dict[str, list[str]]) -> list[Any]:
+def cases(refs: dict[str, list[str]]) -> list[Any]:
     """Mutation cases as (call-with-refs, prep) pytest params; ``refs`` maps a scenario key
     ("pq", "gq", "gw") to the task refs that exist in it."""
     out = []
@@ -232,7 +232,7 @@ def _concrete(call: dict[str, Any], sc: Scenario) -> dict[str, Any]:
     return call
 
 
-@pytest.mark.parametrize(("key", "call", "prep"), cases({}, PY_REFS) + QUEUE_CASES[:12])
+@pytest.mark.parametrize(("key", "call", "prep"), cases(PY_REFS) + QUEUE_CASES[:12])
 def test_mutation_from_python_written_state(
     make_inspector, r, redis_url, py_state, key, call, prep
 ):
@@ -242,7 +242,7 @@ def test_mutation_from_python_written_state(
     run_both(r, redis_url, insp, _concrete(call, py_state))
 
 
-@pytest.mark.parametrize(("key", "call", "prep"), cases({}, GO_REFS) + QUEUE_CASES[12:])
+@pytest.mark.parametrize(("key", "call", "prep"), cases(GO_REFS) + QUEUE_CASES[12:])
 def test_mutation_from_go_written_state(make_inspector, r, redis_url, go_state, key, call, prep):
     sc = go_state.gq if key == "gq" else go_state.gw
     if prep:
