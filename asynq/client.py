@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
-from asynq._fastcompose import ComposeMemo, fresh_info, new_task_id, new_task_ids
 from asynq._broker.calls import Op
 from asynq._broker.drivers import AsyncDriver, SyncDriver
 from asynq._broker.ops import client_ops
+from asynq._fastcompose import ComposeMemo, fresh_info, new_task_id, new_task_ids
 from asynq.connection import resolve_async, resolve_sync
 from asynq.errors import AsynqError
 from asynq.options import Composed, compose
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 QUEUE_REGISTRATION_TTL = 60.0
 
 TaskSpec = Task | tuple[Task, "dict[str, Any]"]
+T = TypeVar("T")
 
 
 class EnqueueManyError(AsynqError):
@@ -66,6 +67,16 @@ class _ClientCore:
         """Drop the registration cache entry (used when a write failed)."""
         self._registered.pop(qname, None)
 
+    def _registering(self, op: Op[T], queues: Sequence[str]) -> Op[T]:
+        """``op``, forgetting that ``queues`` are registered if it fails (the SADD may not have
+        reached Redis; the next enqueue sends it again)."""
+        try:
+            return (yield from op)
+        except BaseException:
+            for qname in queues:
+                self.forget_queue(qname)
+            raise
+
     def compose(
         self, task: Task, opts: dict[str, Any], task_id: str, key: Hashable | None
     ) -> Composed:
@@ -88,8 +99,10 @@ class _ClientCore:
 
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], Composed]:
         c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts))
-        register = self._needs_register(c.msg.queue, self.clock.now())
-        return client_ops.write(c, self.clock.now_ns(), register), c
+        qname = c.msg.queue
+        if not self._needs_register(qname, self.clock.now()):
+            return client_ops.write(c, self.clock.now_ns(), False), c
+        return self._registering(client_ops.write(c, self.clock.now_ns(), True), (qname,)), c
 
     def enqueue_many_op(
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
@@ -106,7 +119,8 @@ class _ClientCore:
                 composed.append(self.compose(spec, opts, task_id, key))
         now = self.clock.now()
         queues = sorted({c.msg.queue for c in composed if self._needs_register(c.msg.queue, now)})
-        return client_ops.write_many(composed, self.clock.now_ns(), queues), composed
+        op = client_ops.write_many(composed, self.clock.now_ns(), queues)
+        return (self._registering(op, queues) if queues else op), composed
 
     info = staticmethod(fresh_info)
 

@@ -157,7 +157,7 @@ class Env:
         r = self.raw()
 
         def watch() -> None:
-            with r.monitor() as monitor:
+            with r.monitor() as monitor:  # type: ignore[no-untyped-call]
                 ready.set()
                 while True:
                     entry = monitor.next_command()
@@ -189,9 +189,7 @@ class Env:
             if go is None:
                 raise RuntimeError("`go` is not on PATH; install Go or pass --no-go")
             self.go_bin.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [go, "build", "-o", str(path), f"./cmd/{name}"], cwd=GO_DIR, check=True
-            )
+            subprocess.run([go, "build", "-o", str(path), f"./cmd/{name}"], cwd=GO_DIR, check=True)
             self._built.add(name)
         return path
 

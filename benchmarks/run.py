@@ -54,7 +54,7 @@ def format_table(rows: Sequence[Row]) -> str:
     last = None
     for (name, _metric), by_impl in cells.items():
         py, go = by_impl.get(PYTHON), by_impl.get(GO)
-        unit = (py or go).unit if (py or go) else ""
+        unit = next(iter(by_impl.values())).unit
         ratio = ""
         if py and go and go.value and unit == "tasks/s":
             ratio = f"{py.value / go.value:.2f}"

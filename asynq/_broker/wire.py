@@ -73,7 +73,7 @@ def _plain_standalone(client: Any, client_type: type, pools: tuple[type, ...], c
     """Whether ``client`` is a vanilla standalone client the lane can serve byte-for-byte."""
     if type(client) is not client_type or getattr(client, "connection", None) is not None:
         return False
-    pool = client.connection_pool
+    pool: Any = getattr(client, "connection_pool", None)
     return (
         type(pool) in pools
         and pool.connection_class in conns
@@ -102,9 +102,10 @@ def _pack(args: Sequence[Any]) -> bytes:
     if isinstance(name, str) and " " in name:  # redis-py sends "CONFIG GET" as two words
         args = (*name.encode().split(), *args[1:])
     try:
-        return hiredis.pack_command(tuple(args))
+        packed: bytes = hiredis.pack_command(tuple(args))
     except TypeError as exc:  # e.g. a bool argument; redis-py reports the same as DataError
         raise redis.exceptions.DataError(exc) from exc
+    return packed
 
 
 def _evalsha(call: Script) -> bytes:
@@ -121,6 +122,17 @@ def _packed(call: Command | Script) -> bytes:
 
 def _noscript(reply: Any) -> bool:
     return isinstance(reply, redis.exceptions.NoScriptError)
+
+
+def _missing_scripts(
+    calls: Sequence[Command | Script], replies: list[Any]
+) -> list[tuple[int, Script]]:
+    """The scripts of a pipeline that Redis did not know (NOSCRIPT), with their positions."""
+    return [
+        (i, call)
+        for i, (call, reply) in enumerate(zip(calls, replies, strict=True))
+        if isinstance(call, Script) and _noscript(reply)
+    ]
 
 
 class _Replies:
@@ -298,10 +310,10 @@ class SyncLane(_Lane):
         if not calls:
             return []
         replies = self._exchange(b"".join(map(_packed, calls)), len(calls))
-        missing = [i for i, reply in enumerate(replies) if _noscript(reply)]
+        missing = _missing_scripts(calls, replies)
         if missing:  # NOSCRIPT means the script did not run: sending its source is safe
-            again = self._exchange(b"".join(_eval(calls[i]) for i in missing), len(missing))  # type: ignore[arg-type]
-            for i, reply in zip(missing, again, strict=True):
+            again = self._exchange(b"".join(_eval(c) for _, c in missing), len(missing))
+            for (i, _), reply in zip(missing, again, strict=True):
                 replies[i] = reply
         return replies
 
@@ -402,11 +414,10 @@ class AsyncLane(_Lane):
         if not calls:
             return []
         replies = await self._exchange(b"".join(map(_packed, calls)), len(calls))
-        missing = [i for i, reply in enumerate(replies) if _noscript(reply)]
+        missing = _missing_scripts(calls, replies)
         if missing:
-            payload = b"".join(_eval(calls[i]) for i in missing)  # type: ignore[arg-type]
-            again = await self._exchange(payload, len(missing))
-            for i, reply in zip(missing, again, strict=True):
+            again = await self._exchange(b"".join(_eval(c) for _, c in missing), len(missing))
+            for (i, _), reply in zip(missing, again, strict=True):
                 replies[i] = reply
         return replies
 
