@@ -7,10 +7,12 @@ task; ``tests/client/test_fastpath.py`` checks the equivalences.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from types import MemberDescriptorType
 from typing import Any, Final
 
 from asynq._base.codec import TaskMessage, unix_to_datetime
@@ -104,6 +106,34 @@ def _duration(seconds: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+#: TaskInfo's fields, in order, as :func:`_slot_setters` expects them.
+_TASKINFO_FIELDS: Final = (
+    "id", "queue", "type", "payload", "headers", "state", "max_retry", "retried", "last_err",
+    "last_failed_at", "timeout", "deadline", "group", "next_process_at", "is_orphaned",
+    "retention", "completed_at", "result",
+)  # fmt: skip
+
+
+def _slot_setters() -> tuple[Callable[[TaskInfo, Any], None], ...] | None:
+    """The slot setters of TaskInfo's fields, if it is still the dataclass this module knows.
+
+    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``, which
+    costs ~2.4 µs a TaskInfo; storing through the slots directly costs ~1.3 µs, and
+    ``enqueue_many`` makes one per task. Any change to TaskInfo (fields, order, slots,
+    ``__post_init__``) turns this off and :func:`fresh_info` uses the constructor again.
+    """
+    names = tuple(f.name for f in dataclasses.fields(TaskInfo))
+    if names != _TASKINFO_FIELDS or hasattr(TaskInfo, "__post_init__"):
+        return None
+    slots = [vars(TaskInfo).get(name) for name in names]
+    if not all(isinstance(slot, MemberDescriptorType) for slot in slots):
+        return None
+    return tuple(slot.__set__ for slot in slots)  # type: ignore[union-attr]
+
+
+_SETTERS: Final = _slot_setters()
+
+
 def fresh_info(c: Composed) -> TaskInfo:
     """The TaskInfo of a task just written: what ``TaskInfo.from_message`` gives, faster.
 
@@ -117,18 +147,30 @@ def fresh_info(c: Composed) -> TaskInfo:
         state, nxt = TaskState.AGGREGATING, None
     else:
         state, nxt = TaskState.PENDING, datetime.fromtimestamp(c.process_at, UTC)
-    headers = msg.headers
-    return TaskInfo(
-        id=msg.id,
-        queue=msg.queue,
-        type=msg.type,
-        payload=msg.payload,
-        headers=dict(headers) if headers else {},
-        state=state,
-        max_retry=msg.retry,
-        timeout=_duration(msg.timeout),
-        deadline=unix_to_datetime(msg.deadline),
-        group=msg.group_key,
-        next_process_at=nxt,
-        retention=_duration(msg.retention),
-    )
+    headers = dict(msg.headers) if msg.headers else {}
+    timeout, deadline = _duration(msg.timeout), unix_to_datetime(msg.deadline)
+    retention = _duration(msg.retention)
+    if _SETTERS is None:
+        return TaskInfo(
+            id=msg.id,
+            queue=msg.queue,
+            type=msg.type,
+            payload=msg.payload,
+            headers=headers,
+            state=state,
+            max_retry=msg.retry,
+            timeout=timeout,
+            deadline=deadline,
+            group=msg.group_key,
+            next_process_at=nxt,
+            retention=retention,
+        )
+    # In _TASKINFO_FIELDS order; the fields a fresh task leaves at their defaults included.
+    values = (
+        msg.id, msg.queue, msg.type, msg.payload, headers, state, msg.retry, 0, "", None,
+        timeout, deadline, msg.group_key, nxt, False, retention, None, None,
+    )  # fmt: skip
+    info = object.__new__(TaskInfo)
+    for store, value in zip(_SETTERS, values, strict=True):
+        store(info, value)
+    return info

@@ -49,6 +49,38 @@ class EnqueueManyError(AsynqError):
         self.errors = errors
 
 
+class _Written:
+    """The tasks one call writes, and their TaskInfos, built while Redis works: the drivers
+    call :meth:`build` once the calls are sent (``meanwhile``); if they could not, the
+    results build them afterwards."""
+
+    __slots__ = ("composed", "infos")
+
+    def __init__(self, composed: list[Composed]) -> None:
+        self.composed = composed
+        self.infos: list[TaskInfo] | None = None
+
+    def build(self) -> None:
+        """Build every TaskInfo (those of refused tasks are dropped later)."""
+        if self.infos is None:
+            self.infos = [fresh_info(c) for c in self.composed]
+
+    def one(self) -> TaskInfo:
+        """The TaskInfo of a single enqueue that succeeded."""
+        self.build()
+        assert self.infos is not None
+        return self.infos[0]
+
+    def many(self, errors: list[AsynqError | None]) -> list[TaskInfo]:
+        """The TaskInfos of an ``enqueue_many``; raises if any task was refused."""
+        self.build()
+        assert self.infos is not None
+        if any(errors):
+            infos = [None if e else i for i, e in zip(self.infos, errors, strict=True)]
+            raise EnqueueManyError(infos, errors)
+        return self.infos
+
+
 class _ClientCore:
     """Everything both clients share; no I/O."""
 
@@ -97,16 +129,17 @@ class _ClientCore:
             self._memo.remember(key, c)
         return c
 
-    def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], Composed]:
+    def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], _Written]:
         c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts))
-        qname = c.msg.queue
+        qname, written = c.msg.queue, _Written([c])
         if not self._needs_register(qname, self.clock.now()):
-            return client_ops.write(c, self.clock.now_ns(), False), c
-        return self._registering(client_ops.write(c, self.clock.now_ns(), True), (qname,)), c
+            return client_ops.write(c, self.clock.now_ns(), False), written
+        op = client_ops.write(c, self.clock.now_ns(), True)
+        return self._registering(op, (qname,)), written
 
     def enqueue_many_op(
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
-    ) -> tuple[Op[list[AsynqError | None]], list[Composed]]:
+    ) -> tuple[Op[list[AsynqError | None]], _Written]:
         specs = list(tasks)
         key = ComposeMemo.key(opts)
         composed = []
@@ -120,17 +153,7 @@ class _ClientCore:
         now = self.clock.now()
         queues = sorted({c.msg.queue for c in composed if self._needs_register(c.msg.queue, now)})
         op = client_ops.write_many(composed, self.clock.now_ns(), queues)
-        return (self._registering(op, queues) if queues else op), composed
-
-    info = staticmethod(fresh_info)
-
-    def many_result(
-        self, composed: Sequence[Composed], errors: list[AsynqError | None]
-    ) -> list[TaskInfo]:
-        infos = [None if e else self.info(c) for c, e in zip(composed, errors, strict=True)]
-        if any(errors):
-            raise EnqueueManyError(infos, errors)
-        return [i for i in infos if i is not None]
+        return (self._registering(op, queues) if queues else op), _Written(composed)
 
 
 class Client:
@@ -162,9 +185,9 @@ class Client:
         return self._enqueue(task, dict(opts))
 
     def _enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
-        op, c = self._core.enqueue_op(task, opts)
-        self._driver.run(op)
-        return self._core.info(c)
+        op, written = self._core.enqueue_op(task, opts)
+        self._driver.run(op, written.build)
+        return written.one()
 
     def enqueue_in(self, task: Task, delay: Duration, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
         """Enqueue ``task`` to be processed after ``delay`` (seconds or timedelta)."""
@@ -192,8 +215,8 @@ class Client:
         Raises:
             EnqueueManyError: some tasks were refused (the rest were enqueued).
         """
-        op, composed = self._core.enqueue_many_op(tasks, dict(opts))
-        return self._core.many_result(composed, self._driver.run(op))
+        op, written = self._core.enqueue_many_op(tasks, dict(opts))
+        return written.many(self._driver.run(op, written.build))
 
     def close(self) -> None:
         """Close the connection pool, unless the redis client was passed in by the caller."""
@@ -230,9 +253,9 @@ class AsyncClient:
         return await self._enqueue(task, dict(opts))
 
     async def _enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
-        op, c = self._core.enqueue_op(task, opts)
-        await self._driver.run(op)
-        return self._core.info(c)
+        op, written = self._core.enqueue_op(task, opts)
+        await self._driver.run(op, written.build)
+        return written.one()
 
     async def enqueue_in(
         self, task: Task, delay: Duration, **opts: Unpack[EnqueueOptions]
@@ -262,8 +285,8 @@ class AsyncClient:
         self, tasks: Iterable[TaskSpec], **opts: Unpack[EnqueueOptions]
     ) -> list[TaskInfo]:
         """Enqueue many tasks in one pipelined round trip; see :meth:`Client.enqueue_many`."""
-        op, composed = self._core.enqueue_many_op(tasks, dict(opts))
-        return self._core.many_result(composed, await self._driver.run(op))
+        op, written = self._core.enqueue_many_op(tasks, dict(opts))
+        return written.many(await self._driver.run(op, written.build))
 
     async def close(self) -> None:
         """Close the connection pool, unless the redis client was passed in by the caller."""

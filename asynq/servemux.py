@@ -35,7 +35,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
 from asynq.errors import HandlerNotFoundError, ValidationError
 from asynq.task import Task
@@ -80,9 +80,11 @@ handler_executor: contextvars.ContextVar[Executor | None] = contextvars.ContextV
 
 
 def _function(handler: Handler) -> HandlerFunc:
-    if isinstance(handler, TaskHandler) and not inspect.isfunction(handler):
-        return handler.process_task
-    return handler
+    # getattr, not isinstance(TaskHandler): a runtime Protocol check is slow on a hot path.
+    process = getattr(handler, "process_task", None)
+    if process is not None and callable(process):
+        return cast(HandlerFunc, process)
+    return cast(HandlerFunc, handler)
 
 
 def is_async_handler(handler: Handler) -> bool:

@@ -4,8 +4,9 @@ Usage::
 
     python -m benchmarks.run                      # everything
     python -m benchmarks.run --only enqueue       # a group (or a name prefix); repeatable
-    python -m benchmarks.run --json out.json      # also write the rows as JSON
+    python -m benchmarks.run --json out.json      # also write the rows and metadata as JSON
     python -m benchmarks.run --quick --no-go      # a fast smoke run, Python only
+    python -m benchmarks.run --list               # what there is
 
 A redis-server of its own is started on a free loopback port (never 6379) and flushed before
 each benchmark. See benchmarks/README.md for the targets and how to read the table.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -23,11 +25,12 @@ from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 
+import asynq
 from benchmarks.core import GO, PYTHON, REGISTRY, Benchmark, Env, Row, call, go_bin_dir
 from tests.helpers.redis_procs import RedisProcess
 
-#: Modules whose import registers benchmarks; add new ones here (e.g. ``benchmarks.worker``).
-MODULES = ("benchmarks.enqueue",)
+#: Modules whose import registers benchmarks; add new ones here.
+MODULES = ("benchmarks.enqueue", "benchmarks.worker")
 
 
 def _load() -> None:
@@ -45,7 +48,8 @@ def select(only: Sequence[str]) -> list[Benchmark]:
 
 
 def format_table(rows: Sequence[Row]) -> str:
-    """Rows side by side: one line per (benchmark, metric), Python and Go columns."""
+    """Rows side by side: one line per (benchmark, metric) with Python and Go columns, and
+    Python's share of Go's throughput."""
     cells: dict[tuple[str, str], dict[str, Row]] = {}
     for row in rows:
         cells.setdefault((row.name, row.metric), {})[row.impl] = row
@@ -69,12 +73,22 @@ def format_table(rows: Sequence[Row]) -> str:
 def _fmt(row: Row | None) -> str:
     if row is None:
         return "—"
-    if row.value >= 100:
+    if row.value >= 100 or row.value == int(row.value):
         return f"{row.value:,.0f}"
     return f"{row.value:.2f}"
 
 
-def _meta(env: Env) -> dict[str, Any]:
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 0
+
+
+def _load_average() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
+def _meta(env: Env, load_before: float) -> dict[str, Any]:
     r = env.raw()
     try:
         server = r.info("server")
@@ -83,25 +97,18 @@ def _meta(env: Env) -> dict[str, Any]:
     go_version = ""
     if env.go_bin is not None:
         go_version = subprocess.run(["go", "version"], capture_output=True, text=True).stdout
-    import asynq
-
     return {
         "asynq": asynq.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": _cpus(),
+        "load_average_before": load_before,
         "redis_server": server.get("redis_version"),
         "go": go_version.strip(),
         "rounds": env.rounds,
         "scale": env.scale,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen:
         parser.error(f"no benchmark matches {args.only}")
 
+    load = _load_average()
+    if load > 0.5:
+        print(f"note: load average {load:.2f}: figures will be noisy", file=sys.stderr)
     server = RedisProcess()
     try:
         env = Env(
@@ -139,10 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             r.flushall()
             r.close()
             rows.extend(call(bench, env))
+        meta = _meta(env, load)
+        print(
+            f"asynq {meta['asynq']}, Python {meta['python']}, redis-server "
+            f"{meta['redis_server']}, {meta['cpus']} CPUs, load {load:.2f} before the run"
+        )
         print(format_table(rows))
         if args.json:
             with open(args.json, "w") as out:
-                json.dump({"meta": _meta(env), "rows": [r.as_dict() for r in rows]}, out, indent=2)
+                json.dump({"meta": meta, "rows": [r.as_dict() for r in rows]}, out, indent=2)
                 out.write("\n")
     finally:
         server.stop()

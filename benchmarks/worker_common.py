@@ -37,7 +37,8 @@ class WorkerProcess:
 
     def __init__(self, argv: Sequence[str], *, pipe: bool, label: str) -> None:
         self.label = label
-        self._log = tempfile.NamedTemporaryFile(prefix="asynq-bench-worker-", suffix=".log")
+        # Kept open for the life of the worker (closed in stop()), which a with-block cannot do.
+        self._log = tempfile.NamedTemporaryFile(prefix="asynq-bench-worker-", suffix=".log")  # noqa: SIM115
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.proc = subprocess.Popen(
             list(argv),
@@ -69,10 +70,7 @@ class WorkerProcess:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the whole process (all threads) so far."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS
+        return cpu_seconds(self.pid)
 
     def peak_rss_mb(self) -> float:
         """Peak resident set size (``VmHWM``) in MiB."""
@@ -93,6 +91,14 @@ class WorkerProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._log.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far, from ``/proc``."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def start_python(env: Env, *flags: str, pipe: bool = False) -> WorkerProcess:

@@ -20,7 +20,7 @@ import redis.exceptions
 
 from asynq._broker import scripts
 from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script
-from asynq._broker.wire import AsyncLane, SyncLane
+from asynq._broker.wire import AsyncLane, Meanwhile, SyncLane
 from asynq.errors import BrokerError
 
 if TYPE_CHECKING:
@@ -81,26 +81,34 @@ class SyncDriver:
         self._command: Callable[..., Any] = client.execute_command
         self._lane = SyncLane.attach(client)
 
-    def run(self, op: Op[T]) -> T:
-        """Drive ``op`` to completion and return its result."""
+    def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
+        """Drive ``op`` to completion and return its result.
+
+        ``meanwhile`` is work that does not need Redis' replies: it is called once, while the
+        op's first call is in flight (the fast lane calls it after sending; the plain path
+        calls it first). It is not called if that call cannot be sent.
+        """
         try:
             call = next(op)
             while True:
                 try:
-                    reply = self._execute(call)
+                    reply = self._execute(call, meanwhile)
                 except BrokerError as exc:
                     call = op.throw(exc)
                 else:
                     call = op.send(reply)
+                meanwhile = None
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    def _execute(self, call: Call) -> Any:
+    def _execute(self, call: Call, meanwhile: Meanwhile | None = None) -> Any:
         try:
             lane = self._lane
             if lane is not None and lane.accepts(call):
-                reply = lane.execute(call)
+                reply = lane.execute(call, meanwhile)
                 return _lane_replies(reply) if isinstance(call, Pipeline) else reply
+            if meanwhile is not None:
+                meanwhile()
             if isinstance(call, Command):
                 return self._command(*call.args)
             if isinstance(call, Script):
@@ -148,26 +156,29 @@ class AsyncDriver:
         self._command: Callable[..., Awaitable[Any]] = client.execute_command
         self._lane = AsyncLane.attach(client)
 
-    async def run(self, op: Op[T]) -> T:
-        """Drive ``op`` to completion and return its result."""
+    async def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
+        """Drive ``op`` to completion and return its result; see :meth:`SyncDriver.run`."""
         try:
             call = next(op)
             while True:
                 try:
-                    reply = await self._execute(call)
+                    reply = await self._execute(call, meanwhile)
                 except BrokerError as exc:
                     call = op.throw(exc)
                 else:
                     call = op.send(reply)
+                meanwhile = None
         except StopIteration as stop:
             return cast(T, stop.value)
 
-    async def _execute(self, call: Call) -> Any:
+    async def _execute(self, call: Call, meanwhile: Meanwhile | None = None) -> Any:
         try:
             lane = self._lane
             if lane is not None and lane.accepts(call):
-                reply = await lane.execute(call)
+                reply = await lane.execute(call, meanwhile)
                 return _lane_replies(reply) if isinstance(call, Pipeline) else reply
+            if meanwhile is not None:
+                meanwhile()
             if isinstance(call, Command):
                 return await self._command(*call.args)
             if isinstance(call, Script):

@@ -1,25 +1,24 @@
 """The drivers' fast lane: RESP bytes written straight onto redis-py's pooled sockets.
 
-redis-py's ``execute_command`` spends far longer on generic machinery (argument encoding,
+redis-py's ``execute_command`` spends longer on generic machinery (argument encoding,
 observability hooks, event dispatch, retry closures, pool bookkeeping) than a local Redis takes
-to run an enqueue script, so the producer hot path talks to the connection directly. The lane
+to run an enqueue script, so the producer's hot path talks to the connection directly. The lane
 keeps every contract of the plain path:
 
-- **Bytes.** Calls are packed with ``hiredis.pack_command``, which is what redis-py itself packs
-  with when hiredis is installed (it is a dependency), after the same first-argument split.
-- **Replies.** A hiredis reader built exactly like redis-py's parser decodes them, so the lane
-  takes only calls whose replies redis-py would not post-process: scripts, and commands without
-  a response callback. Error replies become the same exception classes
-  (``BaseParser.parse_error``), returned as values for the caller to raise or keep.
-- **Connections.** Each exchange borrows a connection from the client's own pool and gives it
-  back. A socket failure disconnects it and the exchange is retried under the connection's
-  ``Retry`` policy, as redis-py does; an interrupted read disconnects, so no reply is left
-  behind for the next user.
+- **Bytes and replies** are redis-py's own (see :mod:`asynq._broker.resp`). The lane takes only
+  calls whose replies redis-py would not post-process: scripts, and commands without a response
+  callback; error replies come back as the same exception objects.
+- **Connections** come from the client's own pool. A socket failure disconnects the connection
+  and the exchange is retried under the connection's ``Retry`` policy, as redis-py does; an
+  interrupted read disconnects too, so no reply is ever left for the next user.
 
 Only plain standalone clients take the lane (TCP or Unix socket, no TLS, no client-side cache,
 not Sentinel or Cluster, not a single-connection client); every other client, and every other
-call, goes the plain redis-py way. The lane does not emit redis-py's OpenTelemetry command
-metrics.
+call, goes the plain redis-py way. The lane does not emit redis-py's OpenTelemetry metrics.
+
+Two things only the lane can do: a pipeline is packed and sent in chunks, so Redis starts on
+the first calls while the rest are packed; and work that does not need the replies
+(``meanwhile``, e.g. building the TaskInfos) runs after the send, while Redis works.
 """
 
 from __future__ import annotations
@@ -29,8 +28,8 @@ import os
 import select
 import socket
 import weakref
-from collections.abc import Callable, Sequence
-from time import monotonic, perf_counter
+from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import Any, Final
 
 import hiredis
@@ -39,29 +38,19 @@ import redis.asyncio
 import redis.asyncio.connection as aconn
 import redis.connection as sconn
 import redis.exceptions
-from redis._parsers.base import BaseParser
 
-from asynq._broker import scripts
+from asynq._broker import resp
 from asynq._broker.calls import Command, Pipeline, Script
-
-#: Bytes asked of the socket per read.
-RECV_SIZE: Final = 65536
+from asynq._broker.waiting import CAN_POLL, RECV_SIZE, Waiting, read_all
 
 #: Exchanges with more replies than this (pipelines) always sleep in ``recv``: their replies
 #: take longer than any sensible poll.
 POLL_MAX_REPLIES: Final = 4
-#: The longest a poll lasts before it gives up and sleeps in ``recv``.
-POLL_LIMIT_SECONDS: Final = 0.0005
-#: One exchange in this many tries the wait that is currently losing, to notice a change.
-PROBE_EVERY: Final = 16
-#: Connections a sync lane keeps checked out between exchanges (see SyncLane).
+#: Connections a sync lane keeps checked out between exchanges (see :class:`SyncLane`).
 PARK_LIMIT: Final = 4
 
-_READERS_KEPT: Final = 8
-_NOT_READY: Final = object()  # hiredis reader: "need more bytes" (False is a RESP3 value)
-_PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
-_CLOSED: Final = "Connection closed by server."
-_HAS_POLL: Final = hasattr(select, "poll")
+#: Work a caller wants done while Redis runs its calls (it must not need their replies).
+Meanwhile = Callable[[], object]
 
 _SYNC_CONNECTIONS: Final = (sconn.Connection, sconn.UnixDomainSocketConnection)
 _SYNC_POOLS: Final = (sconn.ConnectionPool, sconn.BlockingConnectionPool)
@@ -82,170 +71,33 @@ def _plain_standalone(client: Any, client_type: type, pools: tuple[type, ...], c
     )
 
 
-def _reader_kwargs(pool: Any) -> dict[str, Any]:
-    """The hiredis reader settings redis-py's ``_HiredisParser.on_connect`` uses."""
-    options = pool.connection_kwargs
-    kwargs: dict[str, Any] = {
-        "protocolError": redis.exceptions.InvalidResponse,
-        "replyError": BaseParser.parse_error,
-        "errors": options.get("encoding_errors", "strict"),
-        "notEnoughData": _NOT_READY,
-    }
-    if options.get("decode_responses", False):
-        kwargs["encoding"] = options.get("encoding", "utf-8")
-    return kwargs
+class _Once:
+    """Calls ``fn`` the first time it is called (a retried exchange must not redo it)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Meanwhile | None) -> None:
+        self.fn = fn
+
+    def __call__(self) -> None:
+        fn, self.fn = self.fn, None
+        if fn is not None:
+            fn()
 
 
-def _pack(args: Sequence[Any]) -> bytes:
-    """RESP-encode one command exactly like redis-py's ``HiredisRespSerializer``."""
-    name = args[0]
-    if isinstance(name, str) and " " in name:  # redis-py sends "CONFIG GET" as two words
-        args = (*name.encode().split(), *args[1:])
-    try:
-        packed: bytes = hiredis.pack_command(tuple(args))
-    except TypeError as exc:  # e.g. a bool argument; redis-py reports the same as DataError
-        raise redis.exceptions.DataError(exc) from exc
-    return packed
-
-
-def _evalsha(call: Script) -> bytes:
-    return _pack(("EVALSHA", scripts.load(call.name).sha, len(call.keys), *call.keys, *call.args))
-
-
-def _eval(call: Script) -> bytes:
-    return _pack(("EVAL", scripts.load(call.name).source, len(call.keys), *call.keys, *call.args))
-
-
-def _packed(call: Command | Script) -> bytes:
-    return _evalsha(call) if isinstance(call, Script) else _pack(call.args)
-
-
-def _noscript(reply: Any) -> bool:
-    return isinstance(reply, redis.exceptions.NoScriptError)
-
-
-def _missing_scripts(
-    calls: Sequence[Command | Script], replies: list[Any]
-) -> list[tuple[int, Script]]:
-    """The scripts of a pipeline that Redis did not know (NOSCRIPT), with their positions."""
-    return [
-        (i, call)
-        for i, (call, reply) in enumerate(zip(calls, replies, strict=True))
-        if isinstance(call, Script) and _noscript(reply)
-    ]
-
-
-class _Replies:
-    """Collects ``count`` replies from the bytes fed in; shared by both lanes."""
-
-    __slots__ = ("count", "on_push", "reader", "replies")
-
-    def __init__(self, reader: hiredis.Reader, count: int, on_push: Callable[[Any], Any]) -> None:
-        self.reader = reader
-        self.count = count
-        self.replies: list[Any] = []
-        self.on_push = on_push
-
-    def feed(self, data: bytes) -> bool:
-        """Add bytes read from the socket; return True once every reply is in."""
-        if not data:
-            raise redis.exceptions.ConnectionError(_CLOSED)
-        reader, replies = self.reader, self.replies
-        reader.feed(data)
-        while True:
-            reply = reader.gets()
-            if reply is _NOT_READY:
-                return False
-            if _PUSH is not None and isinstance(reply, _PUSH):
-                self.on_push(reply)  # e.g. a maintenance notice: redis-py's parser handles it
-                continue
-            if isinstance(reply, redis.exceptions.ConnectionError):
-                raise reply  # redis-py raises these from the parser too (and then retries)
-            replies.append(reply)
-            if len(replies) == self.count:
-                if reader.has_data():  # more than we asked for: the stream is out of step
-                    raise redis.exceptions.InvalidResponse("unexpected data after the replies")
-                return True
-
-
-def _push_handler(conn: Any) -> Callable[[Any], Any]:
-    handler = getattr(getattr(conn, "_parser", None), "handle_push_response", None)
-    return handler if callable(handler) else (lambda _push: None)
-
-
-class Waiting:
-    """Waits for a small reply by polling the socket or by sleeping in ``recv``, whichever has
-    lately been faster.
-
-    On an idle multi-core machine a thread asleep in ``recv`` wakes tens of microseconds after
-    its reply lands (on the reference 2-core VM, ~50 µs: longer than Redis takes to run an
-    enqueue script), so polling the socket halves the wall time of an enqueue; Go's runtime
-    likewise spins before it parks a goroutine on its network poller. When the cores are busy,
-    though, polling takes CPU from Redis and everyone else, and sleeping wins. So both are timed
-    (send to complete reply, smoothed), the faster is used, and every ``PROBE_EVERY``-th wait
-    tries the other. A poll gives up after ``POLL_LIMIT_SECONDS``; each poll releases the GIL.
-    Shared by the threads of one client: the updates race harmlessly.
-    """
-
-    __slots__ = ("count", "poll_seconds", "sleep_seconds")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.poll_seconds = 0.0  # smoothed wait when polling (0: not measured yet)
-        self.sleep_seconds = 0.0
-
-    def wait(self, sock: socket.socket, replies: _Replies) -> None:
-        """Read from ``sock`` into ``replies`` until they are complete."""
-        self.count += 1
-        poll = self.poll_seconds <= self.sleep_seconds
-        if self.count % PROBE_EVERY == 0:
-            poll = not poll
-        start = perf_counter()
-        if poll:
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            deadline = start + POLL_LIMIT_SECONDS
-            while not poller.poll(0) and perf_counter() < deadline:
-                pass
-        while not replies.feed(sock.recv(RECV_SIZE)):
-            pass
-        elapsed = perf_counter() - start
-        if poll:
-            self.poll_seconds = _smooth(self.poll_seconds, elapsed)
-        else:
-            self.sleep_seconds = _smooth(self.sleep_seconds, elapsed)
-
-
-def _smooth(average: float, sample: float) -> float:
-    """An exponential moving average (1/8) that a single descheduled outlier cannot swamp."""
-    if not average:
-        return sample
-    return average + (min(sample, 4 * average) - average) / 8
+def _parts(call: Command | Script | Pipeline) -> Iterable[bytes]:
+    if isinstance(call, Pipeline):
+        return resp.Payload(resp.chunks(call.calls))
+    return (resp.packed(call),)
 
 
 class _Lane:
-    """What both lanes share: which calls they take and how a Pipeline is packed."""
+    """What both lanes share: which calls they take, and reader reuse."""
 
     def __init__(self, client: Any) -> None:
         self._pool: Any = client.connection_pool
         self._callbacks: Any = client.response_callbacks
-        self._reader_kwargs = _reader_kwargs(self._pool)
-        # Readers are reused (building one with redis-py's settings costs ~1 µs). Only a reader
-        # that ended an exchange cleanly, holding no bytes, comes back; list.pop/append are
-        # atomic, so threads can share the list.
-        self._readers: list[hiredis.Reader] = []
-
-    def _replies(self, conn: Any, count: int) -> _Replies:
-        try:
-            reader = self._readers.pop()
-        except IndexError:
-            reader = hiredis.Reader(**self._reader_kwargs)
-        return _Replies(reader, count, _push_handler(conn))
-
-    def _done(self, replies: _Replies) -> list[Any]:
-        if len(self._readers) < _READERS_KEPT:
-            self._readers.append(replies.reader)
-        return replies.replies
+        self._readers = resp.ReaderPool(resp.reader_kwargs(self._pool.connection_kwargs))
 
     def accepts(self, call: Command | Script | Pipeline) -> bool:
         """Whether the lane returns for ``call`` exactly what redis-py would."""
@@ -260,6 +112,13 @@ class _Lane:
     def _raw_reply(self, call: Command) -> bool:
         name = call.args[0] if call.args else None
         return isinstance(name, str) and name not in self._callbacks
+
+
+def _value(reply: Any) -> Any:
+    """A single call's reply, raised if it is an error (as redis-py does)."""
+    if isinstance(reply, redis.exceptions.RedisError):
+        raise reply
+    return reply
 
 
 class SyncLane(_Lane):
@@ -277,7 +136,7 @@ class SyncLane(_Lane):
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(client)
         #: How small exchanges wait for their reply; ``None`` always sleeps in ``recv``.
-        self.waiting: Waiting | None = Waiting() if _HAS_POLL else None
+        self.waiting: Waiting | None = Waiting() if CAN_POLL else None
         self._park_limit = min(PARK_LIMIT, self._pool.max_connections // 8)
         self._parked: list[Any] = []
         self._pid = os.getpid()
@@ -291,43 +150,41 @@ class SyncLane(_Lane):
             return cls(client)
         return None
 
-    def execute(self, call: Command | Script | Pipeline) -> Any:
-        """Run ``call``; a Pipeline returns its replies with errors as values.
+    def execute(self, call: Command | Script | Pipeline, meanwhile: Meanwhile | None = None) -> Any:
+        """Run ``call``, calling ``meanwhile`` once the calls are sent. A Pipeline returns its
+        replies with errors as values (NOSCRIPT already resolved with ``EVAL``).
 
         Raises:
             redis.exceptions.RedisError: the reply of a single call is an error, or Redis failed.
         """
+        once = _Once(meanwhile)
+        replies = self._exchange(_parts(call), _count(call), once)
         if isinstance(call, Pipeline):
-            return self._pipeline(call.calls)
-        reply = self._exchange(_packed(call), 1)[0]
-        if isinstance(call, Script) and _noscript(reply):
-            reply = self._exchange(_eval(call), 1)[0]
-        if isinstance(reply, redis.exceptions.RedisError):
-            raise reply
-        return reply
-
-    def _pipeline(self, calls: Sequence[Command | Script]) -> list[Any]:
-        if not calls:
-            return []
-        replies = self._exchange(b"".join(map(_packed, calls)), len(calls))
-        missing = _missing_scripts(calls, replies)
-        if missing:  # NOSCRIPT means the script did not run: sending its source is safe
-            again = self._exchange(b"".join(_eval(c) for _, c in missing), len(missing))
-            for (i, _), reply in zip(missing, again, strict=True):
-                replies[i] = reply
-        return replies
+            missing = resp.missing_scripts(call.calls, replies)
+            if missing:  # NOSCRIPT means the script did not run: sending its source is safe
+                payload = b"".join(resp.eval_(c) for _, c in missing)
+                again = self._exchange((payload,), len(missing), once)
+                for (i, _), reply in zip(missing, again, strict=True):
+                    replies[i] = reply
+            return replies
+        reply = replies[0]
+        if isinstance(call, Script) and isinstance(reply, redis.exceptions.NoScriptError):
+            reply = self._exchange((resp.eval_(call),), 1, once)[0]
+        return _value(reply)
 
     def close(self) -> None:
         """Give the parked connections back to the pool (the lane stays usable)."""
         _unpark(self._pool, self._parked, self._pid)
 
-    def _exchange(self, payload: bytes, count: int) -> list[Any]:
+    def _exchange(self, parts: Iterable[bytes], count: int, once: _Once) -> list[Any]:
+        if not count:
+            return []
         conn = self._checkout()
         try:
-            result: list[Any] = conn.retry.call_with_retry(
-                lambda: self._roundtrip(conn, payload, count), lambda _error: conn.disconnect()
+            replies: list[Any] = conn.retry.call_with_retry(
+                lambda: self._roundtrip(conn, parts, count, once), lambda _error: conn.disconnect()
             )
-            return result
+            return replies
         finally:
             self._checkin(conn)
 
@@ -350,17 +207,20 @@ class SyncLane(_Lane):
         else:
             self._pool.release(conn)
 
-    def _roundtrip(self, conn: Any, payload: bytes, count: int) -> list[Any]:
-        conn.send_packed_command((payload,))  # connects if needed; maps socket errors
+    def _roundtrip(self, conn: Any, parts: Iterable[bytes], count: int, once: _Once) -> list[Any]:
+        conn.send_packed_command(parts)  # connects if needed; maps socket errors
+        try:
+            once()
+        except BaseException:
+            conn.disconnect()  # the replies are on their way and nobody will read them
+            raise
         sock: socket.socket = conn._sock
         try:
-            replies = self._replies(conn, count)
-            waiting = self.waiting if count <= POLL_MAX_REPLIES else None
-            if waiting is None:
-                while not replies.feed(sock.recv(RECV_SIZE)):
-                    pass
+            replies = self._readers.replies(conn, count)
+            if count <= POLL_MAX_REPLIES and self.waiting is not None:
+                self.waiting.wait(sock, replies)
             else:
-                waiting.wait(sock, replies)
+                read_all(sock, replies)
         except TimeoutError as exc:  # socket.timeout
             conn.disconnect()
             raise redis.exceptions.TimeoutError("Timeout reading from socket") from exc
@@ -372,7 +232,11 @@ class SyncLane(_Lane):
             raise
         if conn.health_check_interval:
             conn.next_health_check = monotonic() + conn.health_check_interval
-        return self._done(replies)
+        return self._readers.done(replies)
+
+
+def _count(call: Command | Script | Pipeline) -> int:
+    return len(call.calls) if isinstance(call, Pipeline) else 1
 
 
 def _readable(sock: socket.socket) -> bool:
@@ -390,7 +254,11 @@ def _unpark(pool: Any, parked: list[Any], pid: int) -> None:
 
 
 class AsyncLane(_Lane):
-    """The fast lane of :class:`~asynq._broker.drivers.AsyncDriver` (one event loop)."""
+    """The fast lane of :class:`~asynq._broker.drivers.AsyncDriver` (one event loop).
+
+    It borrows a connection from the pool per exchange: a connection parked across awaits
+    could not be handed back if the client were dropped without ``await close()``.
+    """
 
     @classmethod
     def attach(cls, client: object) -> AsyncLane | None:
@@ -399,40 +267,41 @@ class AsyncLane(_Lane):
             return cls(client)
         return None
 
-    async def execute(self, call: Command | Script | Pipeline) -> Any:
+    async def execute(
+        self, call: Command | Script | Pipeline, meanwhile: Meanwhile | None = None
+    ) -> Any:
         """Run ``call``; the twin of :meth:`SyncLane.execute`."""
+        once = _Once(meanwhile)
+        replies = await self._exchange(_parts(call), _count(call), once)
         if isinstance(call, Pipeline):
-            return await self._pipeline(call.calls)
-        reply = (await self._exchange(_packed(call), 1))[0]
-        if isinstance(call, Script) and _noscript(reply):
-            reply = (await self._exchange(_eval(call), 1))[0]
-        if isinstance(reply, redis.exceptions.RedisError):
-            raise reply
-        return reply
+            missing = resp.missing_scripts(call.calls, replies)
+            if missing:
+                payload = b"".join(resp.eval_(c) for _, c in missing)
+                again = await self._exchange((payload,), len(missing), once)
+                for (i, _), reply in zip(missing, again, strict=True):
+                    replies[i] = reply
+            return replies
+        reply = replies[0]
+        if isinstance(call, Script) and isinstance(reply, redis.exceptions.NoScriptError):
+            reply = (await self._exchange((resp.eval_(call),), 1, once))[0]
+        return _value(reply)
 
-    async def _pipeline(self, calls: Sequence[Command | Script]) -> list[Any]:
-        if not calls:
+    async def _exchange(self, parts: Iterable[bytes], count: int, once: _Once) -> list[Any]:
+        if not count:
             return []
-        replies = await self._exchange(b"".join(map(_packed, calls)), len(calls))
-        missing = _missing_scripts(calls, replies)
-        if missing:
-            again = await self._exchange(b"".join(_eval(c) for _, c in missing), len(missing))
-            for (i, _), reply in zip(missing, again, strict=True):
-                replies[i] = reply
-        return replies
-
-    async def _exchange(self, payload: bytes, count: int) -> list[Any]:
         pool = self._pool
         conn = await pool.get_connection()
         try:
-            result: list[Any] = await conn.retry.call_with_retry(
-                lambda: self._roundtrip(conn, payload, count), lambda _error: conn.disconnect()
+            replies: list[Any] = await conn.retry.call_with_retry(
+                lambda: self._roundtrip(conn, parts, count, once), lambda _error: conn.disconnect()
             )
-            return result
+            return replies
         finally:
             await pool.release(conn)
 
-    async def _roundtrip(self, conn: Any, payload: bytes, count: int) -> list[Any]:
+    async def _roundtrip(
+        self, conn: Any, parts: Iterable[bytes], count: int, once: _Once
+    ) -> list[Any]:
         if not conn.is_connected:
             await conn.connect()
         if conn.health_check_interval:
@@ -440,8 +309,8 @@ class AsyncLane(_Lane):
         try:
             if conn.socket_timeout:
                 async with asyncio.timeout(conn.socket_timeout):
-                    return await self._write_read(conn, payload, count)
-            return await self._write_read(conn, payload, count)
+                    return await self._write_read(conn, parts, count, once)
+            return await self._write_read(conn, parts, count, once)
         except TimeoutError as exc:  # before OSError: TimeoutError is one
             await conn.disconnect(nowait=True)
             raise redis.exceptions.TimeoutError("Timeout talking to the socket") from exc
@@ -452,14 +321,18 @@ class AsyncLane(_Lane):
             await conn.disconnect(nowait=True)  # cancelled mid-reply: never reuse this stream
             raise
 
-    async def _write_read(self, conn: Any, payload: bytes, count: int) -> list[Any]:
+    async def _write_read(
+        self, conn: Any, parts: Iterable[bytes], count: int, once: _Once
+    ) -> list[Any]:
         writer = conn._writer
-        writer.write(payload)
-        await writer.drain()
+        for part in parts:
+            writer.write(part)
+            await writer.drain()  # waits only when the transport's buffer is full
+        once()
         stream = conn._reader
-        replies = self._replies(conn, count)
+        replies = self._readers.replies(conn, count)
         while not replies.feed(await stream.read(RECV_SIZE)):
             pass
         if conn.health_check_interval:
             conn.next_health_check = asyncio.get_running_loop().time() + conn.health_check_interval
-        return self._done(replies)
+        return self._readers.done(replies)

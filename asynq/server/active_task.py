@@ -25,8 +25,9 @@ from asynq.task import Task
 class TaskContext:
     """The life of one processing attempt: its deadline and why it ended (Go's task context).
 
-    ``err`` stays ``None`` while the handler may run; it becomes the error that ended the
-    attempt (deadline, cancellation, lost lease, shutdown) or a sentinel once it finished.
+    ``err`` is the error that cut the attempt short (deadline, cancellation, lost lease,
+    shutdown), else ``None``; ``done`` turns true when the attempt is over for any reason,
+    including a normal finish (Go cancels the context when the handler returns).
     """
 
     def __init__(self, deadline: float, clock: Clock) -> None:

@@ -23,8 +23,10 @@ import random
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from google.protobuf.message import DecodeError
+
 from asynq._base.clock import Clock
-from asynq._base.codec import TaskMessage
+from asynq._base.codec import TaskMessage, decode_message
 from asynq._broker.calls import Script
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
@@ -70,6 +72,16 @@ def error_text(exc: BaseException) -> str:
     An exception with no message is recorded by its class name rather than as ``""``.
     """
     return str(exc) or type(exc).__name__
+
+
+def decode_or_log(data: bytes, log: logging.Logger, qname: str) -> TaskMessage | None:
+    """Decode a task message; log and return ``None`` if it is corrupt (it then stays active
+    until an operator removes it, as with Go)."""
+    try:
+        return decode_message(data)
+    except DecodeError as exc:
+        log.error("cannot decode a task message of queue %r: %s", qname, exc)
+        return None
 
 
 def compute_deadline(msg: TaskMessage, now: float) -> float | None:
@@ -169,9 +181,12 @@ class Processor:
         taken: list[tuple[TaskMessage, float]] = []
         for qname in self._queues.order():
             now = self._clock.now()
-            msgs = await self._driver.run(server_ops.dequeue(qname, count - len(taken), now))
+            encoded = await self._driver.run(server_ops.dequeue(qname, count - len(taken), now))
             lease_expiry = now + server_ops.LEASE_DURATION
-            taken.extend((msg, lease_expiry) for msg in msgs)
+            for data in encoded:
+                msg = decode_or_log(data, self._log, qname)
+                if msg is not None:
+                    taken.append((msg, lease_expiry))
             if len(taken) >= count:
                 break
         return taken
@@ -179,10 +194,12 @@ class Processor:
     async def _idle(self) -> None:
         # Go: TaskCheckInterval/2 + rand[0, TaskCheckInterval), i.e. uniform [0.5, 1.5) x.
         delay = self._check_interval / 2 + self._rng.random() * self._check_interval
+        # A timer that sets the event costs less than wait_for's extra task on the wake path.
+        timer = asyncio.get_running_loop().call_later(delay, self._kick.set)
         try:
-            await asyncio.wait_for(self._kick.wait(), delay)
-        except TimeoutError:
-            pass
+            await self._kick.wait()
+        finally:
+            timer.cancel()
 
     def _log_dequeue_error(self, exc: Exception) -> None:
         now = self._clock.now()
@@ -414,10 +431,14 @@ class Processor:
         self._log.info("Waiting for all workers to finish...")
         _, pending = await asyncio.wait(set(self._in_flight), timeout=self._shutdown_timeout)
         if pending:
-            for worker in self._registry:
-                worker.interrupt(Interrupt.ABORT)
+            self.abort()
             await asyncio.wait(pending)
         self._log.info("All workers have finished")
+
+    def abort(self) -> None:
+        """Give up on every task in flight now: each is requeued (Go's shutdown-timeout abort)."""
+        for worker in self._registry:
+            worker.interrupt(Interrupt.ABORT)
 
     def release_handlers(self) -> None:
         """Cancel handler tasks still running after shutdown (their outcome is already set)."""

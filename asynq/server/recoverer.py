@@ -20,6 +20,7 @@ from asynq._broker.ops import aggregation_ops, server_ops
 from asynq.errors import AsynqError, LeaseExpiredError
 from asynq.server.active_task import plain_task
 from asynq.server.config import IsFailureFunc, RetryDelayFunc, to_seconds
+from asynq.server.processor import decode_or_log
 
 #: Go's recoverer interval.
 RECOVER_INTERVAL = 60.0
@@ -73,12 +74,15 @@ class Recoverer:
     async def _recover_lease_expired(self) -> None:
         cutoff = self._clock.now() - LEASE_EXPIRED_GRACE
         try:
-            msgs = await self._driver.run(server_ops.list_lease_expired(self._queues, cutoff))
+            encoded = await self._driver.run(server_ops.list_lease_expired(self._queues, cutoff))
         except AsynqError as exc:
             self._log.warning("recoverer: could not list lease expired tasks: %s", exc)
             return
-        for msg in msgs:
-            await self._recover(msg)
+        for data in encoded:
+            # A corrupt message is reported and skipped, not allowed to block the others.
+            msg = decode_or_log(data, self._log, "?")
+            if msg is not None:
+                await self._recover(msg)
 
     async def _recover(self, msg: TaskMessage) -> None:
         error = LeaseExpiredError()

@@ -60,8 +60,9 @@ class Server:
     ``await`` :meth:`serve`, or :meth:`start` / :meth:`stop` / :meth:`shutdown`.
 
     Signals (:meth:`run` only): ``SIGTERM`` / ``SIGINT`` stop taking tasks, wait up to
-    ``shutdown_timeout`` for running ones, requeue the rest and exit; ``SIGTSTP`` stops taking
-    tasks and keeps running (status ``"stopped"``) until ``SIGTERM``.
+    ``shutdown_timeout`` for running ones, requeue the rest and exit; a second one requeues
+    the running tasks at once. ``SIGTSTP`` stops taking tasks and keeps running (status
+    ``"stopped"``) until ``SIGTERM``.
 
     A plain ``def`` handler runs in a thread, and Python cannot kill a thread: if it hangs past
     its deadline the task is failed (or requeued at shutdown) on time and its concurrency
@@ -360,9 +361,15 @@ class Server:
                 loop.remove_signal_handler(sig)
 
     def _on_terminate(self) -> None:
+        requested = self._shutdown_requested
+        if requested is not None and requested.is_set() and self._processor is not None:
+            # A second signal: stop waiting for running tasks and requeue them now.
+            self._log.warning("Second signal: requeueing the running tasks now")
+            self._processor.abort()
+            return
         self.stop()
-        if self._shutdown_requested is not None:
-            self._shutdown_requested.set()
+        if requested is not None:
+            requested.set()
 
 
 def _install_signals(

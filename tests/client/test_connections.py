@@ -160,12 +160,6 @@ def test_unreachable_redis_is_a_broker_error(make_client, flavor) -> None:
         assert isinstance(caught.value.__cause__, redis.ConnectionError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asynq/client.py caches a queue as registered before the write succeeds, so after a "
-    "failed first enqueue the queue stays out of asynq:queues (invisible to Go tools) for "
-    "QUEUE_REGISTRATION_TTL seconds",
-)
 def test_queue_registered_after_redis_comes_back(make_client, flavor) -> None:
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"

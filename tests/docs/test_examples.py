@@ -21,7 +21,11 @@ def _env(url: str) -> dict[str, str]:
 def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / "producer.py")],
-        env=_env(redis_url), capture_output=True, text=True, timeout=60, check=True,
+        env=_env(redis_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert "already queued" in out
     assert r.llen("asynq:{critical}:pending") == 1
@@ -30,7 +34,10 @@ def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
 
     worker = subprocess.Popen(
         [sys.executable, str(EXAMPLES / "worker.py")],
-        env=_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=_env(redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -90,18 +90,15 @@ async def test_server_on_redis_cluster(cluster):
             blocking = client.enqueue(asynq.Task("block", b""), queue="gamma")
         await wait_until(lambda: len(done) == 3)
         assert sorted(done) == [("alpha", "ok"), ("beta", "ok"), ("gamma", "ok")]
-        await wait_until(
-            lambda: rc.hget(keys.task_key("beta", failing.id), "state") == b"retry"
-        )
+        await wait_until(lambda: rc.hget(keys.task_key("beta", failing.id), "state") == b"retry")
         await asyncio.wait_for(started.wait(), 5)
+        await wait_until(lambda: server.in_flight == 1)  # only the blocking task is left
         await server._heartbeat.beat()
         assert rc.zcard(keys.ALL_SERVERS) == 1
         ident = server.identity
         assert rc.hlen(keys.workers_key(ident.host, ident.pid, ident.server_id)) == 1
         rc.publish(keys.CANCEL_CHANNEL, blocking.id)
-        await wait_until(
-            lambda: rc.hget(keys.task_key("gamma", blocking.id), "state") == b"retry"
-        )
+        await wait_until(lambda: rc.hget(keys.task_key("gamma", blocking.id), "state") == b"retry")
     finally:
         await server.shutdown()
         assert rc.zcard(keys.ALL_SERVERS) == 0

@@ -12,6 +12,7 @@ import redis.asyncio
 
 import asynq
 from asynq._base import keys
+from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.server import ActiveTask
@@ -149,9 +150,9 @@ async def test_python_server_processes_go_outcomes(go_server, client, r):
 async def test_go_recoverer_recovers_task_abandoned_by_python(go_server, client, r, redis_url):
     info = client.enqueue(asynq.Task("orphan", b""))
     driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
-    (msg,) = await driver.run(server_ops.dequeue(Q, 1, time.time()))
+    (data,) = await driver.run(server_ops.dequeue(Q, 1, time.time()))
     await driver.close()
-    assert msg.id == info.id
+    assert decode_message(data).id == info.id
     # The Python worker died; its lease expired a minute ago.
     r.zadd(keys.lease_key(Q), {info.id: int(time.time()) - 60})
     go = go_server()  # Go's recoverer runs at start

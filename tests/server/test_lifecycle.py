@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,15 +71,31 @@ async def test_cancelling_serve_shuts_down(redis_url, r):
     assert r.zcard(keys.ALL_SERVERS) == 0
 
 
-def _start_worker(redis_url: str, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.server.worker_proc", redis_url],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+@pytest.fixture
+def start_worker(
+    redis_url: str, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """``start_worker(**env)`` → a ``tests.server.worker_proc`` process (killed at teardown;
+    its output is in ``tmp_path/worker-<n>.log``)."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(**env: str) -> subprocess.Popen[bytes]:
+        with open(tmp_path / f"worker-{len(procs)}.log", "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.server.worker_proc", redis_url],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
 def _server_info(r: redis.Redis) -> ServerInfo | None:
@@ -89,38 +106,42 @@ def _server_info(r: redis.Redis) -> ServerInfo | None:
     return ServerInfo.FromString(data) if data else None
 
 
-async def test_sigtstp_stops_and_sigterm_requeues(redis_url, client, r):
-    proc = _start_worker(redis_url, SHUTDOWN_TIMEOUT="0.5", HEARTBEAT="0.2", CONCURRENCY="1")
-    try:
-        await wait_until(lambda: _server_info(r), within=15)
-        info = client.enqueue(asynq.Task("sleep", b"30"))
-        await wait_until(lambda: state(r, Q, info.id) == "active")
-        proc.send_signal(signal.SIGTSTP)
-        await wait_until(lambda: (_server_info(r) or ServerInfo()).status == "stopped")
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0, proc.stdout.read() if proc.stdout else ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+async def test_sigtstp_stops_and_sigterm_requeues(start_worker, client, r):
+    proc = start_worker(SHUTDOWN_TIMEOUT="0.5", HEARTBEAT="0.2", CONCURRENCY="1")
+    await wait_until(lambda: _server_info(r), within=15)
+    info = client.enqueue(asynq.Task("sleep", b"30"))
+    await wait_until(lambda: state(r, Q, info.id) == "active")
+    proc.send_signal(signal.SIGTSTP)
+    await wait_until(lambda: (_server_info(r) or ServerInfo()).status == "stopped")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
     assert state(r, Q, info.id) == "pending"
     assert r.lrange(keys.pending_key(Q), 0, -1) == [info.id.encode()]
     assert r.zcard(keys.ALL_SERVERS) == 0 and r.zcard(keys.ALL_WORKERS) == 0
 
 
-async def test_sigkill_then_recover_loses_nothing(redis_url, client, r):
+async def test_second_sigint_requeues_at_once(start_worker, client, r):
+    proc = start_worker(SHUTDOWN_TIMEOUT="60", CONCURRENCY="2", HEARTBEAT="0.2")
+    await wait_until(lambda: _server_info(r), within=15)
+    ids = [client.enqueue(asynq.Task("sleep", b"60")).id for _ in range(2)]
+    await wait_until(lambda: all(state(r, Q, tid) == "active" for tid in ids))
+    proc.send_signal(signal.SIGINT)
+    await wait_until(lambda: (_server_info(r) or ServerInfo()).status == "closed")
+    proc.send_signal(signal.SIGINT)
+    # Without the second signal this would wait the 60 s shutdown timeout.
+    assert proc.wait(15) == 0
+    assert sorted(m.decode() for m in r.lrange(keys.pending_key(Q), 0, -1)) == sorted(ids)
+
+
+async def test_sigkill_then_recover_loses_nothing(start_worker, redis_url, client, r):
     """A worker killed with tasks in flight: the recoverer (leases made to look expired) sends
     them to retry and another worker completes every task."""
     ids = [client.enqueue(asynq.Task("sleep", b"0.4")).id for _ in range(12)]
-    proc = _start_worker(redis_url, CONCURRENCY="4")
-    try:
-        await wait_until(lambda: r.llen("test:done") >= 2, within=20)
-        await wait_until(lambda: r.llen(keys.active_key(Q)) > 0)
-        proc.kill()
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = start_worker(CONCURRENCY="4")
+    await wait_until(lambda: r.llen("test:done") >= 2, within=20)
+    await wait_until(lambda: r.llen(keys.active_key(Q)) > 0)
+    proc.kill()
+    proc.wait(10)
     in_flight = [m.decode() for m in r.lrange(keys.active_key(Q), 0, -1)]
     assert in_flight, "the worker was killed between tasks; nothing to recover"
     # Pretend the crash happened long ago: leases expired more than 30 s back.

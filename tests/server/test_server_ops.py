@@ -48,7 +48,7 @@ def enqueue(client: asynq.Client, n: int = 1, **opts: Any) -> list[str]:
 def test_dequeue_batch_effects(run_op, client, r):
     ids = enqueue(client, 3)
     now = time.time()
-    msgs = run_op(server_ops.dequeue(Q, 2, now))
+    msgs = [decode_message(m) for m in run_op(server_ops.dequeue(Q, 2, now))]
     assert [m.id for m in msgs] == ids[:2]  # oldest first (RPOPLPUSH from the right)
     assert r.lrange(keys.pending_key(Q), 0, -1) == [ids[2].encode()]
     assert r.lrange(keys.active_key(Q), 0, -1) == [ids[1].encode(), ids[0].encode()]
@@ -56,7 +56,7 @@ def test_dequeue_batch_effects(run_op, client, r):
         assert r.hget(keys.task_key(Q, tid), "state") == b"active"
         assert r.hget(keys.task_key(Q, tid), "pending_since") is None
         assert r.zscore(keys.lease_key(Q), tid) == int(now + 30)
-    assert [m.id for m in run_op(server_ops.dequeue(Q, 5, now))] == ids[2:]
+    assert [decode_message(m).id for m in run_op(server_ops.dequeue(Q, 5, now))] == ids[2:]
     assert run_op(server_ops.dequeue(Q, 5, now)) == []
 
 
@@ -105,8 +105,8 @@ def test_archive_trims_by_size_and_age(run_op, client, r):
         pipe.hset(keys.task_key(Q, tid), "state", "archived")
     pipe.execute()
     (tid,) = enqueue(client, 1)
-    (msg,) = run_op(server_ops.dequeue(Q, 1, now))
-    run_op(server_ops.run_call(server_ops.archive_call(msg, "boom", now)))
+    (data,) = run_op(server_ops.dequeue(Q, 1, now))
+    run_op(server_ops.run_call(server_ops.archive_call(decode_message(data), "boom", now)))
     assert r.zcard(keys.archived_key(Q)) == 9_999
     assert r.zscore(keys.archived_key(Q), "ancient") is None
     assert not r.exists(keys.task_key(Q, "ancient"))
@@ -121,7 +121,7 @@ def test_archive_trims_by_size_and_age(run_op, client, r):
 def test_mark_as_complete_twice_is_internal_error(run_op, client, r):
     (tid,) = enqueue(client, 1, retention=60)
     now = time.time()
-    (msg,) = run_op(server_ops.dequeue(Q, 1, now))
+    msg = decode_message(run_op(server_ops.dequeue(Q, 1, now))[0])
     r.zadd(keys.completed_key(Q), {tid: 1})
     with pytest.raises(ReplyError, match="INTERNAL"):
         run_op(server_ops.run_call(server_ops.mark_as_complete_call(msg, now)))
@@ -163,7 +163,7 @@ def test_list_lease_expired(run_op, client, r):
     r.zadd(keys.lease_key(Q), {ids[0]: int(now) - 40, ids[1]: int(now) - 40, ids[2]: int(now)})
     r.delete(keys.task_key(Q, ids[1]))  # v0.25+: ids without a hash are skipped
     found = run_op(server_ops.list_lease_expired([Q], now - 30))
-    assert [m.id for m in found] == [ids[0]]
+    assert [decode_message(m).id for m in found] == [ids[0]]
 
 
 def test_delete_expired_completed_in_batches(run_op, r):

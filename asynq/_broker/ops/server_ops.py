@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asynq._base import keys
-from asynq._base.codec import TaskMessage, decode_message, encode_message
+from asynq._base.codec import TaskMessage, encode_message
 from asynq._broker.calls import Command, Op, Script, as_int
 
 #: Go's ``rdb.LeaseDuration``: how long a dequeue or heartbeat holds a task.
@@ -39,11 +39,12 @@ def _copy(msg: TaskMessage) -> TaskMessage:
     return out
 
 
-def dequeue(qname: str, count: int, now: float) -> Op[list[TaskMessage]]:
-    """Move up to ``count`` pending tasks of ``qname`` to active; return their messages.
+def dequeue(qname: str, count: int, now: float) -> Op[list[bytes]]:
+    """Move up to ``count`` pending tasks of ``qname`` to active; return their encoded messages.
 
     The lease expires at ``now + 30 s``; the caller keeps that time as the local lease.
-    An empty list means the queue is empty or paused.
+    An empty list means the queue is empty or paused. Messages come back undecoded so the
+    caller can report (and skip) a corrupt one without losing the rest of the batch.
     """
     reply = yield Script(
         "dequeue",
@@ -55,7 +56,7 @@ def dequeue(qname: str, count: int, now: float) -> Op[list[TaskMessage]]:
         ),
         (_sec(now + LEASE_DURATION), keys.task_key_prefix(qname), max(count, 1)),
     )
-    return [decode_message(data) for data in reply or ()]
+    return [bytes(data) for data in reply or ()]
 
 
 def done_call(msg: TaskMessage, now: float) -> Script:
@@ -211,14 +212,15 @@ def forward_if_ready(qnames: Sequence[str], now: float, now_ns: int) -> Op[int]:
     return total
 
 
-def list_lease_expired(qnames: Sequence[str], cutoff: float) -> Op[list[TaskMessage]]:
-    """Go's ``RDB.ListLeaseExpired``: messages of tasks whose lease expired at or before cutoff."""
-    found: list[TaskMessage] = []
+def list_lease_expired(qnames: Sequence[str], cutoff: float) -> Op[list[bytes]]:
+    """Go's ``RDB.ListLeaseExpired``: the encoded messages of tasks whose lease expired at or
+    before ``cutoff`` (undecoded, like :func:`dequeue`)."""
+    found: list[bytes] = []
     for q in qnames:
         reply = yield Script(
             "list_lease_expired", (keys.lease_key(q),), (_sec(cutoff), keys.task_key_prefix(q))
         )
-        found.extend(decode_message(data) for data in reply or ())
+        found.extend(bytes(data) for data in reply or ())
     return found
 
 
