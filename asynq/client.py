@@ -110,13 +110,13 @@ class _ClientCore:
             raise
 
     def compose(
-        self, task: Task, opts: dict[str, Any], task_id: str, key: Hashable | None
+        self, task: Task, opts: dict[str, Any], task_id: str, key: Hashable | None, now: float
     ) -> Composed:
-        """Compose ``task`` with the call's ``opts`` and id ``task_id`` (unless an option names
-        one), copying a memo template when ``key`` (``ComposeMemo.key(opts)``) allows."""
+        """Compose ``task`` at ``now`` with the call's ``opts`` and id ``task_id`` (unless an
+        option names one), copying a memo template when ``key`` (``ComposeMemo.key(opts)``)
+        allows."""
         if not isinstance(task, Task):
             raise TypeError(f"expected an asynq.Task, not {type(task).__name__}")
-        now = self.clock.now()
         plain = key is not None and ComposeMemo.plain(task)
         if plain:
             c = self._memo.copy(key, task, task_id, now)
@@ -130,9 +130,10 @@ class _ClientCore:
         return c
 
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], _Written]:
-        c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts))
+        now = self.clock.now()
+        c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts), now)
         qname, written = c.msg.queue, _Written([c])
-        if not self._needs_register(qname, self.clock.now()):
+        if not self._needs_register(qname, now):
             return client_ops.write(c, self.clock.now_ns(), False), written
         op = client_ops.write(c, self.clock.now_ns(), True)
         return self._registering(op, (qname,)), written
@@ -141,17 +142,17 @@ class _ClientCore:
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
     ) -> tuple[Op[list[AsynqError | None]], _Written]:
         specs = list(tasks)
-        key = ComposeMemo.key(opts)
+        key, now = ComposeMemo.key(opts), self.clock.now()  # one "now" for the whole batch
         composed = []
         for spec, task_id in zip(specs, new_task_ids(len(specs)), strict=True):
             if isinstance(spec, tuple):
                 task, own = spec
                 merged = {**opts, **own}
-                composed.append(self.compose(task, merged, task_id, ComposeMemo.key(merged)))
+                composed.append(self.compose(task, merged, task_id, ComposeMemo.key(merged), now))
             else:
-                composed.append(self.compose(spec, opts, task_id, key))
-        now = self.clock.now()
-        queues = sorted({c.msg.queue for c in composed if self._needs_register(c.msg.queue, now)})
+                composed.append(self.compose(spec, opts, task_id, key, now))
+        names = {c.msg.queue for c in composed}
+        queues = sorted(q for q in names if self._needs_register(q, now))
         op = client_ops.write_many(composed, self.clock.now_ns(), queues)
         return (self._registering(op, queues) if queues else op), _Written(composed)
 

@@ -17,7 +17,6 @@ Targets are in benchmarks/README.md.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
@@ -36,10 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from benchmarks import run
 
     args = list(sys.argv[1:] if argv is None else argv)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if load > 0.5:
-        # Pickup latency is a matter of a few process wake-ups: other work shows in it at once.
-        print(f"note: load average {load:.2f}: figures will be noisy", file=sys.stderr)
     return run.main(["--only", "worker", *args])
 
 

@@ -8,6 +8,7 @@ servers, Go's Inspector and Asynqmon read them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, datetime
 
@@ -91,7 +92,13 @@ def failed_total_key(qname: str) -> str:
 
 
 def _utc_date(now_unix: float) -> str:
-    return datetime.fromtimestamp(now_unix, UTC).strftime("%Y-%m-%d")
+    return _utc_day(int(now_unix // 86400))
+
+
+@functools.lru_cache(maxsize=8)
+def _utc_day(days_since_epoch: int) -> str:
+    # Every finished task needs today's counter key; formatting a date each time is wasted work.
+    return datetime.fromtimestamp(days_since_epoch * 86400, UTC).strftime("%Y-%m-%d")
 
 
 def processed_key(qname: str, now_unix: float) -> str:

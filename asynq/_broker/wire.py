@@ -29,6 +29,7 @@ import select
 import socket
 import weakref
 from collections.abc import Callable, Iterable
+from threading import get_ident
 from time import monotonic
 from typing import Any, Final
 
@@ -43,14 +44,17 @@ from asynq._broker import resp
 from asynq._broker.calls import Command, Pipeline, Script
 from asynq._broker.waiting import CAN_POLL, RECV_SIZE, Waiting, read_all
 
-#: Exchanges with more replies than this (pipelines) always sleep in ``recv``: their replies
-#: take longer than any sensible poll.
-POLL_MAX_REPLIES: Final = 4
+#: Exchanges with more replies than this (pipelines) learn how to wait apart from single
+#: calls: their replies take far longer, so the timings must not mix.
+SMALL_REPLIES: Final = 4
 #: Connections a sync lane keeps checked out between exchanges (see :class:`SyncLane`).
 PARK_LIMIT: Final = 4
 
 #: Work a caller wants done while Redis runs its calls (it must not need their replies).
 Meanwhile = Callable[[], object]
+
+#: Argument types that always pack (subclasses such as bool, or enums, take the plain path).
+_PACKABLE: Final = frozenset({str, bytes, int, float})
 
 _SYNC_CONNECTIONS: Final = (sconn.Connection, sconn.UnixDomainSocketConnection)
 _SYNC_POOLS: Final = (sconn.ConnectionPool, sconn.BlockingConnectionPool)
@@ -100,14 +104,24 @@ class _Lane:
         self._readers = resp.ReaderPool(resp.reader_kwargs(self._pool.connection_kwargs))
 
     def accepts(self, call: Command | Script | Pipeline) -> bool:
-        """Whether the lane returns for ``call`` exactly what redis-py would."""
+        """Whether the lane returns for ``call`` exactly what redis-py would.
+
+        A pipeline also needs arguments of plain packable types: it is packed while it is
+        sent, so an argument redis-py refuses (say a bool) would surface after the first
+        calls had already run, where redis-py refuses the whole pipeline up front.
+        """
         if isinstance(call, Script):
             return True
         if isinstance(call, Command):
             return self._raw_reply(call)
         if call.transaction:
             return False
-        return all(isinstance(sub, Script) or self._raw_reply(sub) for sub in call.calls)
+        return all(
+            _PACKABLE.issuperset(map(type, sub.keys)) and _PACKABLE.issuperset(map(type, sub.args))
+            if isinstance(sub, Script)
+            else self._raw_reply(sub) and _PACKABLE.issuperset(map(type, sub.args))
+            for sub in call.calls
+        )
 
     def _raw_reply(self, call: Command) -> bool:
         name = call.args[0] if call.args else None
@@ -135,8 +149,13 @@ class SyncLane(_Lane):
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(client)
-        #: How small exchanges wait for their reply; ``None`` always sleeps in ``recv``.
+        #: How small exchanges and pipelines wait for their replies (``None``: always sleep
+        #: in ``recv``). A pipeline mostly waits for what is left once ``meanwhile`` is done.
         self.waiting: Waiting | None = Waiting() if CAN_POLL else None
+        self.waiting_many: Waiting | None = Waiting() if CAN_POLL else None
+        # Threads in an exchange right now. While several are, waits always sleep: every poll
+        # hands the GIL to another thread (a costly wake-up itself) and they slow each other.
+        self._busy: set[int] = set()
         self._park_limit = min(PARK_LIMIT, self._pool.max_connections // 8)
         self._parked: list[Any] = []
         self._pid = os.getpid()
@@ -180,12 +199,15 @@ class SyncLane(_Lane):
         if not count:
             return []
         conn = self._checkout()
+        me = get_ident()
+        self._busy.add(me)
         try:
             replies: list[Any] = conn.retry.call_with_retry(
                 lambda: self._roundtrip(conn, parts, count, once), lambda _error: conn.disconnect()
             )
             return replies
         finally:
+            self._busy.discard(me)
             self._checkin(conn)
 
     def _checkout(self) -> Any:
@@ -217,8 +239,9 @@ class SyncLane(_Lane):
         sock: socket.socket = conn._sock
         try:
             replies = self._readers.replies(conn, count)
-            if count <= POLL_MAX_REPLIES and self.waiting is not None:
-                self.waiting.wait(sock, replies)
+            waiting = self.waiting if count <= SMALL_REPLIES else self.waiting_many
+            if waiting is not None and len(self._busy) == 1:
+                waiting.wait(sock, replies)
             else:
                 read_all(sock, replies)
         except TimeoutError as exc:  # socket.timeout

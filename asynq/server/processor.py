@@ -174,6 +174,8 @@ class Processor:
                     continue
                 for msg, lease_expiry in taken:
                     self._start(msg, lease_expiry)
+                # Let the new handlers start before the next (usually empty) dequeue goes out.
+                await asyncio.sleep(0)
         finally:
             self._fetching_done.set()
 
@@ -192,8 +194,10 @@ class Processor:
         return taken
 
     async def _idle(self) -> None:
-        # Go: TaskCheckInterval/2 + rand[0, TaskCheckInterval), i.e. uniform [0.5, 1.5) x.
-        delay = self._check_interval / 2 + self._rng.random() * self._check_interval
+        # Go sleeps uniform [0.5, 1.5) x TaskCheckInterval. The jitter keeps many workers from
+        # polling in lockstep; capping it at 1 x means a task enqueued by Go (which sends no
+        # wake-up message) is always found within the task check interval.
+        delay = self._check_interval * (0.5 + self._rng.random() / 2)
         # A timer that sets the event costs less than wait_for's extra task on the wake path.
         timer = asyncio.get_running_loop().call_later(delay, self._kick.set)
         try:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -24,10 +25,12 @@ import redis.asyncio
 
 import asynq
 from asynq import FakeClock, Task, TaskState
+from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script
+from asynq._broker.drivers import AsyncDriver, SyncDriver
 from asynq._broker.wire import AsyncLane, SyncLane
 from asynq._fastcompose import ComposeMemo, fresh_info, new_task_id, new_task_ids
 from asynq.client import EnqueueManyError, _ClientCore
-from asynq.errors import DuplicateTaskError, TaskIDConflictError
+from asynq.errors import BrokerError, DuplicateTaskError, TaskIDConflictError
 from asynq.options import compose
 from asynq.task import TaskInfo
 from tests.helpers.redis_procs import RedisProcess
@@ -234,6 +237,104 @@ def test_only_plain_standalone_clients_get_the_lane(cluster: Any, redis_url: str
         cluster_client.close()
 
 
+# --- the drivers, call by call --------------------------------------------------------------
+
+KEY, HKEY, ZKEY = "fp:string", "fp:hash", "fp:zset"
+CALLS: list[Command | Script | Pipeline] = [
+    Command(("GET", KEY)),
+    Command(("HGETALL", HKEY)),  # redis-py post-processes this reply: the plain path serves it
+    Command(("HGET", HKEY, "missing")),
+    Command(("LRANGE", "fp:none", 0, -1)),
+    Command(("ZRANGE", ZKEY, 0, -1, "WITHSCORES")),
+    Command(("ZSCORE", ZKEY, "a")),
+    Command(("INCR", KEY)),  # an error reply
+    Command(("CONFIG GET", "maxmemory-policy")),  # a two-word command name
+    Script("enqueue", ("fp:{q}:t:1", "fp:{q}:pending"), (b"msg", "1", 1)),
+    Pipeline(
+        (
+            Command(("EXISTS", KEY, HKEY)),
+            Command(("INCR", KEY)),
+            Command(("HGET", HKEY, "f")),
+            Script("enqueue", ("fp:{q}:t:1", "fp:{q}:pending"), (b"msg", "1", 1)),
+            Command(("ZSCORE", ZKEY, "b")),
+        )
+    ),
+]
+
+
+def _one(call: Command | Script | Pipeline) -> Op[Any]:
+    try:
+        reply = yield call
+    except ReplyError as exc:  # what the drivers throw in for an error reply
+        return ("error", str(exc))
+    return _plainly(reply)
+
+
+def _plainly(reply: Any) -> Any:
+    if isinstance(reply, list):
+        return [_plainly(r) for r in reply]
+    if isinstance(reply, BrokerError):
+        return ("error", type(reply).__name__, str(reply))
+    return reply
+
+
+def _seed(r: Any) -> None:
+    r.flushdb()
+    r.set(KEY, "text")
+    r.hset(HKEY, mapping={"f": "v", "g": "w"})
+    r.zadd(ZKEY, {"a": 1.5, "b": 2})
+
+
+def test_sync_driver_replies_equal_the_plain_path(redis_url: str, r: Any) -> None:
+    lane, plain = redis.Redis.from_url(redis_url), PlainRedis.from_url(redis_url)
+    try:
+        got = []
+        for client in (lane, plain):
+            driver = SyncDriver(client)
+            _seed(r)
+            got.append([driver.run(_one(call)) for call in CALLS])
+        assert SyncDriver(lane)._lane is not None
+        assert got[0] == got[1]
+    finally:
+        lane.close()
+        plain.close()
+
+
+async def test_async_driver_replies_equal_the_plain_path(redis_url: str, r: Any) -> None:
+    lane, plain = redis.asyncio.Redis.from_url(redis_url), PlainAsyncRedis.from_url(redis_url)
+    try:
+        got = []
+        for client in (lane, plain):
+            driver = AsyncDriver(client)
+            _seed(r)
+            got.append([await driver.run(_one(call)) for call in CALLS])
+        assert got[0] == got[1]
+    finally:
+        await lane.aclose()
+        await plain.aclose()
+
+
+@pytest.mark.parametrize("call", [CALLS[8], CALLS[9]], ids=["script", "pipeline"])
+def test_meanwhile_runs_once_even_after_noscript(redis_url: str, r: Any, call: Any) -> None:
+    for client in (redis.Redis.from_url(redis_url), PlainRedis.from_url(redis_url)):
+        _seed(r)
+        r.script_flush()
+        calls: list[int] = []
+        SyncDriver(client).run(_one(call), functools.partial(calls.append, 1))
+        assert calls == [1]
+        assert r.exists("fp:{q}:t:1")
+        client.close()
+
+
+def test_pipeline_with_unpackable_argument_writes_nothing(redis_url: str, r: Any) -> None:
+    bad = Pipeline((Command(("SET", "fp:first", "v")), Command(("SET", "fp:second", True))))
+    for client in (redis.Redis.from_url(redis_url), PlainRedis.from_url(redis_url)):
+        with pytest.raises(BrokerError, match="DataError"):
+            SyncDriver(client).run(_one(bad))
+        assert not r.exists("fp:first")
+        client.close()
+
+
 # --- the client's shortcuts -----------------------------------------------------------------
 
 OPTION_SETS: list[dict[str, Any]] = [
@@ -260,11 +361,12 @@ def test_compose_memo_equals_compose(opts: dict[str, Any]) -> None:
     clock = FakeClock(NOW)
     core = _ClientCore(clock)
     key = ComposeMemo.key(opts)
-    core.compose(Task("warm", b"up"), dict(opts), new_task_id(), key)  # remembers a template
+    now = clock.now()
+    core.compose(Task("warm", b"up"), dict(opts), new_task_id(), key, now)  # makes a template
     for task in TASKS:
         task_id = new_task_id()
-        got = core.compose(task, dict(opts), task_id, key)
-        want = compose(task, {**opts, "task_id": task_id}, clock.now(), clock.now())
+        got = core.compose(task, dict(opts), task_id, key, now)
+        want = compose(task, {**opts, "task_id": task_id}, now, now)
         assert got.msg.SerializeToString(deterministic=True) == want.msg.SerializeToString(
             deterministic=True
         )
@@ -286,10 +388,11 @@ def test_time_or_payload_dependent_options_are_composed_in_full(opts: dict[str, 
 
 def test_memo_still_refuses_bad_options() -> None:
     core = _ClientCore(FakeClock(NOW))
-    core.compose(Task("t"), {"max_retry": 1}, new_task_id(), ComposeMemo.key({"max_retry": 1}))
+    good = {"max_retry": 1}
+    core.compose(Task("t"), good, new_task_id(), ComposeMemo.key(good), NOW)
     bad = {"max_retry": True}
     with pytest.raises(asynq.ValidationError):
-        core.compose(Task("t"), dict(bad), new_task_id(), ComposeMemo.key(bad))
+        core.compose(Task("t"), dict(bad), new_task_id(), ComposeMemo.key(bad), NOW)
 
 
 @pytest.mark.parametrize("opts", [{}, {"process_in": 60}, {"group": "g"}], ids=repr)

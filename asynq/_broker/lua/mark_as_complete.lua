@@ -1,5 +1,7 @@
--- mark_as_complete: keep a successful task as completed until its retention runs out.
--- Effect on Redis equals Go asynq v0.26.0 markAsCompleteCmd (internal/rdb/rdb.go).
+-- mark_as_complete: keep a successful task as completed until its retention runs out and, when a
+-- unique key is given, release the task's uniqueness lock if it still holds it.
+-- Effect on Redis equals Go asynq v0.26.0 markAsCompleteCmd, or markAsCompleteUniqueCmd with
+-- KEYS[7] (internal/rdb/rdb.go).
 --
 -- KEYS[1] -> asynq:{<qname>}:active
 -- KEYS[2] -> asynq:{<qname>}:lease
@@ -7,6 +9,8 @@
 -- KEYS[4] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[5] -> asynq:{<qname>}:processed:<yyyy-mm-dd>
 -- KEYS[6] -> asynq:{<qname>}:processed
+-- KEYS[7] -> (optional) the task's unique key; left out for tasks without one, because
+--            Redis Cluster refuses an empty key
 -- ARGV[1] -> task id
 -- ARGV[2] -> daily counter expiry, Unix seconds (now + 90 days)
 -- ARGV[3] -> completed ZSET score: now + retention, Unix seconds
@@ -31,5 +35,9 @@ if tonumber(redis.call("GET", KEYS[6])) == tonumber(ARGV[5]) then
   redis.call("SET", KEYS[6], 1)
 else
   redis.call("INCR", KEYS[6])
+end
+-- Another task may have taken the lock after it expired: only our own lock is released.
+if KEYS[7] and redis.call("GET", KEYS[7]) == ARGV[1] then
+  redis.call("DEL", KEYS[7])
 end
 return redis.status_reply("OK")

@@ -71,9 +71,7 @@ def done_call(msg: TaskMessage, now: float) -> Script:
     )
     args = (msg.id, _sec(now) + STATS_TTL, MAX_INT64)
     # An empty unique key must not be passed: Redis Cluster refuses it.
-    if msg.unique_key:
-        return Script("done_unique", (*call_keys, msg.unique_key), args)
-    return Script("done", call_keys, args)
+    return Script("done", (*call_keys, msg.unique_key) if msg.unique_key else call_keys, args)
 
 
 def mark_as_complete_call(msg: TaskMessage, now: float) -> Script:
@@ -97,7 +95,7 @@ def mark_as_complete_call(msg: TaskMessage, now: float) -> Script:
         MAX_INT64,
     )
     if msg.unique_key:
-        return Script("mark_as_complete_unique", (*call_keys, msg.unique_key), args)
+        call_keys = (*call_keys, msg.unique_key)
     return Script("mark_as_complete", call_keys, args)
 
 
