@@ -82,17 +82,24 @@ class ComposeMemo:
             return None
         return key
 
-    def copy(self, key: Hashable, task: Task, task_id: str, now: float) -> Composed | None:
-        """The remembered composition for ``key`` with the plain ``task``'s fields, if any."""
-        template = self._templates.get(key)
-        if template is None:
-            return None
+    def template(self, key: Hashable) -> Composed | None:
+        """The composition remembered for ``key``, if any."""
+        return self._templates.get(key)
+
+    @staticmethod
+    def copy_of(template: Composed, task: Task, task_id: str, now: float) -> Composed:
+        """``template`` with the plain ``task``'s type and payload, id ``task_id``, at ``now``."""
         msg = TaskMessage()
         msg.CopyFrom(template.msg)
         msg.type = task.type
         msg.payload = task.payload
         msg.id = task_id
         return Composed(msg, template.placement, now, None)
+
+    def copy(self, key: Hashable, task: Task, task_id: str, now: float) -> Composed | None:
+        """The remembered composition for ``key`` with the plain ``task``'s fields, if any."""
+        template = self._templates.get(key)
+        return None if template is None else self.copy_of(template, task, task_id, now)
 
     def remember(self, key: Hashable, composed: Composed) -> None:
         """Keep ``composed`` (a full compose of the call ``key`` stands for) as a template."""
@@ -132,6 +139,7 @@ def _slot_setters() -> tuple[Callable[[TaskInfo, Any], None], ...] | None:
 
 
 _SETTERS: Final = _slot_setters()
+_CURRENT_FIELDS: Final = frozenset(f.name for f in dataclasses.fields(TaskInfo))
 
 
 def fresh_info(c: Composed) -> TaskInfo:
@@ -140,6 +148,24 @@ def fresh_info(c: Composed) -> TaskInfo:
     A fresh message has never run (no retries, error, completion or result), so only the fields
     compose sets are read.
     """
+    return _make_info(_info_values(c))
+
+
+def copy_info(base: tuple[Any, ...], task: Task, task_id: str) -> TaskInfo:
+    """``fresh_info(ComposeMemo.copy_of(template, task, task_id, now))`` without the copy:
+    ``base`` is :func:`info_base` of the template at that ``now``, shared by a whole batch."""
+    headers = base[4]
+    head = (task_id, base[1], task.type, task.payload, dict(headers) if headers else {})
+    return _make_info(head + base[5:])
+
+
+def info_base(template: Composed, now: float) -> tuple[Any, ...]:
+    """What the TaskInfos of ``template``'s copies made at ``now`` share (see copy_info)."""
+    return _info_values(Composed(template.msg, template.placement, now, None))
+
+
+def _info_values(c: Composed) -> tuple[Any, ...]:
+    """TaskInfo's field values for a fresh ``c``, in ``_TASKINFO_FIELDS`` order."""
     msg = c.msg
     if c.placement is Placement.SCHEDULED:
         state, nxt = TaskState.SCHEDULED, datetime.fromtimestamp(c.process_at, UTC)
@@ -148,28 +174,17 @@ def fresh_info(c: Composed) -> TaskInfo:
     else:
         state, nxt = TaskState.PENDING, datetime.fromtimestamp(c.process_at, UTC)
     headers = dict(msg.headers) if msg.headers else {}
-    timeout, deadline = _duration(msg.timeout), unix_to_datetime(msg.deadline)
-    retention = _duration(msg.retention)
-    if _SETTERS is None:
-        return TaskInfo(
-            id=msg.id,
-            queue=msg.queue,
-            type=msg.type,
-            payload=msg.payload,
-            headers=headers,
-            state=state,
-            max_retry=msg.retry,
-            timeout=timeout,
-            deadline=deadline,
-            group=msg.group_key,
-            next_process_at=nxt,
-            retention=retention,
-        )
-    # In _TASKINFO_FIELDS order; the fields a fresh task leaves at their defaults included.
-    values = (
+    return (
         msg.id, msg.queue, msg.type, msg.payload, headers, state, msg.retry, 0, "", None,
-        timeout, deadline, msg.group_key, nxt, False, retention, None, None,
+        _duration(msg.timeout), unix_to_datetime(msg.deadline), msg.group_key, nxt, False,
+        _duration(msg.retention), None, None,
     )  # fmt: skip
+
+
+def _make_info(values: tuple[Any, ...]) -> TaskInfo:
+    if _SETTERS is None:  # TaskInfo changed: its constructor, with the fields it still has
+        named = zip(_TASKINFO_FIELDS, values, strict=True)
+        return TaskInfo(**{name: value for name, value in named if name in _CURRENT_FIELDS})
     info = object.__new__(TaskInfo)
     for store, value in zip(_SETTERS, values, strict=True):
         store(info, value)

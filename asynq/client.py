@@ -6,7 +6,7 @@ remembers which queues are registered; the only difference between the twins is 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -14,7 +14,14 @@ from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.calls import Op
 from asynq._broker.drivers import AsyncDriver, SyncDriver
 from asynq._broker.ops import client_ops
-from asynq._fastcompose import ComposeMemo, fresh_info, new_task_id, new_task_ids
+from asynq._fastcompose import (
+    ComposeMemo,
+    copy_info,
+    fresh_info,
+    info_base,
+    new_task_id,
+    new_task_ids,
+)
 from asynq.connection import resolve_async, resolve_sync
 from asynq.errors import AsynqError
 from asynq.options import Composed, compose
@@ -49,21 +56,45 @@ class EnqueueManyError(AsynqError):
         self.errors = errors
 
 
+#: What one call writes, task by task: a composition, or a plain task to copy a memo
+#: template for (with its id) while the calls are being sent.
+Planned = Composed | tuple[Composed, Task, str]
+
+
 class _Written:
     """The tasks one call writes, and their TaskInfos, built while Redis works: the drivers
     call :meth:`build` once the calls are sent (``meanwhile``); if they could not, the
     results build them afterwards."""
 
-    __slots__ = ("composed", "infos")
+    __slots__ = ("infos", "now", "plan")
 
-    def __init__(self, composed: list[Composed]) -> None:
-        self.composed = composed
+    def __init__(self, plan: list[Planned], now: float) -> None:
+        self.plan = plan
+        self.now = now
         self.infos: list[TaskInfo] | None = None
+
+    def composed(self) -> Iterator[Composed]:
+        """Each task's composition, copies made on the way (this is what gets streamed)."""
+        now = self.now
+        for item in self.plan:
+            yield item if isinstance(item, Composed) else ComposeMemo.copy_of(*item, now)
 
     def build(self) -> None:
         """Build every TaskInfo (those of refused tasks are dropped later)."""
-        if self.infos is None:
-            self.infos = [fresh_info(c) for c in self.composed]
+        if self.infos is not None:
+            return
+        bases: dict[int, tuple[Any, ...]] = {}
+        infos = []
+        for item in self.plan:
+            if isinstance(item, Composed):
+                infos.append(fresh_info(item))
+                continue
+            template, task, task_id = item
+            base = bases.get(id(template))
+            if base is None:
+                base = bases[id(template)] = info_base(template, self.now)
+            infos.append(copy_info(base, task, task_id))
+        self.infos = infos
 
     def one(self) -> TaskInfo:
         """The TaskInfo of a single enqueue that succeeded."""
@@ -132,7 +163,7 @@ class _ClientCore:
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], _Written]:
         now = self.clock.now()
         c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts), now)
-        qname, written = c.msg.queue, _Written([c])
+        qname, written = c.msg.queue, _Written([c], now)
         if not self._needs_register(qname, now):
             return client_ops.write(c, self.clock.now_ns(), False), written
         op = client_ops.write(c, self.clock.now_ns(), True)
@@ -141,20 +172,30 @@ class _ClientCore:
     def enqueue_many_op(
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
     ) -> tuple[Op[list[AsynqError | None]], _Written]:
-        specs = list(tasks)
+        """Validate every task now; plain tasks whose options have a memo template are copied
+        only while the stream is being sent, so Redis starts on the first ones meanwhile."""
         key, now = ComposeMemo.key(opts), self.clock.now()  # one "now" for the whole batch
-        composed = []
+        plan: list[Planned] = []
+        specs = list(tasks)
         for spec, task_id in zip(specs, new_task_ids(len(specs)), strict=True):
             if isinstance(spec, tuple):
                 task, own = spec
                 merged = {**opts, **own}
-                composed.append(self.compose(task, merged, task_id, ComposeMemo.key(merged), now))
+                plan.append(self.compose(task, merged, task_id, ComposeMemo.key(merged), now))
+                continue
+            plain = key is not None and ComposeMemo.plain(spec)
+            template = self._memo.template(key) if plain else None
+            if template is None:
+                plan.append(self.compose(spec, opts, task_id, key, now))
             else:
-                composed.append(self.compose(spec, opts, task_id, key, now))
-        names = {c.msg.queue for c in composed}
+                plan.append((template, spec, task_id))
+        written = _Written(plan, now)
+        if not plan:
+            return client_ops.write_many([], self.clock.now_ns(), []), written
+        names = {(p if isinstance(p, Composed) else p[0]).msg.queue for p in plan}
         queues = sorted(q for q in names if self._needs_register(q, now))
-        op = client_ops.write_many(composed, self.clock.now_ns(), queues)
-        return (self._registering(op, queues) if queues else op), _Written(composed)
+        op = client_ops.write_stream(written.composed(), self.clock.now_ns(), queues)
+        return (self._registering(op, queues) if queues else op), written
 
 
 class Client:

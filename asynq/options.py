@@ -50,7 +50,12 @@ class Composed:
     unique_ttl: int | None
 
 
-def _seconds(name: str, value: Any) -> float:
+def to_seconds(name: str, value: Any) -> float:
+    """``value`` (seconds or a ``timedelta``) as float seconds.
+
+    Raises:
+        ValidationError: for a negative, infinite or non-numeric value.
+    """
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -64,7 +69,7 @@ def _seconds(name: str, value: Any) -> float:
 
 def _whole_seconds(name: str, value: Any) -> int:
     """Truncate like Go's ``int64(d.Seconds())`` but refuse a value that would truncate to 0."""
-    seconds = _seconds(name, value)
+    seconds = to_seconds(name, value)
     if 0 < seconds < 1:
         raise ValidationError(f"{name} must be at least one second (got {seconds}s)")
     return int(seconds)
@@ -123,7 +128,7 @@ def _process_at(task: Task, overrides: Mapping[str, Any], now: float) -> float:
             continue
         if name == "process_at":
             return _unix(name, value)
-        return now + _seconds(name, value)
+        return now + to_seconds(name, value)
     return now
 
 
@@ -169,7 +174,7 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
 
     unique_ttl: int | None = None
     if opts.get("unique") is not None:
-        ttl = _seconds("unique", opts["unique"])
+        ttl = to_seconds("unique", opts["unique"])
         if ttl < 1:
             raise ValidationError("unique TTL cannot be less than 1s")
         msg.unique_key = keys.unique_key(qname, task.type, task.raw_payload)
@@ -180,7 +185,7 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
             # Go truncates time.Until(processAt + ttl), read strictly after "now": a whole
             # number of seconds comes out one lower (ProcessIn(10m) + Unique(1h) → 4199). The
             # clock may return "now" twice, so take the largest integer strictly below.
-            remaining = process_at + _seconds("unique", opts["unique"]) - later
+            remaining = process_at + to_seconds("unique", opts["unique"]) - later
             unique_ttl = max(math.ceil(remaining) - 1, 1)
         return Composed(msg, Placement.SCHEDULED, process_at, unique_ttl)
     if msg.group_key:

@@ -69,7 +69,7 @@ from asynq.connection import resolve_async
 from asynq.cron import EverySchedule, Schedule, load_location, parse_spec
 from asynq.errors import AsynqError, FailedPreconditionError, ValidationError
 from asynq.inspector_types import SchedulerEntry
-from asynq.options import compose
+from asynq.options import compose, to_seconds
 from asynq.task import Task, TaskInfo
 
 if TYPE_CHECKING:
@@ -122,15 +122,10 @@ def _location(value: tzinfo | str) -> tzinfo:
 def _interval(value: float | timedelta | None) -> float:
     if value is None:
         return DEFAULT_HEARTBEAT_INTERVAL
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if (
-        not isinstance(seconds, int | float)
-        or isinstance(seconds, bool)
-        or not math.isfinite(seconds)
-        or seconds <= 0
-    ):
+    seconds = to_seconds("heartbeat_interval", value)
+    if seconds <= 0:
         raise ValidationError(f"heartbeat_interval must be a positive duration, not {value!r}")
-    return float(seconds)
+    return seconds
 
 
 def _option_strings(opts: Mapping[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ sync and the async driver, and can be driven with canned replies in unit tests.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -48,7 +48,24 @@ class Pipeline:
     transaction: bool = False
 
 
-Call: TypeAlias = Command | Script | Pipeline
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A pipeline whose calls are produced while it is being sent.
+
+    ``calls`` is iterated once. A driver that can (the fast lane) packs and sends the first
+    calls while later ones are still being made, so Redis works while the caller builds the
+    rest; other drivers collect them into a :class:`Pipeline` first. Either way the reply is a
+    Pipeline's: one value per call, in order, errors as :class:`ReplyError` values.
+
+    Because some calls may have run before the last is made, making a call must not fail, and
+    each must be a :class:`Script` or a :class:`Command` whose reply redis-py leaves as it is
+    (``SADD``, ``LPUSH``..., not ``HGETALL``), with ``str``/``bytes``/``int``/``float`` arguments.
+    """
+
+    calls: Iterable[Command | Script]
+
+
+Call: TypeAlias = Command | Script | Pipeline | Stream
 
 #: A broker operation: yields calls, receives replies, returns ``T``.
 Op: TypeAlias = Generator[Call, Any, T]

@@ -19,7 +19,7 @@ import redis.asyncio
 import redis.exceptions
 
 from asynq._broker import scripts
-from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script
+from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script, Stream
 from asynq._broker.wire import AsyncLane, Meanwhile, SyncLane
 from asynq.errors import BrokerError
 
@@ -106,7 +106,9 @@ class SyncDriver:
             lane = self._lane
             if lane is not None and lane.accepts(call):
                 reply = lane.execute(call, meanwhile)
-                return _lane_replies(reply) if isinstance(call, Pipeline) else reply
+                return _lane_replies(reply) if isinstance(call, Pipeline | Stream) else reply
+            if isinstance(call, Stream):  # no streaming here: make every call, then send
+                call = Pipeline(tuple(call.calls))
             if meanwhile is not None:
                 meanwhile()
             if isinstance(call, Command):
@@ -176,7 +178,9 @@ class AsyncDriver:
             lane = self._lane
             if lane is not None and lane.accepts(call):
                 reply = await lane.execute(call, meanwhile)
-                return _lane_replies(reply) if isinstance(call, Pipeline) else reply
+                return _lane_replies(reply) if isinstance(call, Pipeline | Stream) else reply
+            if isinstance(call, Stream):  # no streaming here: make every call, then send
+                call = Pipeline(tuple(call.calls))
             if meanwhile is not None:
                 meanwhile()
             if isinstance(call, Command):

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Final
 
@@ -68,13 +68,6 @@ def packed(call: Command | Script) -> bytes:
     return evalsha(call) if isinstance(call, Script) else pack(call.args)
 
 
-def chunks(calls: Sequence[Command | Script]) -> Iterator[bytes]:
-    """The calls of a pipeline packed ``CHUNK_CALLS`` at a time, lazily."""
-    it = iter(calls)
-    while group := list(islice(it, CHUNK_CALLS)):
-        yield b"".join(map(packed, group))
-
-
 def missing_scripts(
     calls: Sequence[Command | Script], replies: list[Any]
 ) -> list[tuple[int, Script]]:
@@ -86,21 +79,37 @@ def missing_scripts(
     ]
 
 
-class Payload:
-    """The bytes of one exchange: produced lazily while the first attempt sends them, and kept,
-    so that a retry after a dropped connection sends them all again."""
+class Calls:
+    """The calls of a pipeline (or stream), packed ``CHUNK_CALLS`` at a time as they are sent.
 
-    __slots__ = ("_kept", "_rest")
+    Iterating gives the packed chunks, producing the calls on the first pass only; chunks and
+    calls are kept, so a retry after a dropped connection sends them all again, and ``calls``
+    (complete once sent) tells how many replies to read and which scripts to resend after
+    NOSCRIPT. ``check`` vets each call as it is produced.
+    """
 
-    def __init__(self, parts: bytes | Iterator[bytes]) -> None:
-        self._kept: list[bytes] = [parts] if isinstance(parts, bytes) else []
-        self._rest: Iterator[bytes] = iter(()) if isinstance(parts, bytes) else parts
+    __slots__ = ("_check", "_chunks", "_source", "calls")
+
+    def __init__(
+        self,
+        source: Iterable[Command | Script],
+        check: Callable[[Command | Script], object] | None = None,
+    ) -> None:
+        self._source = iter(source)
+        self._check = check
+        self._chunks: list[bytes] = []
+        self.calls: list[Command | Script] = []
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._kept
-        for part in self._rest:
-            self._kept.append(part)
-            yield part
+        yield from list(self._chunks)
+        while group := list(islice(self._source, CHUNK_CALLS)):
+            if self._check is not None:
+                for call in group:
+                    self._check(call)
+            chunk = b"".join(map(packed, group))
+            self.calls.extend(group)
+            self._chunks.append(chunk)
+            yield chunk
 
 
 class Replies:

@@ -41,7 +41,7 @@ import redis.connection as sconn
 import redis.exceptions
 
 from asynq._broker import resp
-from asynq._broker.calls import Command, Pipeline, Script
+from asynq._broker.calls import Command, Pipeline, Script, Stream
 from asynq._broker.waiting import CAN_POLL, RECV_SIZE, Waiting, read_all
 
 #: Exchanges with more replies than this (pipelines) learn how to wait apart from single
@@ -75,6 +75,14 @@ def _plain_standalone(client: Any, client_type: type, pools: tuple[type, ...], c
     )
 
 
+class _MeanwhileFailed(Exception):
+    """Carries an exception of ``meanwhile`` past the retry loop (it must not resend)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Once:
     """Calls ``fn`` the first time it is called (a retried exchange must not redo it)."""
 
@@ -86,13 +94,13 @@ class _Once:
     def __call__(self) -> None:
         fn, self.fn = self.fn, None
         if fn is not None:
-            fn()
+            try:
+                fn()
+            except Exception as exc:
+                raise _MeanwhileFailed(exc) from exc
 
 
-def _parts(call: Command | Script | Pipeline) -> Iterable[bytes]:
-    if isinstance(call, Pipeline):
-        return resp.Payload(resp.chunks(call.calls))
-    return (resp.packed(call),)
+Many = Pipeline | Stream
 
 
 class _Lane:
@@ -103,15 +111,15 @@ class _Lane:
         self._callbacks: Any = client.response_callbacks
         self._readers = resp.ReaderPool(resp.reader_kwargs(self._pool.connection_kwargs))
 
-    def accepts(self, call: Command | Script | Pipeline) -> bool:
+    def accepts(self, call: Command | Script | Many) -> bool:
         """Whether the lane returns for ``call`` exactly what redis-py would.
 
         A pipeline also needs arguments of plain packable types: it is packed while it is
         sent, so an argument redis-py refuses (say a bool) would surface after the first
         calls had already run, where redis-py refuses the whole pipeline up front.
         """
-        if isinstance(call, Script):
-            return True
+        if isinstance(call, Script | Stream):
+            return True  # a Stream's calls are vetted as they are made (see _vet)
         if isinstance(call, Command):
             return self._raw_reply(call)
         if call.transaction:
@@ -126,6 +134,19 @@ class _Lane:
     def _raw_reply(self, call: Command) -> bool:
         name = call.args[0] if call.args else None
         return isinstance(name, str) and name not in self._callbacks
+
+    def _vet(self, call: Command | Script) -> None:
+        """Refuse a Stream call that breaks the Stream contract (a bug in the op)."""
+        if isinstance(call, Command) and not self._raw_reply(call):
+            raise ValueError(f"a Stream cannot carry {call.args[0]!r}: redis-py parses its reply")
+
+    def _parts(self, call: Command | Script | Many) -> tuple[Iterable[bytes], int | None]:
+        """What to send for ``call``, and how many replies (``None``: one per call sent)."""
+        if isinstance(call, Pipeline):
+            return resp.Calls(call.calls), None
+        if isinstance(call, Stream):
+            return resp.Calls(call.calls, self._vet), None
+        return (resp.packed(call),), 1
 
 
 def _value(reply: Any) -> Any:
@@ -169,17 +190,21 @@ class SyncLane(_Lane):
             return cls(client)
         return None
 
-    def execute(self, call: Command | Script | Pipeline, meanwhile: Meanwhile | None = None) -> Any:
-        """Run ``call``, calling ``meanwhile`` once the calls are sent. A Pipeline returns its
-        replies with errors as values (NOSCRIPT already resolved with ``EVAL``).
+    def execute(self, call: Command | Script | Many, meanwhile: Meanwhile | None = None) -> Any:
+        """Run ``call``, calling ``meanwhile`` once the calls are sent. A Pipeline or Stream
+        returns its replies with errors as values (NOSCRIPT already resolved with ``EVAL``).
 
         Raises:
             redis.exceptions.RedisError: the reply of a single call is an error, or Redis failed.
         """
         once = _Once(meanwhile)
-        replies = self._exchange(_parts(call), _count(call), once)
-        if isinstance(call, Pipeline):
-            missing = resp.missing_scripts(call.calls, replies)
+        parts, count = self._parts(call)
+        try:
+            replies = self._exchange(parts, count, once)
+        except _MeanwhileFailed as failed:
+            raise failed.error from None
+        if isinstance(parts, resp.Calls):
+            missing = resp.missing_scripts(parts.calls, replies)
             if missing:  # NOSCRIPT means the script did not run: sending its source is safe
                 payload = b"".join(resp.eval_(c) for _, c in missing)
                 again = self._exchange((payload,), len(missing), once)
@@ -195,9 +220,7 @@ class SyncLane(_Lane):
         """Give the parked connections back to the pool (the lane stays usable)."""
         _unpark(self._pool, self._parked, self._pid)
 
-    def _exchange(self, parts: Iterable[bytes], count: int, once: _Once) -> list[Any]:
-        if not count:
-            return []
+    def _exchange(self, parts: Iterable[bytes], count: int | None, once: _Once) -> list[Any]:
         conn = self._checkout()
         me = get_ident()
         self._busy.add(me)
@@ -229,8 +252,13 @@ class SyncLane(_Lane):
         else:
             self._pool.release(conn)
 
-    def _roundtrip(self, conn: Any, parts: Iterable[bytes], count: int, once: _Once) -> list[Any]:
+    def _roundtrip(
+        self, conn: Any, parts: Iterable[bytes], count: int | None, once: _Once
+    ) -> list[Any]:
         conn.send_packed_command(parts)  # connects if needed; maps socket errors
+        count = _sent(parts, count)
+        if not count:
+            return []
         try:
             once()
         except BaseException:
@@ -258,8 +286,12 @@ class SyncLane(_Lane):
         return self._readers.done(replies)
 
 
-def _count(call: Command | Script | Pipeline) -> int:
-    return len(call.calls) if isinstance(call, Pipeline) else 1
+def _sent(parts: Iterable[bytes], count: int | None) -> int:
+    """How many replies to read once ``parts`` are sent."""
+    if count is None:
+        assert isinstance(parts, resp.Calls)
+        return len(parts.calls)
+    return count
 
 
 def _readable(sock: socket.socket) -> bool:
@@ -291,13 +323,17 @@ class AsyncLane(_Lane):
         return None
 
     async def execute(
-        self, call: Command | Script | Pipeline, meanwhile: Meanwhile | None = None
+        self, call: Command | Script | Many, meanwhile: Meanwhile | None = None
     ) -> Any:
         """Run ``call``; the twin of :meth:`SyncLane.execute`."""
         once = _Once(meanwhile)
-        replies = await self._exchange(_parts(call), _count(call), once)
-        if isinstance(call, Pipeline):
-            missing = resp.missing_scripts(call.calls, replies)
+        parts, count = self._parts(call)
+        try:
+            replies = await self._exchange(parts, count, once)
+        except _MeanwhileFailed as failed:
+            raise failed.error from None
+        if isinstance(parts, resp.Calls):
+            missing = resp.missing_scripts(parts.calls, replies)
             if missing:
                 payload = b"".join(resp.eval_(c) for _, c in missing)
                 again = await self._exchange((payload,), len(missing), once)
@@ -309,9 +345,7 @@ class AsyncLane(_Lane):
             reply = (await self._exchange((resp.eval_(call),), 1, once))[0]
         return _value(reply)
 
-    async def _exchange(self, parts: Iterable[bytes], count: int, once: _Once) -> list[Any]:
-        if not count:
-            return []
+    async def _exchange(self, parts: Iterable[bytes], count: int | None, once: _Once) -> list[Any]:
         pool = self._pool
         conn = await pool.get_connection()
         try:
@@ -323,7 +357,7 @@ class AsyncLane(_Lane):
             await pool.release(conn)
 
     async def _roundtrip(
-        self, conn: Any, parts: Iterable[bytes], count: int, once: _Once
+        self, conn: Any, parts: Iterable[bytes], count: int | None, once: _Once
     ) -> list[Any]:
         if not conn.is_connected:
             await conn.connect()
@@ -334,6 +368,9 @@ class AsyncLane(_Lane):
                 async with asyncio.timeout(conn.socket_timeout):
                     return await self._write_read(conn, parts, count, once)
             return await self._write_read(conn, parts, count, once)
+        except _MeanwhileFailed:
+            await conn.disconnect(nowait=True)  # replies are on their way; nobody will read them
+            raise
         except TimeoutError as exc:  # before OSError: TimeoutError is one
             await conn.disconnect(nowait=True)
             raise redis.exceptions.TimeoutError("Timeout talking to the socket") from exc
@@ -345,12 +382,15 @@ class AsyncLane(_Lane):
             raise
 
     async def _write_read(
-        self, conn: Any, parts: Iterable[bytes], count: int, once: _Once
+        self, conn: Any, parts: Iterable[bytes], count: int | None, once: _Once
     ) -> list[Any]:
         writer = conn._writer
         for part in parts:
             writer.write(part)
             await writer.drain()  # waits only when the transport's buffer is full
+        count = _sent(parts, count)
+        if not count:
+            return []
         once()
         stream = conn._reader
         replies = self._readers.replies(conn, count)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base import keys
 from asynq.errors import ValidationError
+from asynq.options import to_seconds as to_seconds  # re-exported for the components
 from asynq.task import Duration, Task
 
 if TYPE_CHECKING:
@@ -57,19 +58,6 @@ def default_retry_delay(n: int, exc: BaseException, task: Task) -> float:
 def always_failure(exc: BaseException) -> bool:
     """The default ``is_failure``: every error is a failure."""
     return True
-
-
-def to_seconds(name: str, value: Duration) -> float:
-    """``value`` (seconds or timedelta) as float seconds; rejects negatives and non-numbers."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ValidationError(f"{name} must be a number of seconds or a timedelta, not {value!r}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValidationError(f"{name} cannot be negative: {value!r}")
-    return seconds
 
 
 def _queues(value: Mapping[str, int] | None) -> dict[str, int]:

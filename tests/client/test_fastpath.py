@@ -25,10 +25,17 @@ import redis.asyncio
 
 import asynq
 from asynq import FakeClock, Task, TaskState
-from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script
+from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, Stream
 from asynq._broker.drivers import AsyncDriver, SyncDriver
 from asynq._broker.wire import AsyncLane, SyncLane
-from asynq._fastcompose import ComposeMemo, fresh_info, new_task_id, new_task_ids
+from asynq._fastcompose import (
+    ComposeMemo,
+    copy_info,
+    fresh_info,
+    info_base,
+    new_task_id,
+    new_task_ids,
+)
 from asynq.client import EnqueueManyError, _ClientCore
 from asynq.errors import BrokerError, DuplicateTaskError, TaskIDConflictError
 from asynq.options import compose
@@ -65,33 +72,36 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     return lambda: counter.__setitem__(0, itertools.count())
 
 
-def _workload(client: Any) -> list[str]:
+def _workload(client: Any) -> list[Any]:
     """Every producer write: plain, memo copies, options, scheduled, unique, group, refusals,
-    bulk. Returns the per-task errors of a partly refused bulk, which must match too."""
-    client.enqueue(Task("plain", b"p1"))
-    client.enqueue(Task("plain", b"p2"))
-    client.enqueue(Task("nil-payload"))
-    client.enqueue(
-        Task("opts", b"x", headers={"h": "v"}, max_retry=3),
-        queue="critical",
-        timeout=60,
-        retention=3600,
-        deadline=NOW + 7200,
-    )
-    client.enqueue_in(Task("later", b"s"), 120)
-    client.enqueue_unique(Task("uniq", b"u"), 300)
-    client.enqueue_unique(Task("uniq-later", b"u"), 300, process_in=600)
-    client.add_to_group(Task("grp", b"g"), "g1")
-    client.add_to_group(Task("grp", b"g"), "g1", unique=100)
-    client.enqueue(Task("id", b"d"), task_id="fixed-id")
+    bulk. Returns the TaskInfos and the errors of a partly refused bulk: they must match too."""
+    got: list[Any] = [
+        client.enqueue(Task("plain", b"p1")),
+        client.enqueue(Task("plain", b"p2")),
+        client.enqueue(Task("nil-payload")),
+        client.enqueue(
+            Task("opts", b"x", headers={"h": "v"}, max_retry=3),
+            queue="critical",
+            timeout=60,
+            retention=3600,
+            deadline=NOW + 7200,
+        ),
+        client.enqueue_in(Task("later", b"s"), 120),
+        client.enqueue_unique(Task("uniq", b"u"), 300),
+        client.enqueue_unique(Task("uniq-later", b"u"), 300, process_in=600),
+        client.add_to_group(Task("grp", b"g"), "g1"),
+        client.add_to_group(Task("grp", b"g"), "g1", unique=100),
+        client.enqueue(Task("id", b"d"), task_id="fixed-id"),
+    ]
     with pytest.raises(DuplicateTaskError):
         client.enqueue_unique(Task("uniq", b"u"), 300)
     with pytest.raises(TaskIDConflictError):
         client.enqueue(Task("id", b"d"), task_id="fixed-id")
-    client.enqueue_many([Task("many", bytes([i])) for i in range(60)], queue="bulk")
+    got += client.enqueue_many([Task("many", bytes([i])) for i in range(60)], queue="bulk")
+    got += client.enqueue_many([Task("h", headers={"k": "v"}), (Task("own"), {"group": "g2"})])
     with pytest.raises(EnqueueManyError) as many:
         client.enqueue_many([Task("m1"), (Task("m2"), {"task_id": "fixed-id"}), Task("m3")])
-    return [type(e).__name__ if e else "" for e in many.value.errors]
+    return [*got, *many.value.infos, [type(e).__name__ if e else "" for e in many.value.errors]]
 
 
 def _snapshot(r: Any) -> dict[bytes, tuple[bytes, bytes, int]]:
@@ -242,7 +252,8 @@ def test_only_plain_standalone_clients_get_the_lane(cluster: Any, redis_url: str
 KEY, HKEY, ZKEY = "fp:string", "fp:hash", "fp:zset"
 CALLS: list[Command | Script | Pipeline] = [
     Command(("GET", KEY)),
-    Command(("HGETALL", HKEY)),  # redis-py post-processes this reply: the plain path serves it
+    Command(("HGETALL", HKEY)),
+    Command(("SET", "fp:other", "v")),  # redis-py post-processes this reply (b"OK" -> True)
     Command(("HGET", HKEY, "missing")),
     Command(("LRANGE", "fp:none", 0, -1)),
     Command(("ZRANGE", ZKEY, 0, -1, "WITHSCORES")),
@@ -262,7 +273,7 @@ CALLS: list[Command | Script | Pipeline] = [
 ]
 
 
-def _one(call: Command | Script | Pipeline) -> Op[Any]:
+def _one(call: Command | Script | Pipeline | Stream) -> Op[Any]:
     try:
         reply = yield call
     except ReplyError as exc:  # what the drivers throw in for an error reply
@@ -314,7 +325,48 @@ async def test_async_driver_replies_equal_the_plain_path(redis_url: str, r: Any)
         await plain.aclose()
 
 
-@pytest.mark.parametrize("call", [CALLS[8], CALLS[9]], ids=["script", "pipeline"])
+def _stream(n: int) -> Stream:
+    """A Stream of ``n`` enqueue scripts (after one SADD), made lazily."""
+    made = (
+        Script("enqueue", (f"fp:{{q}}:t:{i}", "fp:{q}:pending"), (b"msg", str(i), 1))
+        for i in range(n)
+    )
+    return Stream(itertools.chain([Command(("SADD", "fp:queues", "q"))], made))
+
+
+@pytest.mark.parametrize("n", [0, 1, 150], ids=lambda n: f"{n} scripts")
+def test_streams_equal_the_plain_path(redis_url: str, r: Any, n: int) -> None:
+    got = []
+    for client in (redis.Redis.from_url(redis_url), PlainRedis.from_url(redis_url)):
+        r.flushdb()
+        r.set("fp:{q}:t:3", "taken")  # one script replies 0
+        r.script_flush()  # and every script first meets NOSCRIPT
+        got.append((SyncDriver(client).run(_one(_stream(n))), _snapshot(r)))
+        client.close()
+    assert got[0] == got[1]
+    assert len(got[0][0]) == n + 1
+
+
+async def test_async_streams_equal_the_plain_path(redis_url: str, r: Any) -> None:
+    got = []
+    for client in (redis.asyncio.Redis.from_url(redis_url), PlainAsyncRedis.from_url(redis_url)):
+        r.flushdb()
+        r.script_flush()
+        got.append((await AsyncDriver(client).run(_one(_stream(100))), _snapshot(r)))
+        await client.aclose()
+    assert got[0] == got[1]
+
+
+def test_stream_refuses_a_command_whose_reply_redis_py_parses(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with pytest.raises(ValueError, match="SET"):  # redis-py turns its b"OK" into True
+            SyncDriver(client).run(_one(Stream(iter([Command(("SET", "fp:k", "v"))]))))
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("call", CALLS[-2:], ids=["script", "pipeline"])
 def test_meanwhile_runs_once_even_after_noscript(redis_url: str, r: Any, call: Any) -> None:
     for client in (redis.Redis.from_url(redis_url), PlainRedis.from_url(redis_url)):
         _seed(r)
@@ -375,6 +427,10 @@ def test_compose_memo_equals_compose(opts: dict[str, Any]) -> None:
             want.process_at,
             want.unique_ttl,
         )
+        template = core._memo.template(key)
+        if template is not None and ComposeMemo.plain(task):  # a bulk copy's TaskInfo
+            copied = ComposeMemo.copy_of(template, task, task_id, now)
+            assert copy_info(info_base(template, now), task, task_id) == fresh_info(copied)
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,13 @@ only once its name is in that set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from asynq._base import keys
 from asynq._base.codec import encode_message
-from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, as_int
+from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, Stream, as_int
 from asynq.errors import AsynqError, DuplicateTaskError, TaskIDConflictError
 from asynq.options import Composed, Placement
 
@@ -87,4 +88,15 @@ def write_many(
     if not calls and not registers:
         return []
     replies = yield Pipeline(registers + calls)
+    return [check_reply(r) for r in replies[len(registers) :]]
+
+
+def write_stream(
+    items: Iterable[Composed], now_ns: int, queues_to_register: Sequence[str]
+) -> Op[list[AsynqError | None]]:
+    """:func:`write_many` as a :class:`~asynq._broker.calls.Stream`: ``items`` may be produced
+    while the first ones are being sent, so producing one must not fail (validate first)."""
+    registers = [Command(("SADD", keys.ALL_QUEUES, q)) for q in queues_to_register]
+    scripts: Iterable[Command | Script] = (write_call(c, now_ns) for c in items)
+    replies = yield Stream(chain(registers, scripts))
     return [check_reply(r) for r in replies[len(registers) :]]

@@ -94,9 +94,9 @@ def mark_as_complete_call(msg: TaskMessage, now: float) -> Script:
         encode_message(completed),
         MAX_INT64,
     )
-    if msg.unique_key:
-        call_keys = (*call_keys, msg.unique_key)
-    return Script("mark_as_complete", call_keys, args)
+    # An empty unique key must not be passed: Redis Cluster refuses it.
+    unique = (msg.unique_key,) if msg.unique_key else ()
+    return Script("mark_as_complete", (*call_keys, *unique), args)
 
 
 def requeue_call(msg: TaskMessage) -> Script:
