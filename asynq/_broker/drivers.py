@@ -84,9 +84,9 @@ class SyncDriver:
     def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
         """Drive ``op`` to completion and return its result.
 
-        ``meanwhile`` is work that does not need Redis' replies: it is called once, while the
-        op's first call is in flight (the fast lane calls it after sending; the plain path
-        calls it first). It is not called if that call cannot be sent.
+        ``meanwhile`` is work that does not need Redis' replies, called at most once, while the
+        op's first call is in flight: the fast lane calls it once the call is sent, the plain
+        path just before sending. If the call fails before it is sent, it may not be called.
         """
         try:
             call = next(op)

@@ -16,9 +16,10 @@ Only plain standalone clients take the lane (TCP or Unix socket, no TLS, no clie
 not Sentinel or Cluster, not a single-connection client); every other client, and every other
 call, goes the plain redis-py way. The lane does not emit redis-py's OpenTelemetry metrics.
 
-Two things only the lane can do: a pipeline is packed and sent in chunks, so Redis starts on
-the first calls while the rest are packed; and work that does not need the replies
-(``meanwhile``, e.g. building the TaskInfos) runs after the send, while Redis works.
+Two things only the lane can do: a Pipeline or :class:`~asynq._broker.calls.Stream` is packed
+(and a Stream's calls made) in chunks while the first chunks are sent, so Redis starts on them
+at once; and work that does not need the replies (``meanwhile``, e.g. building TaskInfos) runs
+after the send, while Redis works.
 """
 
 from __future__ import annotations

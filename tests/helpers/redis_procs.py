@@ -11,7 +11,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import redis
 
@@ -84,7 +83,9 @@ class RedisProcess:
                     return
                 except redis.ConnectionError:
                     if self.proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"redis-server on port {self.port} did not start")
+                        raise RuntimeError(
+                            f"redis-server on port {self.port} did not start"
+                        ) from None
                     time.sleep(0.05)
         finally:
             client.close()
