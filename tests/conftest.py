@@ -31,6 +31,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     gopeer.build_go_peer()
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many tests ran the real Go asynq peer, and how they ended."""
+    outcomes: dict[str, str] = {}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "nodeid", "") in gopeer.GO_USERS:
+                outcomes[report.nodeid] = "failed" if outcome != "passed" else "passed"
+    programs = set().union(*gopeer.GO_USERS.values()) if gopeer.GO_USERS else set()
+    passed = sum(v == "passed" for v in outcomes.values())
+    terminalreporter.write_sep(
+        "-",
+        f"Go interop: {len(gopeer.GO_USERS)} tests ran {len(programs)} Go programs built on "
+        f"github.com/hibiken/asynq v0.26.0; {passed} passed, {len(outcomes) - passed} failed",
+    )
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     env = os.environ.get("ASYNQ_TEST_REDIS_URL")

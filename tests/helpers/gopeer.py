@@ -70,8 +70,16 @@ def build_go_peer() -> Path:
     return out
 
 
+#: The tests that ran at least one Go program, with the programs they ran (for the summary that
+#: tests/conftest.py prints at the end of the run).
+GO_USERS: dict[str, set[str]] = {}
+
+
 def binary(name: str) -> Path:
     """Path of the built Go program ``name`` (builds first if needed)."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    if current:
+        GO_USERS.setdefault(current, set()).add(name)
     path = build_go_peer() / name
     if not path.exists():
         raise RuntimeError(f"no Go peer program {name!r}: expected {GO_DIR}/cmd/{name}/main.go")
