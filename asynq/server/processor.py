@@ -136,6 +136,9 @@ class Processor:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._runners: set[asyncio.Task[None]] = set()
         self._kick = asyncio.Event()
+        #: Queues announced (by an enqueue's wake-up message) while this worker sat idle.
+        self._announced: set[str] = set()
+        self._idle_waiting = False
         self._stopping = False
         self._fetching_done = asyncio.Event()
         self._fetching = False
@@ -143,8 +146,10 @@ class Processor:
 
     # -- fetch loop ---------------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Tasks may be pending: poll now instead of at the end of the idle wait."""
+    def wake(self, queue: str | None = None) -> None:
+        """Tasks may be pending (in ``queue``, when known): poll now, not after the idle wait."""
+        if queue is not None and self._idle_waiting:
+            self._announced.add(queue)
         self._kick.set()
 
     def stop(self) -> None:
@@ -181,7 +186,16 @@ class Processor:
 
     async def _dequeue(self, count: int) -> list[tuple[TaskMessage, float]]:
         taken: list[tuple[TaskMessage, float]] = []
-        for qname in self._queues.order():
+        order = self._queues.order()
+        if self._announced:
+            # Every queue was empty when the worker went idle, so the queues announced since are
+            # the ones worth the first round trips; among them, and for the rest, the weighted
+            # (or strict) order stands. Only idle wake-ups count: a busy worker keeps Go's order.
+            order = [q for q in order if q in self._announced] + [
+                q for q in order if q not in self._announced
+            ]
+            self._announced.clear()
+        for qname in order:
             now = self._clock.now()
             encoded = await self._driver.run(server_ops.dequeue(qname, count - len(taken), now))
             lease_expiry = now + server_ops.LEASE_DURATION
@@ -200,9 +214,12 @@ class Processor:
         delay = self._check_interval * (0.5 + self._rng.random() / 2)
         # A timer that sets the event costs less than wait_for's extra task on the wake path.
         timer = asyncio.get_running_loop().call_later(delay, self._kick.set)
+        self._announced.clear()
+        self._idle_waiting = True
         try:
             await self._kick.wait()
         finally:
+            self._idle_waiting = False
             timer.cancel()
 
     def _log_dequeue_error(self, exc: Exception) -> None:

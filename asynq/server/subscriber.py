@@ -33,13 +33,14 @@ class Subscriber:
         *,
         registry: WorkerRegistry,
         queues: Sequence[str],
-        on_pending: Callable[[], None],
+        on_pending: Callable[[str | None], None],
         retry_interval: float = RETRY_INTERVAL,
     ) -> None:
         self._redis = redis_client
         self._log = logger
         self._registry = registry
-        self._pending_channels = [keys.pending_key(q) for q in queues]
+        self._queue_of_channel = {keys.pending_key(q): q for q in queues}
+        self._pending_channels = list(self._queue_of_channel)
         self._on_pending = on_pending
         self._retry_interval = retry_interval
         #: Set while subscribed (tests wait for it before publishing).
@@ -58,7 +59,7 @@ class Subscriber:
                 _raise_if_cancelling()
                 self.subscribed.set()
                 # Anything published while we were away may have been missed: poll once.
-                self._on_pending()
+                self._on_pending(None)
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
                     if message is not None:
@@ -78,7 +79,7 @@ class Subscriber:
         if channel == keys.CANCEL_CHANNEL:
             self._registry.cancel(_text(message.get("data")))
         else:
-            self._on_pending()
+            self._on_pending(self._queue_of_channel.get(channel))
 
 
 def _raise_if_cancelling() -> None:

@@ -103,3 +103,26 @@ async def test_server_on_redis_cluster(cluster):
         await server.shutdown()
         assert rc.zcard(keys.ALL_SERVERS) == 0
         rc.close()
+
+
+async def test_idle_wake_up_polls_the_announced_queue_first(start_server, client, r):
+    """An idle worker woken by an enqueue asks that queue first: one round trip, not eight."""
+    queues = {f"q{i}": 1 for i in range(1, 9)}
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def handler(task: ActiveTask) -> None:
+        started.append(task.queue)
+        await release.wait()
+
+    await start_server(
+        handler, queues=queues, strict_priority=True, concurrency=1, task_check_interval=60
+    )
+    await asyncio.sleep(0.1)  # the first (empty) poll of all eight queues is over
+    r.config_resetstat()
+    client.enqueue(asynq.Task("t", b""), queue="q8")
+    await wait_until(lambda: started == ["q8"], within=5)
+    # The only slot is busy now, so the worker makes no further dequeue attempt.
+    pops = r.info("commandstats").get("cmdstat_rpoplpush", {}).get("calls", 0)
+    assert pops == 1
+    release.set()
