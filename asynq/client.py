@@ -79,10 +79,10 @@ class _Written:
         for item in self.plan:
             yield item if isinstance(item, Composed) else ComposeMemo.copy_of(*item, now)
 
-    def build(self) -> None:
-        """Build every TaskInfo (those of refused tasks are dropped later)."""
+    def build(self) -> list[TaskInfo]:
+        """Build every TaskInfo once (those of refused tasks are dropped later); return them."""
         if self.infos is not None:
-            return
+            return self.infos
         bases: dict[int, tuple[Any, ...]] = {}
         infos = []
         for item in self.plan:
@@ -95,21 +95,25 @@ class _Written:
                 base = bases[id(template)] = info_base(template, self.now)
             infos.append(copy_info(base, task, task_id))
         self.infos = infos
+        return infos
 
     def one(self) -> TaskInfo:
         """The TaskInfo of a single enqueue that succeeded."""
-        self.build()
-        assert self.infos is not None
-        return self.infos[0]
+        return self.build()[0]
 
     def many(self, errors: list[AsynqError | None]) -> list[TaskInfo]:
         """The TaskInfos of an ``enqueue_many``; raises if any task was refused."""
-        self.build()
-        assert self.infos is not None
+        infos = self.build()
         if any(errors):
-            infos = [None if e else i for i, e in zip(self.infos, errors, strict=True)]
-            raise EnqueueManyError(infos, errors)
-        return self.infos
+            failed = [None if e else i for i, e in zip(infos, errors, strict=True)]
+            raise EnqueueManyError(failed, errors)
+        return infos
+
+
+def _no_writes() -> Op[list[AsynqError | None]]:
+    """The op of an ``enqueue_many`` with no tasks: it sends nothing."""
+    yield from ()
+    return []
 
 
 class _ClientCore:
@@ -126,10 +130,6 @@ class _ClientCore:
         self._registered[qname] = now + QUEUE_REGISTRATION_TTL
         return True
 
-    def forget_queue(self, qname: str) -> None:
-        """Drop the registration cache entry (used when a write failed)."""
-        self._registered.pop(qname, None)
-
     def _registering(self, op: Op[T], queues: Sequence[str]) -> Op[T]:
         """``op``, forgetting that ``queues`` are registered if it fails (the SADD may not have
         reached Redis; the next enqueue sends it again)."""
@@ -137,7 +137,7 @@ class _ClientCore:
             return (yield from op)
         except BaseException:
             for qname in queues:
-                self.forget_queue(qname)
+                self._registered.pop(qname, None)
             raise
 
     def compose(
@@ -163,11 +163,10 @@ class _ClientCore:
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], _Written]:
         now = self.clock.now()
         c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts), now)
-        qname, written = c.msg.queue, _Written([c], now)
-        if not self._needs_register(qname, now):
-            return client_ops.write(c, self.clock.now_ns(), False), written
-        op = client_ops.write(c, self.clock.now_ns(), True)
-        return self._registering(op, (qname,)), written
+        qname = c.msg.queue
+        register = self._needs_register(qname, now)
+        op = client_ops.write(c, self.clock.now_ns(), register)
+        return (self._registering(op, (qname,)) if register else op), _Written([c], now)
 
     def enqueue_many_op(
         self, tasks: Iterable[TaskSpec], opts: dict[str, Any]
@@ -191,7 +190,7 @@ class _ClientCore:
                 plan.append((template, spec, task_id))
         written = _Written(plan, now)
         if not plan:
-            return client_ops.write_many([], self.clock.now_ns(), []), written
+            return _no_writes(), written
         names = {(p if isinstance(p, Composed) else p[0]).msg.queue for p in plan}
         queues = sorted(q for q in names if self._needs_register(q, now))
         op = client_ops.write_stream(written.composed(), self.clock.now_ns(), queues)

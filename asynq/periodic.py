@@ -27,7 +27,7 @@ from asynq.scheduler import (
     PostEnqueueHook,
     PreEnqueueHook,
     Scheduler,
-    wait_for_signals,
+    _Service,
 )
 from asynq.task import Task
 
@@ -119,7 +119,7 @@ def _check(config: Any) -> PeriodicTaskConfig:
     return config
 
 
-class PeriodicTaskManager:
+class PeriodicTaskManager(_Service):
     """Keeps a scheduler registered with the configs a provider returns.
 
     Args:
@@ -135,6 +135,8 @@ class PeriodicTaskManager:
     error is logged and the registered entries stay as they are until the next read.
     Identical configs (equal hash) in one list are registered once.
     """
+
+    _service_name = "periodic task manager"
 
     def __init__(
         self,
@@ -189,21 +191,7 @@ class PeriodicTaskManager:
         """A copy of the registered entries: config hash -> scheduler entry id."""
         return dict(self._entry_ids)
 
-    def run(self) -> None:
-        """Run until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``).
-
-        The process entry point: it starts an event loop.
-        """
-        asyncio.run(self._run_until_signal())
-
-    async def serve(self) -> None:
-        """Start, then wait until :meth:`shutdown` is called; cancelling it also shuts down."""
-        await self.start()
-        assert self._stopped is not None
-        try:
-            await self._stopped.wait()
-        finally:
-            await self.shutdown()
+    # run() and serve() come from asynq.scheduler._Service.
 
     async def start(self) -> None:
         """Read the configs, register them all, start the scheduler and the periodic sync.
@@ -241,14 +229,6 @@ class PeriodicTaskManager:
             self._apply(configs)
         except Exception:
             self._log.exception("Failed to sync periodic task configs")
-
-    async def _run_until_signal(self) -> None:
-        await self.start()
-        assert self._stopped is not None
-        try:
-            await wait_for_signals(self._stopped, self._log, "periodic task manager")
-        finally:
-            await self.shutdown()
 
     async def _read(self) -> Sequence[PeriodicTaskConfig]:
         if inspect.iscoroutinefunction(self._get):

@@ -53,7 +53,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 import redis as redis_lib
 from redis.cluster import RedisCluster
@@ -202,7 +202,48 @@ class _Entry:
 _State = Literal["new", "active", "closed"]
 
 
-class Scheduler:
+class _Service:
+    """The ``run()``/``serve()`` lifecycle shared by Scheduler and PeriodicTaskManager.
+
+    A subclass creates ``_stopped`` in :meth:`start` and sets it when :meth:`shutdown` is done.
+    """
+
+    _stopped: asyncio.Event | None
+    _log: logging.Logger
+    #: What ``run()`` says it is stopping ("Send signal TERM or INT to stop the ...").
+    _service_name: ClassVar[str]
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def shutdown(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        """Run until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``).
+
+        This is the process entry point: it starts an event loop, so call it from the main
+        thread of a program that has none running.
+        """
+        asyncio.run(self._serve(on_signals=True))
+
+    async def serve(self) -> None:
+        """Start, then wait until :meth:`shutdown` is called; cancelling it also shuts down."""
+        await self._serve(on_signals=False)
+
+    async def _serve(self, *, on_signals: bool) -> None:
+        await self.start()
+        assert self._stopped is not None
+        try:
+            if on_signals:
+                await wait_for_signals(self._stopped, self._log, self._service_name)
+            else:
+                await self._stopped.wait()
+        finally:
+            await self.shutdown()
+
+
+class Scheduler(_Service):
     """Enqueues registered tasks periodically; Go's ``asynq.Scheduler``.
 
     Args:
@@ -226,6 +267,8 @@ class Scheduler:
     Raises:
         ValidationError: for a bad location, interval or Redis argument.
     """
+
+    _service_name = "scheduler"
 
     def __init__(
         self,
@@ -328,22 +371,7 @@ class Scheduler:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Run until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``).
-
-        This is the process entry point: it starts an event loop, so call it from the main
-        thread of a program that has none running.
-        """
-        asyncio.run(self._run_until_signal())
-
-    async def serve(self) -> None:
-        """Start, then wait until :meth:`shutdown` is called; cancelling it also shuts down."""
-        await self.start()
-        assert self._stopped is not None
-        try:
-            await self._stopped.wait()
-        finally:
-            await self.shutdown()
+    # run() and serve() come from _Service.
 
     async def start(self) -> None:
         """Start enqueuing and heartbeating in background tasks of the running loop.
@@ -398,14 +426,6 @@ class Scheduler:
         assert self._stopped is not None
         self._stopped.set()
         self._log.info("Scheduler stopped")
-
-    async def _run_until_signal(self) -> None:
-        await self.start()
-        assert self._stopped is not None
-        try:
-            await wait_for_signals(self._stopped, self._log, "scheduler")
-        finally:
-            await self.shutdown()
 
     # --- internals -------------------------------------------------------------------------
 

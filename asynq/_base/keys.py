@@ -161,3 +161,14 @@ def scheduler_entries_key(scheduler_id: str) -> str:
 def scheduler_history_key(entry_id: str) -> str:
     """The ZSET of enqueue events of one scheduler entry."""
     return f"asynq:scheduler_history:{entry_id}"
+
+
+#: Prefix of the scheduler tick-claim keys (Python only, see ``asynq.scheduler``). Go asynq never
+#: reads, writes or scans keys with it, and it is outside every ``asynq:{<queue>}:`` prefix that
+#: queue removal and the Inspector work on.
+SCHEDULER_TICK_PREFIX = "asynq:scheduler_tick:"
+
+
+def scheduler_tick_key(fingerprint: str, tick: int) -> str:
+    """``asynq:scheduler_tick:<fingerprint>:<tick Unix seconds>``: the claim on one tick."""
+    return f"{SCHEDULER_TICK_PREFIX}{fingerprint}:{tick}"

@@ -68,6 +68,16 @@ def _lane_replies(raw: list[Any]) -> list[Any]:
     return [translate(r) if isinstance(r, redis.exceptions.RedisError) else r for r in raw]
 
 
+def _unstreamed(call: Call, meanwhile: Meanwhile | None) -> Command | Script | Pipeline:
+    """``call`` for the plain path (which does not stream: a Stream's calls are all made, then
+    sent as a Pipeline), with ``meanwhile`` done just before it is sent."""
+    if isinstance(call, Stream):
+        call = Pipeline(tuple(call.calls))
+    if meanwhile is not None:
+        meanwhile()
+    return call
+
+
 def _call_args(call: Command | Script) -> tuple[Arg, ...]:
     return call.args if isinstance(call, Command) else _evalsha_args(call)
 
@@ -107,10 +117,7 @@ class SyncDriver:
             if lane is not None and lane.accepts(call):
                 reply = lane.execute(call, meanwhile)
                 return _lane_replies(reply) if isinstance(call, Pipeline | Stream) else reply
-            if isinstance(call, Stream):  # no streaming here: make every call, then send
-                call = Pipeline(tuple(call.calls))
-            if meanwhile is not None:
-                meanwhile()
+            call = _unstreamed(call, meanwhile)
             if isinstance(call, Command):
                 return self._command(*call.args)
             if isinstance(call, Script):
@@ -179,10 +186,7 @@ class AsyncDriver:
             if lane is not None and lane.accepts(call):
                 reply = await lane.execute(call, meanwhile)
                 return _lane_replies(reply) if isinstance(call, Pipeline | Stream) else reply
-            if isinstance(call, Stream):  # no streaming here: make every call, then send
-                call = Pipeline(tuple(call.calls))
-            if meanwhile is not None:
-                meanwhile()
+            call = _unstreamed(call, meanwhile)
             if isinstance(call, Command):
                 return await self._command(*call.args)
             if isinstance(call, Script):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
 import json
@@ -12,6 +11,9 @@ from typing import Any
 
 import click
 
+from asynq._base.display import bytes_fields, truncate
+from asynq._base.display import error_rate as _error_rate
+from asynq._base.display import format_go_duration as format_go_duration
 from asynq.task import Task
 
 #: Table cells longer than this are cut (``--json`` always carries the full value).
@@ -33,12 +35,7 @@ def sprint_bytes(data: bytes | None) -> str:
         return ""
     if not is_printable(data):
         return "non-printable bytes"
-    return truncate(data.decode("utf-8"))
-
-
-def truncate(text: str, limit: int = MAX_CELL) -> str:
-    """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate(data.decode("utf-8"), MAX_CELL)
 
 
 def show_bytes(data: bytes | None) -> str:
@@ -49,20 +46,6 @@ def show_bytes(data: bytes | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return "(not UTF-8; hex) " + data.hex(" ")
-
-
-def format_go_duration(d: timedelta | float) -> str:
-    """Go's ``Duration.String()`` of ``d`` rounded to the second: ``1h2m3s``, ``45s``, ``0s``."""
-    seconds = round(d.total_seconds() if isinstance(d, timedelta) else d)
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{sign}{h}h{m}m{s}s"
-    if m:
-        return f"{sign}{m}m{s}s"
-    return f"{sign}{s}s"
 
 
 def format_time(t: datetime | None) -> str:
@@ -89,21 +72,9 @@ def format_ago(t: datetime | None, now: datetime | None = None) -> str:
     return f"{format_go_duration((now or datetime.now(UTC)) - t)} ago"
 
 
-def format_bytes(n: int) -> str:
-    """A byte count with a binary unit: ``512 B``, ``1.5 KiB``."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover - the loop always returns
-
-
 def error_rate(processed: int, failed: int) -> str:
     """Go's error-rate cell: ``N/A`` when nothing was processed, else ``12.50%``."""
-    if processed == 0:
-        return "N/A"
-    return f"{failed / processed * 100:.2f}%"
+    return _error_rate(processed, failed, none="N/A")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -124,15 +95,6 @@ def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     click.echo(table(headers, rows))
 
 
-def _bytes_fields(name: str, data: bytes | None) -> dict[str, Any]:
-    if data is None:
-        return {name: None, f"{name}_encoding": None}
-    try:
-        return {name: data.decode("utf-8"), f"{name}_encoding": "utf-8"}
-    except UnicodeDecodeError:
-        return {name: base64.b64encode(data).decode("ascii"), f"{name}_encoding": "base64"}
-
-
 def jsonable(value: Any) -> Any:
     """Convert asynq values to JSON types.
 
@@ -144,12 +106,12 @@ def jsonable(value: Any) -> Any:
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
             if isinstance(item, bytes) or (item is None and "bytes" in str(f.type)):
-                out.update(_bytes_fields(f.name, item))
+                out.update(bytes_fields(f.name, item))
             else:
                 out[f.name] = jsonable(item)
         return out
     if isinstance(value, Task):
-        return {"type": value.type, **_bytes_fields("payload", value.payload)}
+        return {"type": value.type, **bytes_fields("payload", value.payload)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):
@@ -157,7 +119,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, bytes):
-        return _bytes_fields("value", value)["value"]
+        return bytes_fields("value", value)["value"]
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

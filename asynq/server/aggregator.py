@@ -24,6 +24,7 @@ from asynq._broker.ops import aggregation_ops
 from asynq.client import AsyncClient
 from asynq.errors import AsynqError
 from asynq.server.active_task import plain_task
+from asynq.server.component import QueueComponent
 from asynq.server.config import GroupAggregator, GroupAggregatorFunc
 from asynq.task import Task
 
@@ -32,7 +33,7 @@ MAX_CHECK_INTERVAL = 7.0
 MAX_CHECKS_IN_FLIGHT = 3
 
 
-class Aggregator:
+class Aggregator(QueueComponent):
     """Runs aggregation checks on a fixed period."""
 
     def __init__(
@@ -50,17 +51,15 @@ class Aggregator:
         max_size: int,
         interval: float | None = None,
     ) -> None:
-        self._driver = driver
-        self._clock = clock
-        self._log = logger
-        self._queues = list(queues)
+        if interval is None:
+            interval = min(MAX_CHECK_INTERVAL, grace_period)
+        super().__init__(driver, clock, logger, queues=queues, interval=interval)
         self._aggregator = aggregator
         self._client = client
         self._executor = executor
         self._grace = grace_period
         self._max_delay = max_delay
         self._max_size = max_size
-        self._interval = min(MAX_CHECK_INTERVAL, grace_period) if interval is None else interval
         self._checks: set[asyncio.Task[int]] = set()
 
     async def run(self) -> None:

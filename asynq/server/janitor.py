@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -10,9 +9,10 @@ from asynq._base.clock import Clock
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.errors import AsynqError
+from asynq.server.component import QueueComponent, every
 
 
-class Janitor:
+class Janitor(QueueComponent):
     """Every interval (first after one interval), deletes expired completed tasks."""
 
     def __init__(
@@ -25,18 +25,12 @@ class Janitor:
         interval: float,
         batch_size: int,
     ) -> None:
-        self._driver = driver
-        self._clock = clock
-        self._log = logger
-        self._queues = list(queues)
-        self._interval = interval
+        super().__init__(driver, clock, logger, queues=queues, interval=interval)
         self._batch_size = batch_size
 
     async def run(self) -> None:
         """Clean every interval until cancelled."""
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.clean_once()
+        await every(self._interval, self.clean_once)
 
     async def clean_once(self) -> int:
         """Delete every expired completed task now; return how many."""

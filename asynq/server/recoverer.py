@@ -9,7 +9,6 @@ groups.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -19,6 +18,7 @@ from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import aggregation_ops, server_ops
 from asynq.errors import AsynqError, LeaseExpiredError
 from asynq.server.active_task import plain_task
+from asynq.server.component import QueueComponent, every
 from asynq.server.config import IsFailureFunc, RetryDelayFunc, to_seconds
 from asynq.server.processor import decode_or_log
 
@@ -28,7 +28,7 @@ RECOVER_INTERVAL = 60.0
 LEASE_EXPIRED_GRACE = 30.0
 
 
-class Recoverer:
+class Recoverer(QueueComponent):
     """Recovers orphaned tasks and aggregation sets of the given queues."""
 
     def __init__(
@@ -42,19 +42,13 @@ class Recoverer:
         is_failure: IsFailureFunc,
         interval: float = RECOVER_INTERVAL,
     ) -> None:
-        self._driver = driver
-        self._clock = clock
-        self._log = logger
-        self._queues = list(queues)
+        super().__init__(driver, clock, logger, queues=queues, interval=interval)
         self._retry_delay = retry_delay_func
         self._is_failure = is_failure
-        self._interval = interval
 
     async def run(self) -> None:
         """Recover at once, then every interval until cancelled."""
-        while True:
-            await self.recover_once()
-            await asyncio.sleep(self._interval)
+        await every(self._interval, self.recover_once, at_once=True)
 
     async def recover_once(self) -> None:
         """One pass: lease-expired tasks, then stale aggregation sets."""

@@ -7,12 +7,14 @@ as ``<name>`` (UTF-8 text, or base64 when not UTF-8) plus ``<name>_encoding``.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asynq._base.display import bytes_fields as bytes_fields
+from asynq._base.display import error_rate as error_rate
+from asynq._base.display import format_go_duration, truncate
 from asynq.inspector_types import (
     DailyStats,
     GroupInfo,
@@ -78,7 +80,7 @@ def preview(data: bytes | str | None, limit: int = 200) -> str:
         data = data.encode("utf-8", "surrogatepass")
     text = decode_text(data)
     shown = "hex: " + data[: limit // 2].hex(" ") if text is None else " ".join(text.split())
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return truncate(shown, limit)
 
 
 def duration(d: timedelta | float | None) -> str:
@@ -88,13 +90,7 @@ def duration(d: timedelta | float | None) -> str:
     seconds = d.total_seconds() if isinstance(d, timedelta) else float(d)
     if 0 < abs(seconds) < 1:
         return f"{round(seconds * 1000)}ms"
-    whole = round(seconds)
-    sign = "-" if whole < 0 else ""
-    h, rest = divmod(abs(whole), 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{sign}{h}h{m}m{s}s"
-    return f"{sign}{m}m{s}s" if m else f"{sign}{s}s"
+    return format_go_duration(seconds)
 
 
 def iso(t: datetime | None) -> str:
@@ -124,21 +120,6 @@ def human_bytes(n: int | float) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{n} B"  # pragma: no cover
-
-
-def error_rate(processed: int, failed: int) -> str:
-    """``12.50%``, or ``-`` when nothing was processed."""
-    return "-" if processed == 0 else f"{failed / processed * 100:.2f}%"
-
-
-def bytes_fields(name: str, data: bytes | None) -> dict[str, Any]:
-    """``{name: text-or-base64, name_encoding: "utf-8"|"base64"|None}``."""
-    if data is None:
-        return {name: None, f"{name}_encoding": None}
-    try:
-        return {name: data.decode("utf-8"), f"{name}_encoding": "utf-8"}
-    except UnicodeDecodeError:
-        return {name: base64.b64encode(data).decode("ascii"), f"{name}_encoding": "base64"}
 
 
 def queue_json(q: QueueInfo) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from asynq import DuplicateTaskError, Task, TaskIDConflictError
 from asynq._base.codec import encode_message
 from asynq._broker.calls import Command, Pipeline, ReplyError, Script
 from asynq._broker.ops import client_ops
-from asynq.errors import AsynqError, BrokerError
+from asynq.errors import BrokerError
 from asynq.options import Composed, compose
 
 NOW = 1_770_076_800.75
@@ -164,29 +164,3 @@ def test_check_reply() -> None:
     assert isinstance(client_ops.check_reply(0), TaskIDConflictError)
     err = ReplyError("boom")
     assert client_ops.check_reply(err) is err
-
-
-def test_write_many_one_pipeline_with_registrations_first() -> None:
-    items = [composed(), composed(queue="low", task_id="id2"), composed(process_in=60)]
-    op = client_ops.write_many(items, NOW_NS, ["default", "low"])
-    calls, result = run(op, [1, 0, 1, -1, 0])
-    assert calls == [
-        Pipeline(
-            (
-                Command(("SADD", "asynq:queues", "default")),
-                Command(("SADD", "asynq:queues", "low")),
-                *(client_ops.write_call(c, NOW_NS) for c in items),
-            )
-        )
-    ]
-    errors: list[AsynqError | None] = result
-    assert errors[0] is None
-    assert isinstance(errors[1], DuplicateTaskError)
-    assert isinstance(errors[2], TaskIDConflictError)
-
-
-def test_write_many_of_nothing_sends_nothing() -> None:
-    op = client_ops.write_many([], NOW_NS, [])
-    with pytest.raises(StopIteration) as stop:
-        next(op)
-    assert stop.value.value == []

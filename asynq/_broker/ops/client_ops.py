@@ -79,23 +79,12 @@ def write(c: Composed, now_ns: int, register_queue: bool) -> Op[None]:
         raise error
 
 
-def write_many(
-    items: Sequence[Composed], now_ns: int, queues_to_register: Sequence[str]
-) -> Op[list[AsynqError | None]]:
-    """Write many tasks in one pipelined round trip; return the error (or None) of each."""
-    registers = tuple(Command(("SADD", keys.ALL_QUEUES, q)) for q in queues_to_register)
-    calls = tuple(write_call(c, now_ns) for c in items)
-    if not calls and not registers:
-        return []
-    replies = yield Pipeline(registers + calls)
-    return [check_reply(r) for r in replies[len(registers) :]]
-
-
 def write_stream(
     items: Iterable[Composed], now_ns: int, queues_to_register: Sequence[str]
 ) -> Op[list[AsynqError | None]]:
-    """:func:`write_many` as a :class:`~asynq._broker.calls.Stream`: ``items`` may be produced
-    while the first ones are being sent, so producing one must not fail (validate first)."""
+    """Write many tasks in one round trip, as a :class:`~asynq._broker.calls.Stream`; return the
+    error (or None) of each. ``items`` may be produced while the first ones are being sent, so
+    producing one must not fail (validate first)."""
     registers = [Command(("SADD", keys.ALL_QUEUES, q)) for q in queues_to_register]
     scripts: Iterable[Command | Script] = (write_call(c, now_ns) for c in items)
     replies = yield Stream(chain(registers, scripts))

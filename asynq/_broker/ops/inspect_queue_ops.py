@@ -13,8 +13,9 @@ from typing import Any
 from redis.crc import key_slot
 
 from asynq._base import keys
-from asynq._broker.calls import Command, Op, Script, as_int, as_str
+from asynq._broker.calls import Command, Op, Pipeline, Script, as_int, as_str
 from asynq.errors import (
+    AsynqError,
     BrokerError,
     FailedPreconditionError,
     QueueAlreadyPausedError,
@@ -90,13 +91,24 @@ def queue_info(qname: str, now_ns: int) -> Op[QueueInfo]:
     Latency is ``now - pending_since`` of the oldest pending task, or zero when that task has
     no ``pending_since`` (tasks moved by run/requeue, QUIRK Q4).
     """
-    yield from require_queue(qname)
     now = now_ns / 1e9
-    reply = yield _stats_call(qname, now)
+    # Go asks in three round trips; the three reads go out together here.
+    member, reply, memory_reply = yield Pipeline(
+        (
+            Command(("SISMEMBER", keys.ALL_QUEUES, qname)),
+            _stats_call(qname, now),
+            _memory_call(qname),
+        )
+    )
+    if not as_int(member):
+        raise QueueNotFoundError(qname)
+    for answer in (reply, memory_reply):
+        if isinstance(answer, AsynqError):
+            raise answer
     pending, active, scheduled, retry, archived, completed = (as_int(v) for v in reply[:6])
     processed, failed, processed_total, failed_total = (as_int(v) for v in reply[6:10])
     paused, oldest_since, group_count, aggregating = (as_int(v) for v in reply[10:14])
-    memory = as_int((yield _memory_call(qname)))
+    memory = as_int(memory_reply)
     latency = timedelta(0)
     if oldest_since:
         latency = timedelta(microseconds=(now_ns - oldest_since) // 1000)

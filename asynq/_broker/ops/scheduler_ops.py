@@ -19,16 +19,6 @@ from asynq._broker.calls import Command, Op, Pipeline, Script
 #: At most this many enqueue events are kept per entry (Go's ``maxEvents``).
 MAX_HISTORY_EVENTS = 1000
 
-#: Prefix of the tick-claim keys. Go asynq never reads, writes or scans keys with it (Go scans
-#: no keys at all), and it is outside every ``asynq:{<queue>}:`` prefix that queue removal and
-#: the Inspector work on.
-TICK_KEY_PREFIX = "asynq:scheduler_tick:"
-
-
-def tick_key(fingerprint: str, tick: int) -> str:
-    """``asynq:scheduler_tick:<fingerprint>:<tick Unix seconds>``: the claim on one tick."""
-    return f"{TICK_KEY_PREFIX}{fingerprint}:{tick}"
-
 
 def write_entries(
     scheduler_id: str, entries: Sequence[bytes], ttl_seconds: int, now_unix: int
@@ -78,5 +68,6 @@ def claim_tick(fingerprint: str, tick: int, owner: str, ttl_seconds: int) -> Op[
     Returns:
         True if this caller won the tick.
     """
-    reply = yield Command(("SET", tick_key(fingerprint, tick), owner, "NX", "EX", ttl_seconds))
+    claim = keys.scheduler_tick_key(fingerprint, tick)
+    reply = yield Command(("SET", claim, owner, "NX", "EX", ttl_seconds))
     return reply is not None and reply is not False
