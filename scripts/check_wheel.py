@@ -1,5 +1,5 @@
 """Build the wheel and check that it ships the non-Python files the package needs at run time:
-the Lua scripts, the protobuf schema, the dashboard's templates and static assets, py.typed."""
+the Lua scripts and their includes, the protobuf schema, the dashboard's templates and static assets, py.typed."""
 
 from __future__ import annotations
 
@@ -27,8 +27,11 @@ def main() -> int:
         wheel = next(Path(out).glob("*.whl"))
         names = set(zipfile.ZipFile(wheel).namelist())
     problems = [f"missing {f}" for f in sorted(REQUIRED_FILES - names)]
-    lua_sources = {p.name for p in (ROOT / "asynq/_broker/lua").glob("*.lua")}
-    shipped_lua = {Path(n).name for n in names if n.startswith("asynq/_broker/lua/")}
+    lua_dir = ROOT / "asynq/_broker/lua"
+    lua_sources = {p.relative_to(lua_dir).as_posix() for p in lua_dir.rglob("*.lua")}
+    shipped_lua = {
+        n.removeprefix("asynq/_broker/lua/") for n in names if n.startswith("asynq/_broker/lua/")
+    }
     problems += [f"missing lua/{n}" for n in sorted(lua_sources - shipped_lua)]
     for prefix, suffix in REQUIRED_PREFIXES.items():
         if not any(n.startswith(prefix) and n.endswith(suffix) for n in names):

@@ -184,3 +184,20 @@ def test_import_asynq_pulls_in_no_optional_extra() -> None:
     loaded, version = out.stdout.splitlines()
     assert loaded == ""
     assert version == asynq.__version__
+
+
+def test_lua_includes_are_expanded_and_each_is_used() -> None:
+    from asynq._broker import scripts
+
+    includes = sorted((LUA_DIR / "include").glob("*.lua"))
+    assert includes, "no shared Lua blocks"
+    used: set[str] = set()
+    for name in scripts.names():
+        source = scripts.load(name).source.decode()
+        assert not re.search(r"^--#include", source, re.M), f"{name}: an include left unexpanded"
+        raw = (LUA_DIR / f"{name}.lua").read_text()
+        for match in re.finditer(r"^--#include (\w+)$", raw, re.M):
+            used.add(match.group(1))
+            block = (LUA_DIR / "include" / f"{match.group(1)}.lua").read_text().rstrip("\n")
+            assert block in source
+    assert used == {p.stem for p in includes}, "an include no script uses"

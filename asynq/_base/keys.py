@@ -172,3 +172,22 @@ SCHEDULER_TICK_PREFIX = "asynq:scheduler_tick:"
 def scheduler_tick_key(fingerprint: str, tick: int) -> str:
     """``asynq:scheduler_tick:<fingerprint>:<tick Unix seconds>``: the claim on one tick."""
     return f"{SCHEDULER_TICK_PREFIX}{fingerprint}:{tick}"
+
+
+def handoff_key(qname: str) -> str:
+    """``asynq:{<qname>}:handoff``: the ZSET of idle Python workers ready to be handed a task.
+
+    Python only (see ``asynq/_broker/lua/enqueue.lua``): members are the workers' handoff
+    channels, scores the Unix milliseconds at which each registration lapses. Go asynq never
+    reads it; the key expires by itself shortly after the last idle worker stops renewing it.
+    """
+    return f"asynq:{{{qname}}}:handoff"
+
+
+#: Prefix of the per-server channels that carry handed-off task messages (Python only).
+HANDOFF_CHANNEL_PREFIX = "asynq:handoff:"
+
+
+def handoff_channel(server_id: str) -> str:
+    """``asynq:handoff:<server_id>``: where one worker server receives handed-off tasks."""
+    return f"{HANDOFF_CHANNEL_PREFIX}{server_id}"

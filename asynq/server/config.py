@@ -122,6 +122,10 @@ class Config:
             is retried without using up a retry and without touching the failure counters.
         error_handler: Called with the task and the error of every failed task.
         logger: Where the server logs (default ``logging.getLogger("asynq.server")``).
+        direct_handoff: Let this library's enqueue hand a task straight to this worker while
+            it has a free slot, sparing the dequeue round trip (default ``True``; not on Redis
+            Cluster). The worker registers in ``asynq:{<queue>}:handoff``, a key Go never
+            reads; see :mod:`asynq.server.handoff`.
     """
 
     concurrency: int = 0
@@ -142,6 +146,7 @@ class Config:
     is_failure: IsFailureFunc = always_failure
     error_handler: ErrorHandler | None = None
     logger: logging.Logger | None = None
+    direct_handoff: bool = True
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

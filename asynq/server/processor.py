@@ -4,7 +4,9 @@ The fetch loop keeps at most ``concurrency`` tasks in flight. With ``n`` slots f
 up to ``n`` tasks in one script call from the first queue of the weighted order that has any,
 then from the next queues while slots remain. When every queue is empty it waits for a
 publish on a pending channel (tasks enqueued by this library) or a jittered poll interval
-(tasks from Go producers, which do not publish), whichever comes first.
+(tasks from Go producers, which do not publish), whichever comes first. With direct handoff
+(:mod:`asynq.server.handoff`) each dequeue that leaves a slot free also registers the worker,
+and a task handed over by an enqueue starts as soon as its message arrives.
 
 Each task runs in its own asyncio task and ends with the first of: the handler returns or
 raises, the deadline passes, a cancel message arrives, the heartbeat finds the lease expired,
@@ -48,6 +50,7 @@ from asynq.server.config import (
     default_retry_delay,
     to_seconds,
 )
+from asynq.server.handoff import Handoff
 from asynq.server.lease import Lease
 from asynq.server.queues import QueueSelector
 from asynq.server.syncer import Syncer, SyncRequest
@@ -115,6 +118,7 @@ class Processor:
         registry: WorkerRegistry,
         syncer: Syncer,
         executor: Executor,
+        handoff: Handoff | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._driver = driver
@@ -131,6 +135,9 @@ class Processor:
         self._registry = registry
         self._syncer = syncer
         self._executor = executor
+        self._handoff = handoff
+        #: Handed-off tasks being given back to their queue (no free slot, or stopping).
+        self._returning: set[asyncio.Task[None]] = set()
         self._rng = rng or random.Random()
         self._writer = OutcomeWriter(driver)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -182,7 +189,22 @@ class Processor:
                 # Let the new handlers start before the next (usually empty) dequeue goes out.
                 await asyncio.sleep(0)
         finally:
-            self._fetching_done.set()
+            try:
+                await self._withdraw_handoff()
+            finally:
+                self._fetching_done.set()
+
+    async def _withdraw_handoff(self) -> None:
+        if self._handoff is None:
+            return
+        try:
+            await self._driver.run(
+                server_ops.withdraw_handoff(self._queues.names, self._handoff.channel)
+            )
+        except AsynqError as exc:
+            # Harmless: the registrations lapse by themselves, and a task handed over now is
+            # given back to its queue (see receive_handoff).
+            self._log.warning("Could not withdraw from direct handoff: %s", exc)
 
     async def _dequeue(self, count: int) -> list[tuple[TaskMessage, float]]:
         taken: list[tuple[TaskMessage, float]] = []
@@ -195,9 +217,11 @@ class Processor:
                 q for q in order if q not in self._announced
             ]
             self._announced.clear()
+        handoff = None if self._handoff is None else self._handoff.registration()
         for qname in order:
             now = self._clock.now()
-            encoded = await self._driver.run(server_ops.dequeue(qname, count - len(taken), now))
+            wanted = count - len(taken)
+            encoded = await self._driver.run(server_ops.dequeue(qname, wanted, now, handoff))
             lease_expiry = now + server_ops.LEASE_DURATION
             for data in encoded:
                 msg = decode_or_log(data, self._log, qname)
@@ -221,6 +245,32 @@ class Processor:
         finally:
             self._idle_waiting = False
             timer.cancel()
+
+    def receive_handoff(self, data: bytes) -> None:
+        """Start a task an enqueue handed to this worker (already active and leased in Redis).
+
+        Without a free slot, or once fetching has stopped, it goes back to the head of its
+        queue for any worker to take, exactly as a requeue at shutdown does.
+        """
+        msg = decode_or_log(data, self._log, "?")
+        if msg is None:
+            return
+        if self._stopping or len(self._in_flight) >= self._concurrency:
+            giving_back = asyncio.create_task(self._give_back(msg), name=f"asynq-return-{msg.id}")
+            self._returning.add(giving_back)
+            giving_back.add_done_callback(self._returning.discard)
+            return
+        self._start(msg, self._clock.now() + server_ops.LEASE_DURATION)
+        # The next dequeue registers the worker again. Set the kick a step later so the
+        # handler's first step is queued ahead of that dequeue: it starts first.
+        asyncio.get_running_loop().call_soon(self._kick.set)
+
+    async def _give_back(self, msg: TaskMessage) -> None:
+        try:
+            await self._driver.run(server_ops.run_call(server_ops.requeue_call(msg)))
+        except AsynqError as exc:
+            # The task stays active: the recoverer retries it once its lease expires.
+            self._log.error("Could not give handed-off task id=%s back: %s", msg.id, exc)
 
     def _log_dequeue_error(self, exc: Exception) -> None:
         now = self._clock.now()
@@ -247,7 +297,13 @@ class Processor:
             context=TaskContext(deadline, self._clock),
         )
         self._registry.add(worker)
-        task = asyncio.create_task(self._work(worker), name=f"asynq-task-{msg.id}")
+        active = self._active_task(worker)
+        # The handler's task is created before the one that waits for its outcome, so the
+        # handler starts on the loop's very next step. A deadline already past runs nothing.
+        launched = None if worker.context.err is not None else self._launch(worker, active)
+        task = asyncio.create_task(
+            self._work(worker, active, launched), name=f"asynq-task-{msg.id}"
+        )
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
 
@@ -266,14 +322,22 @@ class Processor:
         writer = ResultWriter(msg.id, worker.context, write, asyncio.get_running_loop())
         return ActiveTask._create(msg, worker.context, writer)
 
-    async def _work(self, worker: Worker) -> None:
+    async def _work(
+        self,
+        worker: Worker,
+        task: ActiveTask,
+        launched: tuple[asyncio.Task[None], asyncio.TimerHandle] | None,
+    ) -> None:
         try:
-            task = self._active_task(worker)
-            if worker.context.err is not None:  # the deadline passed before it started
+            if launched is None:  # the deadline passed before it started
                 worker.context.end(worker.context.err)
                 await self._failed(worker, task, TaskDeadlineExceededError(), raised=False)
                 return
-            why, runner = await self._run_handler(worker, task)
+            runner, timer = launched
+            try:
+                why = await worker.interrupted
+            finally:
+                timer.cancel()
             if why is Interrupt.FINISHED:
                 worker.context.end()
                 exc = TaskCanceledError() if runner.cancelled() else runner.exception()
@@ -296,9 +360,10 @@ class Processor:
         finally:
             self._registry.remove(worker)
 
-    async def _run_handler(
+    def _launch(
         self, worker: Worker, task: ActiveTask
-    ) -> tuple[Interrupt, asyncio.Task[None]]:
+    ) -> tuple[asyncio.Task[None], asyncio.TimerHandle]:
+        """Start the handler in its own asyncio task, and the timer of its deadline."""
         ctx = contextvars.copy_context()
         ctx.run(handler_executor.set, self._executor)
         runner = asyncio.create_task(
@@ -312,10 +377,7 @@ class Processor:
             worker.interrupt,
             Interrupt.DEADLINE,
         )
-        try:
-            return await worker.interrupted, runner
-        finally:
-            timer.cancel()
+        return runner, timer
 
     def _runner_done(self, runner: asyncio.Task[None]) -> None:
         self._runners.discard(runner)
@@ -447,6 +509,8 @@ class Processor:
         self.stop()
         if self._fetching:
             await self._fetching_done.wait()
+        if self._returning:
+            await asyncio.wait(set(self._returning))
         if not self._in_flight:
             return
         self._log.info("Waiting for all workers to finish...")

@@ -14,13 +14,14 @@ from typing import Any
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.drivers import AsyncDriver
 from asynq.client import AsyncClient
-from asynq.connection import resolve_async
+from asynq.connection import is_cluster, resolve_async
 from asynq.errors import AsynqError, ValidationError
 from asynq.servemux import Handler, TaskHandler
 from asynq.server import heartbeat, recoverer, subscriber, syncer
 from asynq.server.aggregator import Aggregator
 from asynq.server.config import Config, to_seconds
 from asynq.server.forwarder import Forwarder
+from asynq.server.handoff import Handoff
 from asynq.server.healthcheck import HealthChecker
 from asynq.server.heartbeat import Heartbeat, ServerIdentity
 from asynq.server.janitor import Janitor
@@ -152,6 +153,12 @@ class Server:
     def _build(self, handler: Handler) -> None:
         cfg, driver, clock, log = self.config, self._driver, self._clock, self._log
         qnames = list(cfg.queues)
+        check_interval = _seconds(cfg.task_check_interval)
+        handoff = (
+            Handoff(self.server_id, check_interval)
+            if cfg.direct_handoff and not is_cluster(driver.redis)
+            else None
+        )
         self._executor = ElasticThreadExecutor()
         self._syncer = Syncer(driver, clock, log, interval=syncer.SYNC_INTERVAL)
         self._heartbeat = Heartbeat(
@@ -173,7 +180,7 @@ class Server:
             handler=handler,
             queues=QueueSelector(cfg.queues, cfg.strict_priority),
             concurrency=cfg.concurrency,
-            task_check_interval=_seconds(cfg.task_check_interval),
+            task_check_interval=check_interval,
             shutdown_timeout=_seconds(cfg.shutdown_timeout),
             retry_delay_func=cfg.retry_delay_func,
             is_failure=cfg.is_failure,
@@ -181,6 +188,7 @@ class Server:
             registry=self._registry,
             syncer=self._syncer,
             executor=self._executor,
+            handoff=handoff,
         )
         self._subscriber = Subscriber(
             driver.redis,
@@ -188,6 +196,8 @@ class Server:
             registry=self._registry,
             queues=qnames,
             on_pending=self._processor.wake,
+            handoff=handoff,
+            on_handoff=None if handoff is None else self._processor.receive_handoff,
             retry_interval=subscriber.RETRY_INTERVAL,
         )
         self._recoverer = Recoverer(

@@ -106,7 +106,10 @@ async def test_server_on_redis_cluster(cluster):
 
 
 async def test_idle_wake_up_polls_the_announced_queue_first(start_server, client, r):
-    """An idle worker woken by an enqueue asks that queue first: one round trip, not eight."""
+    """An idle worker woken by an enqueue asks that queue first: one round trip, not eight.
+
+    (Direct handoff is off: it would spare even that round trip.)
+    """
     queues = {f"q{i}": 1 for i in range(1, 9)}
     release = asyncio.Event()
     started: list[str] = []
@@ -116,7 +119,12 @@ async def test_idle_wake_up_polls_the_announced_queue_first(start_server, client
         await release.wait()
 
     await start_server(
-        handler, queues=queues, strict_priority=True, concurrency=1, task_check_interval=60
+        handler,
+        queues=queues,
+        strict_priority=True,
+        concurrency=1,
+        task_check_interval=60,
+        direct_handoff=False,
     )
     await asyncio.sleep(0.1)  # the first (empty) poll of all eight queues is over
     r.config_resetstat()

@@ -75,6 +75,34 @@ def test_dequeue_of_vanished_hash_leases_it_like_go(run_op, client, r):
     assert r.zscore(keys.lease_key(Q), tid) is not None
 
 
+def test_dequeue_registers_for_handoff_only_with_a_slot_left(run_op, client, r):
+    me = server_ops.HandoffRegistration("asynq:handoff:me", ttl=2.0)
+    slow = server_ops.HandoffRegistration("asynq:handoff:slow", ttl=61.0)
+    handoff = keys.handoff_key(Q)
+    enqueue(client, 2)
+    now = time.time()
+    # Two slots, two tasks: none left, so no registration.
+    assert len(run_op(server_ops.dequeue(Q, 2, now, me))) == 2
+    assert not r.exists(handoff)
+    # Queue empty, slots free: registered until now + ttl; the key lives as long.
+    assert run_op(server_ops.dequeue(Q, 3, now, me)) == []
+    assert r.zscore(handoff, me.channel) == int(now * 1000) + 2000
+    assert 0 < r.pttl(handoff) <= 2000
+    # A worker with a longer interval lengthens the key's life; a shorter one never cuts it.
+    run_op(server_ops.dequeue(Q, 1, now, slow))
+    run_op(server_ops.dequeue(Q, 1, now, me))
+    assert r.pttl(handoff) > 60_000
+    # Nobody listens on these channels: an enqueue uses both registrations up, hands nothing.
+    enqueue(client, 1)
+    assert not r.exists(handoff)
+    # A dequeue that fills the worker's last slot withdraws its registration.
+    r.zadd(handoff, {me.channel: int(now * 1000) + 2000, slow.channel: int(now * 1000) + 2000})
+    assert len(run_op(server_ops.dequeue(Q, 1, now, me))) == 1
+    assert r.zrange(handoff, 0, -1) == [slow.channel.encode()]
+    run_op(server_ops.withdraw_handoff([Q, "other"], slow.channel))
+    assert not r.exists(handoff)
+
+
 def test_outcome_scripts_refuse_tasks_not_active(run_op, client, r):
     (tid,) = enqueue(client, 1)
     msg = decode_message(r.hget(keys.task_key(Q, tid), "msg"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asynq._base import keys
 from asynq._base.codec import TaskMessage, encode_message
-from asynq._broker.calls import Command, Op, Script, as_int
+from asynq._broker.calls import Command, Op, Pipeline, Script, as_int
 
 #: Go's ``rdb.LeaseDuration``: how long a dequeue or heartbeat holds a task.
 LEASE_DURATION = 30.0
@@ -39,24 +40,49 @@ def _copy(msg: TaskMessage) -> TaskMessage:
     return out
 
 
-def dequeue(qname: str, count: int, now: float) -> Op[list[bytes]]:
+def dequeue(
+    qname: str, count: int, now: float, handoff: HandoffRegistration | None = None
+) -> Op[list[bytes]]:
     """Move up to ``count`` pending tasks of ``qname`` to active; return their encoded messages.
 
     The lease expires at ``now + 30 s``; the caller keeps that time as the local lease.
     An empty list means the queue is empty or paused. Messages come back undecoded so the
     caller can report (and skip) a corrupt one without losing the rest of the batch.
+
+    With ``handoff``, a worker left with a free slot registers for direct handoff in the same
+    call, and one whose slots are now all taken withdraws (see ``lua/dequeue.lua``).
     """
-    reply = yield Script(
-        "dequeue",
-        (
-            keys.pending_key(qname),
-            keys.paused_key(qname),
-            keys.active_key(qname),
-            keys.lease_key(qname),
-        ),
-        (_sec(now + LEASE_DURATION), keys.task_key_prefix(qname), max(count, 1)),
+    call_keys: tuple[str, ...] = (
+        keys.pending_key(qname),
+        keys.paused_key(qname),
+        keys.active_key(qname),
+        keys.lease_key(qname),
     )
+    args: tuple[Any, ...] = (
+        _sec(now + LEASE_DURATION),
+        keys.task_key_prefix(qname),
+        max(count, 1),
+    )
+    if handoff is not None:
+        call_keys += (keys.handoff_key(qname),)
+        ttl_ms = math.ceil(handoff.ttl * 1000)
+        args += (handoff.channel, math.floor(now * 1000) + ttl_ms, ttl_ms)
+    reply = yield Script("dequeue", call_keys, args)
     return [bytes(data) for data in reply or ()]
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRegistration:
+    """What an idle worker writes to be handed tasks: its channel, and for how long."""
+
+    channel: str
+    ttl: float
+
+
+def withdraw_handoff(qnames: Sequence[str], channel: str) -> Op[None]:
+    """Remove the worker listening on ``channel`` from the handoff registrations of ``qnames``."""
+    if qnames:
+        yield Pipeline(tuple(Command(("ZREM", keys.handoff_key(q), channel)) for q in qnames))
 
 
 def done_call(msg: TaskMessage, now: float) -> Script:
