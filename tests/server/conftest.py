@@ -43,6 +43,22 @@ def state(r: redis.Redis, qname: str, task_id: str) -> str | None:
     return value.decode() if value is not None else None
 
 
+class Sleeper:
+    """A handler that sleeps 30 s, noting when it started and whether it was cancelled."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.cancelled = asyncio.Event()
+
+    async def __call__(self, task: Any) -> None:
+        self.started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
 #: Small intervals so the tests run fast; the behaviour under test does not depend on them.
 FAST = {
     "concurrency": 4,

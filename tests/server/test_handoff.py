@@ -19,7 +19,7 @@ from asynq._base import keys
 from asynq.server import ActiveTask, Config, Server
 from asynq.server.handoff import TTL_MARGIN
 from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
-from tests.server.conftest import wait_until
+from tests.server.conftest import Sleeper, wait_until
 from tests.server.gohelpers import go_json
 
 Q = "default"
@@ -143,16 +143,8 @@ async def test_handed_off_task_is_stored_as_after_a_dequeue(start_server, client
 
 
 async def test_go_inspector_sees_and_cancels_a_handed_off_task(start_server, client, r, redis_url):
-    cancelled = asyncio.Event()
-
-    async def handler(task: ActiveTask) -> None:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    server = await start_server(handler, task_check_interval=60)
+    sleeper = Sleeper()
+    server = await start_server(sleeper, task_check_interval=60)
     await wait_until(lambda: registered(r, server) is not None)
     overhearing = Overhearing(r, server)
     info = client.enqueue(asynq.Task("t", b"go sees me"), max_retry=3)
@@ -173,7 +165,7 @@ async def test_go_inspector_sees_and_cancels_a_handed_off_task(start_server, cli
     assert task_info["state"] == "active"
     assert task_info["is_orphaned"] is False  # leased: not mistaken for an abandoned task
     assert [t["id"] for t in active] == [info.id]
-    await asyncio.wait_for(cancelled.wait(), 5)
+    await asyncio.wait_for(sleeper.cancelled.wait(), 5)
     await wait_until(lambda: r.hget(keys.task_key(Q, info.id), "state") == b"retry")
 
 

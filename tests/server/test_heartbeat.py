@@ -12,7 +12,7 @@ from asynq._base import keys
 from asynq._base.clock import FakeClock
 from asynq._base.codec import ServerInfo, WorkerInfo
 from asynq.server import ActiveTask
-from tests.server.conftest import state, wait_until
+from tests.server.conftest import Sleeper, state, wait_until
 
 Q = "default"
 
@@ -101,29 +101,19 @@ async def test_lease_is_extended_with_zadd_xx(start_server, client, r):
 async def test_expired_local_lease_interrupts_without_writing(start_server, client, r):
     """Go: an expired lease cancels the task; nothing is written, the recoverer takes over."""
     clock = FakeClock()
-    started = asyncio.Event()
     errors: list[BaseException] = []
-    cancelled = asyncio.Event()
-
-    async def handler(task: ActiveTask) -> None:
-        started.set()
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
+    sleeper = Sleeper()
     server = await start_server(
-        handler, clock=clock, error_handler=lambda task, exc: errors.append(exc)
+        sleeper, clock=clock, error_handler=lambda task, exc: errors.append(exc)
     )
     info = client.enqueue(asynq.Task("work", b""))
-    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(sleeper.started.wait(), 5)
     clock.advance(31)
     await server._heartbeat.beat()
     await wait_until(lambda: errors)
     assert isinstance(errors[0], asynq.LeaseExpiredError)
     assert str(errors[0]) == "asynq: task lease expired"
-    await asyncio.wait_for(cancelled.wait(), 5)
+    await asyncio.wait_for(sleeper.cancelled.wait(), 5)
     await wait_until(lambda: server.in_flight == 0)
     assert state(r, Q, info.id) == "active"
     assert info.id.encode() in r.lrange(keys.active_key(Q), 0, -1)

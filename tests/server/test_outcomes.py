@@ -14,7 +14,7 @@ import asynq
 from asynq._base import keys
 from asynq.servemux import ServeMux
 from asynq.server import ActiveTask
-from tests.server.conftest import read_msg, state, wait_until
+from tests.server.conftest import Sleeper, read_msg, state, wait_until
 
 Q = "default"
 NINETY_DAYS = 90 * 24 * 3600
@@ -237,19 +237,11 @@ async def test_error_handler_gets_task_and_error(start_server, client, r):
 
 
 async def test_timeout_fails_with_deadline_exceeded(start_server, client, r):
-    cancelled = asyncio.Event()
-
-    async def handler(task: ActiveTask) -> None:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    await start_server(handler, retry_delay_func=lambda *a: 60)
+    sleeper = Sleeper()
+    await start_server(sleeper, retry_delay_func=lambda *a: 60)
     info = client.enqueue(asynq.Task("slow", b""), timeout=1)
     await wait_until(lambda: state(r, Q, info.id) == "retry", within=5)
-    assert cancelled.is_set()
+    assert sleeper.cancelled.is_set()
     msg = read_msg(r, Q, info.id)
     assert (msg.error_msg, msg.retried) == ("context deadline exceeded", 1)
 
@@ -264,23 +256,13 @@ async def test_passed_deadline_fails_without_running(start_server, client, r):
 
 
 async def test_cancel_via_pubsub(start_server, client, r):
-    started = asyncio.Event()
-    cancelled = asyncio.Event()
-
-    async def handler(task: ActiveTask) -> None:
-        started.set()
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    await start_server(handler, retry_delay_func=lambda *a: 60)
+    sleeper = Sleeper()
+    await start_server(sleeper, retry_delay_func=lambda *a: 60)
     info = client.enqueue(asynq.Task("long", b""))
-    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(sleeper.started.wait(), 5)
     assert r.publish(keys.CANCEL_CHANNEL, info.id) == 1
     await wait_until(lambda: state(r, Q, info.id) == "retry")
-    assert cancelled.is_set()
+    assert sleeper.cancelled.is_set()
     assert read_msg(r, Q, info.id).error_msg == "context canceled"
 
 
