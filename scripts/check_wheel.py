@@ -1,5 +1,6 @@
 """Build the wheel and check that it ships the non-Python files the package needs at run time:
-the Lua scripts and their includes, the protobuf schema, the dashboard's templates and static assets, py.typed."""
+the Lua scripts and their includes, the protobuf schema, the dashboard's templates and static
+assets, py.typed."""
 
 from __future__ import annotations
 
