@@ -13,6 +13,10 @@ a task over when ``PUBLISH`` reports that the worker's channel has a listener, s
 that crashed never receives one. Only this library's enqueue hands off; Go producers' tasks
 are dequeued as usual. Redis Cluster does not report listeners across nodes, so there the
 worker never registers and relies on wake-up messages.
+
+Like any dequeued task, a handed-off one is leased: if the worker's connection breaks after
+Redis sent the message but before the worker read it, nobody extends the lease, and the
+recoverer retries the task once it expires (as after a worker crash). It is never lost.
 """
 
 from __future__ import annotations
