@@ -8,16 +8,22 @@ task is ever handed to a worker that cannot run it (gone, busy, stopping, paused
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
 import asynq
 from asynq._base import keys
+from asynq._base.clock import FakeClock
+from asynq._base.codec import decode_message
+from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, Config, Server
 from asynq.server.handoff import TTL_MARGIN
+from asynq.server.recoverer import Recoverer
 from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
 from tests.server.conftest import Sleeper, wait_until
 from tests.server.gohelpers import go_json
@@ -381,3 +387,30 @@ async def test_handoff_over_every_kind_of_connection(kind, other_servers):
         await server.shutdown()
         raw.flushdb()
         raw.close()
+
+
+async def test_a_handed_task_whose_worker_vanished_is_recovered(redis_url, client, r, listener):
+    """The message reached a listener that then went away: the lease runs out, the recoverer
+    retries the task, as after a worker crash."""
+    listener()
+    info = client.enqueue(asynq.Task("t", b""))
+    assert next_message(listener.pubsub) is not None
+    listener.pubsub.close()
+    assert r.hget(keys.task_key(Q, info.id), "state") == b"active"
+    driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
+    later = FakeClock(time.time() + 30 + 31)  # the lease, then the recoverer's 30 s margin
+    recoverer = Recoverer(
+        driver,
+        later,
+        logging.getLogger("test"),
+        queues=[Q],
+        retry_delay_func=lambda n, exc, task: 100,
+        is_failure=lambda exc: True,
+    )
+    try:
+        await recoverer.recover_once()
+    finally:
+        await driver.close()
+    assert r.hget(keys.task_key(Q, info.id), "state") == b"retry"
+    msg = decode_message(r.hget(keys.task_key(Q, info.id), "msg"))
+    assert (msg.error_msg, msg.retried) == ("asynq: task lease expired", 1)
