@@ -77,13 +77,13 @@ def error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def decode_or_log(data: bytes, log: logging.Logger, qname: str) -> TaskMessage | None:
+def decode_or_log(data: bytes, log: logging.Logger, where: str) -> TaskMessage | None:
     """Decode a task message; log and return ``None`` if it is corrupt (it then stays active
-    until an operator removes it, as with Go)."""
+    until an operator removes it, as with Go). ``where`` says where it came from, for the log."""
     try:
         return decode_message(data)
     except DecodeError as exc:
-        log.error("cannot decode a task message of queue %r: %s", qname, exc)
+        log.error("cannot decode a task message %s: %s", where, exc)
         return None
 
 
@@ -224,7 +224,7 @@ class Processor:
             encoded = await self._driver.run(server_ops.dequeue(qname, wanted, now, handoff))
             lease_expiry = now + server_ops.LEASE_DURATION
             for data in encoded:
-                msg = decode_or_log(data, self._log, qname)
+                msg = decode_or_log(data, self._log, f"of queue {qname!r}")
                 if msg is not None:
                     taken.append((msg, lease_expiry))
             if len(taken) >= count:
@@ -252,7 +252,7 @@ class Processor:
         Without a free slot, or once fetching has stopped, it goes back to the head of its
         queue for any worker to take, exactly as a requeue at shutdown does.
         """
-        msg = decode_or_log(data, self._log, "?")
+        msg = decode_or_log(data, self._log, "handed off to this worker")
         if msg is None:
             return
         if self._stopping or len(self._in_flight) >= self._concurrency:

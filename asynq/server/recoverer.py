@@ -74,7 +74,7 @@ class Recoverer(QueueComponent):
             return
         for data in encoded:
             # A corrupt message is reported and skipped, not allowed to block the others.
-            msg = decode_or_log(data, self._log, "?")
+            msg = decode_or_log(data, self._log, "whose lease expired")
             if msg is not None:
                 await self._recover(msg)
 

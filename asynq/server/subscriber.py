@@ -75,7 +75,7 @@ class Subscriber:
             conn: Any = None
             try:
                 conn = await _connect(self._redis)
-                listener = _Listener(self._dispatch, len(self._channels))
+                listener = _Listener(self._dispatch, len(self._channels), self._log)
                 transport = _transport(conn)
                 transport.set_protocol(listener)
                 transport.write(resp.pack((b"SUBSCRIBE", *self._channels)))
@@ -113,9 +113,12 @@ _CANCEL = keys.CANCEL_CHANNEL.encode()
 class _Listener(asyncio.Protocol):
     """Parses what a subscribed connection receives and dispatches each message at once."""
 
-    def __init__(self, dispatch: Callable[[bytes, bytes], None], channels: int) -> None:
+    def __init__(
+        self, dispatch: Callable[[bytes, bytes], None], channels: int, log: logging.Logger
+    ) -> None:
         loop = asyncio.get_running_loop()
         self._dispatch = dispatch
+        self._log = log
         self._reader = hiredis.Reader(notEnoughData=resp.NOT_READY)
         self._unconfirmed = channels
         #: Resolves once Redis confirmed every subscription; fails if the connection ends first.
@@ -135,7 +138,10 @@ class _Listener(asyncio.Protocol):
             return
         kind, channel, data = reply
         if kind == _MESSAGE:
-            self._dispatch(channel, data)
+            try:
+                self._dispatch(channel, data)
+            except Exception:  # one bad message must not cost the connection the ones after it
+                self._log.exception("cannot handle a message on channel %r", channel)
         elif kind == _SUBSCRIBE:
             self._unconfirmed -= 1
             if self._unconfirmed == 0 and not self.confirmed.done():

@@ -414,3 +414,16 @@ async def test_a_handed_task_whose_worker_vanished_is_recovered(redis_url, clien
     assert r.hget(keys.task_key(Q, info.id), "state") == b"retry"
     msg = decode_message(r.hget(keys.task_key(Q, info.id), "msg"))
     assert (msg.error_msg, msg.retried) == ("asynq: task lease expired", 1)
+
+
+async def test_garbage_on_the_handoff_channel_is_logged_and_skipped(
+    start_server, client, r, caplog
+):
+    done: list[str] = []
+    server = await start_server(lambda task: done.append(task.id), task_check_interval=60)
+    await wait_until(lambda: registered(r, server) is not None)
+    assert r.publish(channel_of(server), b"\xff not a task message") == 1
+    info = client.enqueue(asynq.Task("t", b""))
+    await wait_until(lambda: done == [info.id], within=5)
+    assert "cannot decode a task message" in caplog.text
+    assert server.subscriber is not None and server.subscriber.subscribed.is_set()
