@@ -373,6 +373,17 @@ async def test_total_counter_wraps_at_max_int64(start_server, client, r):
     assert r.get(keys.failed_total_key(Q)) == b"1"
 
 
+async def test_processed_total_wraps_alone_on_success(start_server, client, r):
+    r.set(keys.processed_total_key(Q), 9223372036854775807)
+    r.set(keys.failed_total_key(Q), 5)
+    done: list[str] = []
+    await start_server(lambda task: done.append(task.id))
+    info = client.enqueue(asynq.Task("t", b""))
+    await wait_until(lambda: done == [info.id] and not r.exists(keys.task_key(Q, info.id)))
+    assert r.get(keys.processed_total_key(Q)) == b"1"
+    assert r.get(keys.failed_total_key(Q)) == b"5"
+
+
 async def test_paused_queue_is_skipped(start_server, client, r):
     done: list[str] = []
     r.set(keys.paused_key("low"), int(time.time()))

@@ -21,10 +21,9 @@
 --
 -- ZRANGEBYSCORE selects the same ids as Go's ZRANGE ... BYSCORE and also runs on Redis < 6.2.
 -- The size trim removes ranks 0..-limit, which leaves limit - 1 tasks (Go's QUIRK Q7).
-if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
-  return redis.error_reply("NOT FOUND")
-end
-if redis.call("ZREM", KEYS[3], ARGV[1]) == 0 then
+--#include leave_active
+--#include counters
+if not leave_active(KEYS[2], KEYS[3], ARGV[1]) then
   return redis.error_reply("NOT FOUND")
 end
 redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
@@ -40,17 +39,7 @@ end
 drop(redis.call("ZRANGEBYSCORE", KEYS[4], "-inf", ARGV[4]))
 drop(redis.call("ZRANGE", KEYS[4], 0, -tonumber(ARGV[5])))
 redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "archived")
-if redis.call("INCR", KEYS[5]) == 1 then
-  redis.call("EXPIREAT", KEYS[5], ARGV[6])
-end
-if redis.call("INCR", KEYS[6]) == 1 then
-  redis.call("EXPIREAT", KEYS[6], ARGV[6])
-end
-if tonumber(redis.call("GET", KEYS[7])) == tonumber(ARGV[7]) then
-  redis.call("SET", KEYS[7], 1)
-  redis.call("SET", KEYS[8], 1)
-else
-  redis.call("INCR", KEYS[7])
-  redis.call("INCR", KEYS[8])
-end
+count_day(KEYS[5], ARGV[6])
+count_day(KEYS[6], ARGV[6])
+count_totals(ARGV[7], KEYS[7], KEYS[8])
 return redis.status_reply("OK")

@@ -14,23 +14,16 @@
 -- ARGV[2] -> daily counter expiry, Unix seconds (now + 90 days)
 -- ARGV[3] -> 9223372036854775807 (the total counter wraps to 1 there)
 -- Returns: OK; error NOT FOUND when the task is not active, leased and stored.
-if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
-  return redis.error_reply("NOT FOUND")
-end
-if redis.call("ZREM", KEYS[2], ARGV[1]) == 0 then
+--#include leave_active
+--#include counters
+if not leave_active(KEYS[1], KEYS[2], ARGV[1]) then
   return redis.error_reply("NOT FOUND")
 end
 if redis.call("DEL", KEYS[3]) == 0 then
   return redis.error_reply("NOT FOUND")
 end
-if redis.call("INCR", KEYS[4]) == 1 then
-  redis.call("EXPIREAT", KEYS[4], ARGV[2])
-end
-if tonumber(redis.call("GET", KEYS[5])) == tonumber(ARGV[3]) then
-  redis.call("SET", KEYS[5], 1)
-else
-  redis.call("INCR", KEYS[5])
-end
+count_day(KEYS[4], ARGV[2])
+count_totals(ARGV[3], KEYS[5])
 -- Another task may have taken the lock after it expired: only our own lock is released.
 if KEYS[6] and redis.call("GET", KEYS[6]) == ARGV[1] then
   redis.call("DEL", KEYS[6])

@@ -15,6 +15,7 @@
 -- ARGV[6] -> group key prefix, asynq:{<qname>}:g:
 -- Returns: 1 when archived; 0 when the task does not exist; -1 when it is archived already;
 --          -2 when it is active; an error reply when its collection does not hold it.
+--#include take_out
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
@@ -26,22 +27,9 @@ end
 if state == "archived" then
   return -1
 end
-local removed, from
-if state == "pending" then
-  from = ARGV[5] .. "pending"
-  removed = redis.call("LREM", from, 1, ARGV[1])
-elseif state == "aggregating" then
-  from = ARGV[6] .. group
-  removed = redis.call("ZREM", from, ARGV[1])
-else
-  from = ARGV[5] .. state
-  removed = redis.call("ZREM", from, ARGV[1])
-end
-if removed == 0 then
-  return redis.error_reply("task " .. ARGV[1] .. " is not in " .. from)
-end
-if state == "aggregating" and redis.call("ZCARD", from) == 0 then
-  redis.call("SREM", KEYS[3], group)
+local failed = take_out(ARGV[1], state, group, ARGV[5], ARGV[6], KEYS[3], 1)
+if failed then
+  return failed
 end
 redis.call("ZADD", KEYS[2], ARGV[2], ARGV[1])
 redis.call("HSET", KEYS[1], "state", "archived")

@@ -10,6 +10,7 @@
 -- ARGV[3] -> group key prefix, asynq:{<qname>}:g:
 -- Returns: 1 when deleted; 0 when the task does not exist; -1 when it is active; an error
 --          reply when its collection does not hold it.
+--#include take_out
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
@@ -18,22 +19,9 @@ local state, group, lock = fields[1], fields[2], fields[3]
 if state == "active" then
   return -1
 end
-local removed, from
-if state == "pending" then
-  from = ARGV[2] .. "pending"
-  removed = redis.call("LREM", from, 0, ARGV[1])
-elseif state == "aggregating" then
-  from = ARGV[3] .. group
-  removed = redis.call("ZREM", from, ARGV[1])
-else
-  from = ARGV[2] .. state
-  removed = redis.call("ZREM", from, ARGV[1])
-end
-if removed == 0 then
-  return redis.error_reply("task " .. ARGV[1] .. " is not in " .. from)
-end
-if state == "aggregating" and redis.call("ZCARD", from) == 0 then
-  redis.call("SREM", KEYS[2], group)
+local failed = take_out(ARGV[1], state, group, ARGV[2], ARGV[3], KEYS[2], 0)
+if failed then
+  return failed
 end
 -- The lock may have expired and been taken by another task since: release only our own.
 if lock and lock ~= "" and redis.call("GET", lock) == ARGV[1] then

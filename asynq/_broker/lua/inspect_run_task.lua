@@ -14,6 +14,7 @@
 --          pending already; an error reply when its collection does not hold it.
 --
 -- The PUBLISH on the channel named like the pending list wakes idle Python workers at once.
+--#include take_out
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
@@ -25,17 +26,10 @@ end
 if state == "pending" then
   return -2
 end
-local from
-if state == "aggregating" then
-  from = ARGV[3] .. group
-else
-  from = ARGV[2] .. state
-end
-if redis.call("ZREM", from, ARGV[1]) == 0 then
-  return redis.error_reply("task " .. ARGV[1] .. " is not in " .. from)
-end
-if state == "aggregating" and redis.call("ZCARD", from) == 0 then
-  redis.call("SREM", KEYS[3], group)
+-- Pending tasks were turned away above, so the pending count is never used.
+local failed = take_out(ARGV[1], state, group, ARGV[2], ARGV[3], KEYS[3], 0)
+if failed then
+  return failed
 end
 redis.call("LPUSH", KEYS[2], ARGV[1])
 redis.call("HSET", KEYS[1], "state", "pending")

@@ -18,24 +18,17 @@
 -- ARGV[5] -> 9223372036854775807 (the total counter wraps to 1 there)
 -- Returns: OK; error NOT FOUND when the task is not active and leased; error INTERNAL when it
 -- is already in the completed set.
-if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
-  return redis.error_reply("NOT FOUND")
-end
-if redis.call("ZREM", KEYS[2], ARGV[1]) == 0 then
+--#include leave_active
+--#include counters
+if not leave_active(KEYS[1], KEYS[2], ARGV[1]) then
   return redis.error_reply("NOT FOUND")
 end
 if redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1]) ~= 1 then
   return redis.error_reply("INTERNAL")
 end
 redis.call("HSET", KEYS[4], "msg", ARGV[4], "state", "completed")
-if redis.call("INCR", KEYS[5]) == 1 then
-  redis.call("EXPIREAT", KEYS[5], ARGV[2])
-end
-if tonumber(redis.call("GET", KEYS[6])) == tonumber(ARGV[5]) then
-  redis.call("SET", KEYS[6], 1)
-else
-  redis.call("INCR", KEYS[6])
-end
+count_day(KEYS[5], ARGV[2])
+count_totals(ARGV[5], KEYS[6])
 -- Another task may have taken the lock after it expired: only our own lock is released.
 if KEYS[7] and redis.call("GET", KEYS[7]) == ARGV[1] then
   redis.call("DEL", KEYS[7])

@@ -11,10 +11,8 @@
 -- RPUSH puts the id at the end consumers pop from. pending_since is not restored (Go's QUIRK
 -- Q4). The PUBLISH on the channel named like the pending list wakes idle Python workers; it
 -- stores nothing.
-if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
-  return redis.error_reply("NOT FOUND")
-end
-if redis.call("ZREM", KEYS[2], ARGV[1]) == 0 then
+--#include leave_active
+if not leave_active(KEYS[1], KEYS[2], ARGV[1]) then
   return redis.error_reply("NOT FOUND")
 end
 redis.call("RPUSH", KEYS[3], ARGV[1])

@@ -16,28 +16,16 @@
 -- ARGV[5] -> "1" when the error counts as a failure, else "0"
 -- ARGV[6] -> 9223372036854775807 (the total counters wrap to 1 there)
 -- Returns: OK; error NOT FOUND when the task is not active and leased.
-if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
-  return redis.error_reply("NOT FOUND")
-end
-if redis.call("ZREM", KEYS[3], ARGV[1]) == 0 then
+--#include leave_active
+--#include counters
+if not leave_active(KEYS[2], KEYS[3], ARGV[1]) then
   return redis.error_reply("NOT FOUND")
 end
 redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
 redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "retry")
 if tonumber(ARGV[5]) == 1 then
-  if redis.call("INCR", KEYS[5]) == 1 then
-    redis.call("EXPIREAT", KEYS[5], ARGV[4])
-  end
-  if redis.call("INCR", KEYS[6]) == 1 then
-    redis.call("EXPIREAT", KEYS[6], ARGV[4])
-  end
-  -- Both totals wrap together, decided by the processed total alone.
-  if tonumber(redis.call("GET", KEYS[7])) == tonumber(ARGV[6]) then
-    redis.call("SET", KEYS[7], 1)
-    redis.call("SET", KEYS[8], 1)
-  else
-    redis.call("INCR", KEYS[7])
-    redis.call("INCR", KEYS[8])
-  end
+  count_day(KEYS[5], ARGV[4])
+  count_day(KEYS[6], ARGV[4])
+  count_totals(ARGV[6], KEYS[7], KEYS[8])
 end
 return redis.status_reply("OK")
