@@ -7,56 +7,31 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from asynq._base import gofmt
 
 if TYPE_CHECKING:
     _ParamBase = click.ParamType[Any, Any]  # generic since click 8.2
 else:
     _ParamBase = click.ParamType
 
-_UNIT_SECONDS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,  # U+00B5 micro sign
-    "μs": 1e-6,  # U+03BC Greek mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-# Longer units first so "ms" is not read as "m" followed by a stray "s".
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
 
 def parse_go_duration(text: str) -> timedelta:
     """Parse a Go duration string (``time.ParseDuration``) into a ``timedelta``.
 
     Raises:
-        ValueError: the text is not a Go duration.
+        ValueError: the text is not a Go duration (the message says how to write one).
     """
-    s = text.strip()
-    sign = 1.0
-    if s[:1] in ("+", "-"):
-        sign = -1.0 if s[0] == "-" else 1.0
-        s = s[1:]
-    if s == "0":
-        return timedelta(0)
-    if not s:
-        raise ValueError(f"invalid duration {text!r}")
-    total, pos = 0.0, 0
-    while pos < len(s):
-        m = _PART.match(s, pos)
-        if m is None:
-            if re.fullmatch(r"[\d.]+", s[pos:]):
-                raise ValueError(f"missing unit in duration {text!r} (use e.g. 30s, 1m30s, 2h)")
-            raise ValueError(f"invalid duration {text!r} (use e.g. 30s, 1m30s, 2h)")
-        total += float(m[1]) * _UNIT_SECONDS[m[2]]
-        pos = m.end()
-    return timedelta(seconds=sign * total)
+    try:
+        ns = gofmt.parse_duration(text.strip())
+    except ValueError as exc:
+        reason = str(exc).removeprefix("time: ")
+        raise ValueError(f"{reason} (use e.g. 30s, 1m30s, 2h)") from None
+    return timedelta(microseconds=ns / 1000)
 
 
 def parse_rfc3339(text: str) -> datetime:

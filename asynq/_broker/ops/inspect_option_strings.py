@@ -15,17 +15,8 @@ import calendar
 import re
 from datetime import date
 
-_UNITS_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,  # the micro sign
-    "μs": 1_000,  # and the Greek mu
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-}
-_DURATION_PART = re.compile(r"(\d*)(?:\.(\d*))?([^\d.]+)")
+from asynq._base import gofmt
+
 _MAX_INT64 = 2**63 - 1
 _INT = re.compile(r"[+-]?\d+")
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -43,57 +34,14 @@ _ESCAPE = re.compile(
 
 def parse_go_duration(text: str) -> int | None:
     """Go's ``time.ParseDuration`` in nanoseconds, or ``None`` where Go returns an error."""
-    sign, rest = 1, text
-    if rest[:1] in ("+", "-"):
-        sign, rest = (-1 if rest[0] == "-" else 1), rest[1:]
-    if rest == "0":
-        return 0
-    if not rest:
+    try:
+        return gofmt.parse_duration(text)
+    except ValueError:
         return None
-    total, pos = 0, 0
-    while pos < len(rest):
-        match = _DURATION_PART.match(rest, pos)
-        if match is None or (not match[1] and not match[2]):
-            return None
-        unit = _UNITS_NS.get(match[3])
-        if unit is None:
-            return None
-        value = int(match[1] or "0") * unit
-        frac = match[2] or ""
-        if frac:
-            value += int(int(frac) * (unit / 10 ** len(frac)))  # Go scales the fraction in float
-        total += value
-        if total > _MAX_INT64 + (sign < 0):
-            return None
-        pos = match.end()
-    return sign * total
 
 
-def _fraction(value: int, digits: int) -> str:
-    whole, frac = divmod(value, 10**digits)
-    text = str(frac).rjust(digits, "0").rstrip("0")
-    return f"{whole}.{text}" if text else str(whole)
-
-
-def format_go_duration(ns: int) -> str:
-    """Go's ``time.Duration.String``: ``1h2m3.5s``, ``1.5ms``, ``0s``."""
-    if ns == 0:
-        return "0s"
-    sign, ns = ("-" if ns < 0 else ""), abs(ns)
-    if ns < 1_000:
-        return f"{sign}{ns}ns"
-    if ns < 1_000_000:
-        return f"{sign}{_fraction(ns, 3)}µs"
-    if ns < 1_000_000_000:
-        return f"{sign}{_fraction(ns, 6)}ms"
-    hours, ns = divmod(ns, 3_600_000_000_000)
-    minutes, ns = divmod(ns, 60_000_000_000)
-    text = f"{_fraction(ns, 9)}s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{text}"
-    if minutes:
-        return f"{sign}{minutes}m{text}"
-    return f"{sign}{text}"
+#: Go's ``time.Duration.String``: ``1h2m3.5s``, ``1.5ms``, ``0s``.
+format_go_duration = gofmt.format_duration
 
 
 def _unescape(match: re.Match[str]) -> str:
