@@ -22,9 +22,11 @@ from asynq._base.clock import FakeClock
 from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, Config, Server
+from asynq.server import subscriber as subscriber_module
 from asynq.server.handoff import TTL_MARGIN
 from asynq.server.recoverer import Recoverer
 from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
+from tests.helpers.redis_procs import RedisProcess, free_port
 from tests.server.conftest import Sleeper, wait_until
 from tests.server.gohelpers import go_json
 
@@ -427,3 +429,47 @@ async def test_garbage_on_the_handoff_channel_is_logged_and_skipped(
     await wait_until(lambda: done == [info.id], within=5)
     assert "cannot decode a task message" in caplog.text
     assert server.subscriber is not None and server.subscriber.subscribed.is_set()
+
+
+async def test_worker_rides_out_a_redis_restart(monkeypatch):
+    """Redis goes away and comes back empty: the worker neither crashes nor stalls; it
+    subscribes and registers again, and new tasks are handed to it as before."""
+    monkeypatch.setattr(subscriber_module, "RETRY_INTERVAL", 0.2)
+    port = free_port()
+    redis_server = RedisProcess(port)
+    url = redis_server.url
+    done: list[str] = []
+    server = Server(url, Config(task_check_interval=0.2, concurrency=2))
+    await server.start(lambda task: done.append(task.id))
+    raw = redis.Redis(port=port)
+    try:
+        with asynq.Client(url) as client:
+            first = client.enqueue(asynq.Task("t", b"1"))
+            await wait_until(lambda: done == [first.id], within=5)
+            redis_server.stop()
+            await asyncio.sleep(1.0)  # errors are logged and retried meanwhile
+            redis_server = RedisProcess(port)
+            second = client.enqueue(asynq.Task("t", b"2"))
+            await wait_until(lambda: done == [first.id, second.id], within=10)
+            overhearing = Overhearing(raw, server)
+            subscriber = server.subscriber
+            assert subscriber is not None
+            # A registration sent before the restart may land late (redis-py retries it) and
+            # lapse at once: wait for a fresh one, made while subscribed again.
+            await wait_until(
+                lambda: (
+                    subscriber.subscribed.is_set()
+                    and (registered(raw, server) or 0) / 1000 > time.time() + 0.5
+                ),
+                within=10,
+            )
+            seen = (time.time(), raw.zrange(keys.handoff_key(Q), 0, -1, withscores=True))
+            third = client.enqueue(asynq.Task("t", b"3"))
+            handed = overhearing.handed()
+            overhearing.close()
+            assert handed == raw.hget(keys.task_key(Q, third.id), "msg"), (seen, done)
+            await wait_until(lambda: done == [first.id, second.id, third.id], within=5)
+    finally:
+        await server.shutdown()
+        raw.close()
+        redis_server.stop()
