@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
 from asynq.scheduler import Scheduler
-
-
-async def wait_until(
-    predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.02
-) -> Any:
-    """Poll ``predicate`` (sync or async) until it returns a truthy value; return that value."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if isinstance(value, Awaitable):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s: {predicate}")
-        await asyncio.sleep(interval)
 
 
 @pytest.fixture

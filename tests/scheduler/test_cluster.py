@@ -7,7 +7,7 @@ from redis.cluster import RedisCluster
 
 import asynq
 from asynq.scheduler import Scheduler
-from tests.scheduler.conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.cluster
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -19,7 +20,7 @@ import asynq
 from asynq._base.codec import SchedulerEntry
 from asynq.scheduler import Scheduler
 from tests.helpers import gopeer
-from tests.scheduler.conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.interop
 
@@ -64,7 +65,7 @@ async def test_go_inspector_reads_python_scheduler(make_scheduler, r, go_redis) 
         )
     )
 
-    out = gopeer.run_go_json("sched_inspect", *go_redis)
+    out = await asyncio.to_thread(gopeer.run_go_json, "sched_inspect", *go_redis)
     entries = {e["id"]: e for e in out["entries"]}
     assert set(entries) == set(ids.values())
 
@@ -110,7 +111,8 @@ async def test_go_inspector_lists_every_replica(make_scheduler, r, go_redis) -> 
     for s in replicas:
         await s.start()
     await wait_until(lambda: r.zcard("asynq:schedulers") == 2)
-    out = gopeer.run_go_json("sched_inspect", *go_redis)
+    # In a thread, so the replicas keep renewing their 1 s registrations while Go reads them.
+    out = await asyncio.to_thread(gopeer.run_go_json, "sched_inspect", *go_redis)
     assert sorted(e["id"] for e in out["entries"]) == sorted(ids)
 
 

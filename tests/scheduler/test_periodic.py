@@ -13,7 +13,7 @@ import pytest
 import asynq
 from asynq.errors import ValidationError
 from asynq.periodic import PeriodicTaskConfig, PeriodicTaskManager
-from tests.scheduler.conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 
 class Provider:

@@ -11,7 +11,7 @@ import redis
 
 import asynq
 from asynq.scheduler import Scheduler, schedule_fingerprint
-from tests.scheduler.conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 
 def pending_ids(r: redis.Redis) -> list[bytes]:

@@ -21,7 +21,7 @@ from asynq._broker.drivers import SyncDriver
 from asynq._broker.ops import scheduler_ops
 from asynq.errors import FailedPreconditionError, TaskIDConflictError, ValidationError
 from asynq.scheduler import Scheduler
-from tests.scheduler.conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 #: Go's zero time.Time as an encoded Timestamp: seconds = -62135596800, nanos = 0.
 GO_ZERO_TIMESTAMP = bytes.fromhex("0880 92b8 c398 feff ffff 01")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -14,22 +13,6 @@ import asynq
 from asynq._base import keys
 from asynq._base.codec import TaskMessage, decode_message
 from asynq.server import Config, Server
-
-Predicate = Callable[[], Any]
-
-
-async def wait_until(predicate: Predicate, within: float = 10.0, interval: float = 0.01) -> Any:
-    """Poll ``predicate`` (sync or async) until it returns something truthy; return that."""
-    deadline = time.monotonic() + within
-    while True:
-        result = predicate()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s: {predicate}")
-        await asyncio.sleep(interval)
 
 
 def read_msg(r: redis.Redis, qname: str, task_id: str) -> TaskMessage:

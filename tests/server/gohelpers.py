@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.helpers import gopeer
-from tests.server.conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 
 def addr(redis_url: str) -> str:

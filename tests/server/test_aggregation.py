@@ -16,7 +16,7 @@ from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, GroupAggregator
 from asynq.server.aggregator import Aggregator
-from tests.server.conftest import wait_until
+from tests.helpers.waiting import wait_until
 from tests.server.gohelpers import go_enqueue, go_events, wait_started
 
 Q = "default"

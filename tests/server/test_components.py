@@ -26,7 +26,8 @@ from asynq.server.healthcheck import HealthChecker
 from asynq.server.janitor import Janitor
 from asynq.server.recoverer import Recoverer
 from asynq.server.syncer import Syncer, SyncRequest
-from tests.server.conftest import read_msg, state, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import read_msg, state
 
 Q = "default"
 log = logging.getLogger("test")

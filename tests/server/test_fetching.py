@@ -9,7 +9,8 @@ import pytest
 import asynq
 from asynq._base import keys
 from asynq.server import ActiveTask, Config, Server
-from tests.server.conftest import FAST, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import FAST
 
 Q = "default"
 

@@ -27,7 +27,8 @@ from asynq.server.handoff import TTL_MARGIN
 from asynq.server.recoverer import Recoverer
 from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
 from tests.helpers.redis_procs import RedisProcess, free_port
-from tests.server.conftest import Sleeper, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import Sleeper
 from tests.server.gohelpers import go_json
 
 Q = "default"

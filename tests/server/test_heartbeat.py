@@ -12,7 +12,8 @@ from asynq._base import keys
 from asynq._base.clock import FakeClock
 from asynq._base.codec import ServerInfo, WorkerInfo
 from asynq.server import ActiveTask
-from tests.server.conftest import Sleeper, state, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import Sleeper, state
 
 Q = "default"
 

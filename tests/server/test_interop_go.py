@@ -17,7 +17,8 @@ from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.server import ActiveTask
 from asynq.server.recoverer import Recoverer
-from tests.server.conftest import read_msg, state, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import read_msg, state
 from tests.server.gohelpers import go_enqueue, go_events, go_json, wait_started
 
 pytestmark = pytest.mark.interop

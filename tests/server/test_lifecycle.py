@@ -23,7 +23,8 @@ from asynq._broker.drivers import AsyncDriver
 from asynq.server import Config, Server
 from asynq.server.forwarder import Forwarder
 from asynq.server.recoverer import Recoverer
-from tests.server.conftest import FAST, state, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import FAST, state
 
 Q = "default"
 ROOT = Path(__file__).resolve().parents[2]

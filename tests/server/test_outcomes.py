@@ -14,7 +14,8 @@ import asynq
 from asynq._base import keys
 from asynq.servemux import ServeMux
 from asynq.server import ActiveTask
-from tests.server.conftest import Sleeper, read_msg, state, wait_until
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import Sleeper, read_msg, state
 
 Q = "default"
 NINETY_DAYS = 90 * 24 * 3600
