@@ -359,20 +359,24 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
-_UNESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
+_UNESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
 _HEX_WIDTH = {"x": 2, "u": 4, "U": 8}
 _HEX_RE = re.compile(r"[0-9a-fA-F]+")
 _OCT_RE = re.compile(r"[0-7]{3}")
 
 
-def _unescape(body: str, i: int, out: bytearray) -> int:
+def _unescape(body: str, i: int, out: bytearray, quote: str) -> int:
     """Decode the escape starting at ``body[i]`` (a backslash) into ``out``; return the next i.
 
+    Only the enclosing ``quote`` may be escaped (``\\"`` in a string, ``\\'`` in a rune).
     Raises ``ValueError``/``IndexError`` for a malformed escape.
     """
     esc = body[i + 1]
     if esc in _UNESCAPES:
         out.append(_UNESCAPES[esc])
+        return i + 2
+    if esc == quote:
+        out.append(ord(quote))
         return i + 2
     if esc in _HEX_WIDTH:
         width = _HEX_WIDTH[esc]
@@ -395,7 +399,9 @@ def _unescape(body: str, i: int, out: bytearray) -> int:
 
 
 def unquote(text: str) -> str:
-    """Go's ``strconv.Unquote`` for double-quoted and back-quoted strings.
+    """Go's ``strconv.Unquote``: a double-quoted or back-quoted string, or a one-rune
+    single-quoted literal (``'x'``). Byte escapes that do not form UTF-8 are refused, since a
+    ``str`` cannot hold them.
 
     Raises:
         ValueError: ``invalid syntax`` as in Go.
@@ -405,7 +411,8 @@ def unquote(text: str) -> str:
         if "`" in body:
             raise ValueError(f"invalid syntax: {text!r}")
         return body.replace("\r", "")
-    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+    quote = text[:1]
+    if len(text) < 2 or quote not in "\"'" or text[-1] != quote:
         raise ValueError(f"invalid syntax: {text!r}")
     body = text[1:-1]
     out = bytearray()
@@ -413,16 +420,19 @@ def unquote(text: str) -> str:
     try:
         while i < len(body):
             ch = body[i]
-            if ch in ('"', "\n"):
+            if ch in (quote, "\n"):
                 raise ValueError(ch)
             if ch == "\\":
-                i = _unescape(body, i, out)
+                i = _unescape(body, i, out, quote)
             else:
                 out += ch.encode()
                 i += 1
-        return out.decode()
+        value = out.decode()
     except (ValueError, IndexError):
         raise ValueError(f"invalid syntax: {text!r}") from None
+    if quote == "'" and len(value) != 1:
+        raise ValueError(f"invalid syntax: {text!r}")
+    return value
 
 
 # --- Option.String() -------------------------------------------------------------------------

@@ -69,13 +69,14 @@ def test_group_ls(run: Callable[..., Result], run_json: Callable[..., Any], clie
 
 
 def test_server_ls(run: Callable[..., Result], run_json: Callable[..., Any], r: Any) -> None:
+    now = int(time.time())  # not the module's: liveness is judged against the clock
     assert run("server", "ls").stdout == "No running servers\n"
     info = seed.server_info(
         host="web-1", pid=77, concurrency=8, queues={"critical": 6, "default": 3, "low": 1}
     )
     msg = seed.message("work", b"payload")
-    worker = seed.worker_info(info, msg, started=NOW - 5, deadline=NOW + 60)
-    seed.server(r, info, [worker], expires_at=NOW + 60)
+    worker = seed.worker_info(info, msg, started=now - 5, deadline=now + 60)
+    seed.server(r, info, [worker], expires_at=now + 60)
     [srv] = run_json("server", "ls")
     assert (srv["host"], srv["pid"], srv["concurrency"], srv["status"]) == (
         "web-1",
@@ -91,18 +92,19 @@ def test_server_ls(run: Callable[..., Result], run_json: Callable[..., Any], r: 
 def test_cron_ls_and_history(
     run: Callable[..., Result], run_json: Callable[..., Any], r: Any
 ) -> None:
+    now = int(time.time())  # not the module's: liveness is judged against the clock
     assert run("cron", "ls").stdout == "No scheduler entries\n"
     entry = seed.scheduler_entry(
         spec="@every 30s",
         task_type="report",
         payload=b"daily",
         options=['Queue("low")', "MaxRetry(3)"],
-        next_unix=NOW + 30,
-        prev_unix=NOW - 30,
+        next_unix=now + 30,
+        prev_unix=now - 30,
     )
-    seed.scheduler(r, "host:1:abc", [entry], expires_at=NOW + 60)
-    seed.scheduler_event(r, entry.id, "task-1", enqueued_ns=(NOW - 60) * 10**9)
-    seed.scheduler_event(r, entry.id, "task-2", enqueued_ns=(NOW - 30) * 10**9)
+    seed.scheduler(r, "host:1:abc", [entry], expires_at=now + 60)
+    seed.scheduler_event(r, entry.id, "task-1", enqueued_ns=(now - 60) * 10**9)
+    seed.scheduler_event(r, entry.id, "task-2", enqueued_ns=(now - 30) * 10**9)
     [e] = run_json("cron", "ls")
     assert (e["id"], e["spec"], e["task"]["type"]) == (entry.id, "@every 30s", "report")
     assert e["opts"] == ['Queue("low")', "MaxRetry(3)"]

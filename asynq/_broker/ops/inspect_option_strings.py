@@ -26,10 +26,6 @@ _UNIX_DATE = re.compile(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (" + "|".join(_MONTHS) + r")  ?(\d{1,2}) "
     r"(\d{1,2}):(\d\d):(\d\d) (" + _ZONE + r") (\d{4})"
 )
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
-_ESCAPE = re.compile(
-    r'\\(?:([abfnrtv\\"])|([0-7]{3})|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))'
-)
 
 
 def parse_go_duration(text: str) -> int | None:
@@ -44,61 +40,16 @@ def parse_go_duration(text: str) -> int | None:
 format_go_duration = gofmt.format_duration
 
 
-def _unescape(match: re.Match[str]) -> str:
-    simple, octal, hex2, hex4, hex8 = match.groups()
-    if simple:
-        return _ESCAPES.get(simple, simple)
-    if octal or hex2:
-        code = int(octal, 8) if octal else int(hex2, 16)
-        if code > 0x7F:
-            raise ValueError("byte escapes above 0x7f are not text")
-        return chr(code)
-    code = int(hex4 or hex8, 16)
-    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise ValueError("not a Unicode code point")
-    return chr(code)
-
-
 def go_unquote(text: str) -> str | None:
-    """Go's ``strconv.Unquote`` for the forms a queue name takes; ``None`` where it fails."""
-    if len(text) < 2 or text[0] != text[-1] or text[0] not in "\"`'":
-        return None
-    body = text[1:-1]
-    if text[0] == "`":
-        return None if "`" in body else body.replace("\r", "")
-    if "\n" in body or (text[0] == '"' and re.search(r'(?<!\\)(?:\\\\)*"', body)):
-        return None
-    rest = _ESCAPE.sub("", body)
-    if "\\" in rest:
-        return None  # an escape Go rejects, such as \' inside double quotes
+    """Go's ``strconv.Unquote``, or ``None`` where it fails (see :func:`gofmt.unquote`)."""
     try:
-        value = _ESCAPE.sub(_unescape, body)
+        return gofmt.unquote(text)
     except ValueError:
         return None
-    if text[0] == "'" and len(value) != 1:
-        return None
-    return value
 
 
-def go_quote(text: str) -> str:
-    """Go's ``%q`` of a string (``strconv.Quote``) for the characters a queue name uses."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(ch)])
-        elif ch.isprintable() and code != 0x7F:
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
+#: Go's ``%q`` of a string (``strconv.Quote``).
+go_quote = gofmt.quote
 
 
 def _unix_date(text: str) -> str | None:
