@@ -18,7 +18,7 @@ import redis.asyncio
 
 import asynq
 from asynq._base import keys
-from asynq._base.clock import FakeClock
+from asynq._base.clock import SYSTEM_CLOCK
 from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, Config, Server
@@ -29,7 +29,7 @@ from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
 from tests.helpers.redis_procs import RedisProcess, free_port
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import Sleeper
-from tests.server.gohelpers import go_json
+from tests.server.gohelpers import go_json, wait_started
 
 Q = "default"
 
@@ -392,29 +392,35 @@ async def test_handoff_over_every_kind_of_connection(kind, other_servers):
         raw.close()
 
 
-async def test_a_handed_task_whose_worker_vanished_is_recovered(redis_url, client, r, listener):
-    """The message reached a listener that then went away: the lease runs out, the recoverer
-    retries the task, as after a worker crash."""
+@pytest.mark.parametrize("recoverer", ["python", "go"])
+async def test_a_handed_task_whose_worker_vanished_is_recovered(
+    recoverer, redis_url, client, r, listener, go_server
+):
+    """The message reached a listener that then went away: once the lease has run out, the
+    recoverer (Python's, or a Go server's sharing the queue) retries the task, as after a
+    worker crash."""
     listener()
     info = client.enqueue(asynq.Task("t", b""))
     assert next_message(listener.pubsub) is not None
     listener.pubsub.close()
     assert r.hget(keys.task_key(Q, info.id), "state") == b"active"
-    driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
-    later = FakeClock(time.time() + 30 + 31)  # the lease, then the recoverer's 30 s margin
-    recoverer = Recoverer(
-        driver,
-        later,
-        logging.getLogger("test"),
-        queues=[Q],
-        retry_delay_func=lambda n, exc, task: 100,
-        is_failure=lambda exc: True,
-    )
-    try:
-        await recoverer.recover_once()
-    finally:
-        await driver.close()
-    assert r.hget(keys.task_key(Q, info.id), "state") == b"retry"
+    r.zadd(keys.lease_key(Q), {info.id: int(time.time()) - 60})  # expired a minute ago
+    if recoverer == "go":
+        await wait_started(go_server())  # Go's recoverer runs at start
+    else:
+        driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
+        try:
+            await Recoverer(
+                driver,
+                SYSTEM_CLOCK,
+                logging.getLogger("test"),
+                queues=[Q],
+                retry_delay_func=lambda n, exc, task: 100,
+                is_failure=lambda exc: True,
+            ).recover_once()
+        finally:
+            await driver.close()
+    await wait_until(lambda: r.hget(keys.task_key(Q, info.id), "state") == b"retry")
     msg = decode_message(r.hget(keys.task_key(Q, info.id), "msg"))
     assert (msg.error_msg, msg.retried) == ("asynq: task lease expired", 1)
 
