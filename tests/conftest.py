@@ -17,6 +17,7 @@ import pytest
 import redis
 
 import asynq
+from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
 from tests.helpers import gopeer
 from tests.helpers.facade import SyncFacade
 from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess
@@ -82,6 +83,30 @@ def cluster_procs() -> Iterator[RedisClusterProcs]:
 def cluster(cluster_procs: RedisClusterProcs) -> RedisClusterProcs:
     cluster_procs.flushall()
     return cluster_procs
+
+
+@pytest.fixture(scope="session")
+def socket_redis() -> Iterator[SocketRedis]:
+    """A redis-server that also listens on a unix socket."""
+    server = SocketRedis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_redis() -> Iterator[TlsRedis]:
+    """A redis-server with a TLS port (and a throwaway CA)."""
+    server = TlsRedis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sentinel_redis() -> Iterator[SentinelRedis]:
+    """A master redis-server watched by one Sentinel."""
+    server = SentinelRedis()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -3,7 +3,6 @@ and an unreachable server (which must raise ``BrokerError``, never a redis-py ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,29 +14,7 @@ import redis.retry
 import asynq
 from asynq import BrokerError, RedisConnection, Task, TaskState
 from tests.client.layout import message, task_hash, wait_until
-from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
 from tests.helpers.redis_procs import RedisProcess, free_port
-
-
-@pytest.fixture(scope="module")
-def socket_redis() -> Iterator[SocketRedis]:
-    server = SocketRedis()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def tls_redis() -> Iterator[TlsRedis]:
-    server = TlsRedis()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def sentinel_redis() -> Iterator[SentinelRedis]:
-    server = SentinelRedis()
-    yield server
-    server.stop()
 
 
 def _raw(port: int, db: int = 0) -> redis.Redis:

@@ -25,7 +25,6 @@ from asynq.server import ActiveTask, Config, Server
 from asynq.server import subscriber as subscriber_module
 from asynq.server.handoff import TTL_MARGIN
 from asynq.server.recoverer import Recoverer
-from tests.client.servers import SentinelRedis, SocketRedis, TlsRedis
 from tests.helpers.redis_procs import RedisProcess, free_port
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import Sleeper
@@ -345,33 +344,24 @@ async def test_a_stopped_worker_gives_a_handed_task_back(start_server, client, r
     assert done == []
 
 
-@pytest.fixture(scope="module")
-def other_servers() -> Any:
-    """A unix-socket, a TLS and a Sentinel-monitored redis-server (started once)."""
-    made = {"unix socket": SocketRedis(), "TLS": TlsRedis(), "Sentinel": SentinelRedis()}
-    yield made
-    for server in made.values():
-        server.stop()
-
-
-def _connection(kind: str, servers: dict[str, Any]) -> tuple[Any, redis.Redis]:
+def _connection(kind: str, request: pytest.FixtureRequest) -> tuple[Any, redis.Redis]:
     """How a Server reaches the kind of Redis named, and a plain client of the same data."""
     if kind == "unix socket":
-        s = servers[kind]
+        s = request.getfixturevalue("socket_redis")
         return f"redis-socket://{s.path}", redis.Redis(unix_socket_path=s.path)
     if kind == "TLS":
-        s = servers[kind]
+        s = request.getfixturevalue("tls_redis")
         url = f"rediss://127.0.0.1:{s.tls_port}/0"
         return asynq.RedisConnection.from_url(url, ssl_ca_certs=s.ca), redis.Redis(port=s.proc.port)
-    s = servers[kind]
+    s = request.getfixturevalue("sentinel_redis")
     url = f"redis-sentinel://127.0.0.1:{s.port}/0?master={s.master_name}"
     return url, redis.Redis(port=s.master.port)
 
 
 @pytest.mark.parametrize("kind", ["unix socket", "TLS", "Sentinel"])
-async def test_handoff_over_every_kind_of_connection(kind, other_servers):
+async def test_handoff_over_every_kind_of_connection(kind, request):
     """The subscriber takes over the socket redis-py opened, whatever its transport."""
-    conn, raw = _connection(kind, other_servers)
+    conn, raw = _connection(kind, request)
     raw.flushdb()
     done: list[str] = []
     server = Server(conn, Config(task_check_interval=60))
