@@ -256,7 +256,7 @@ class Processor:
         if msg is None:
             return
         if self._stopping or len(self._in_flight) >= self._concurrency:
-            giving_back = asyncio.create_task(self._give_back(msg), name=f"asynq-return-{msg.id}")
+            giving_back = asyncio.create_task(self._push_back(msg), name=f"asynq-return-{msg.id}")
             self._returning.add(giving_back)
             giving_back.add_done_callback(self._returning.discard)
             return
@@ -264,13 +264,6 @@ class Processor:
         # The next dequeue registers the worker again. Set the kick a step later so the
         # handler's first step is queued ahead of that dequeue: it starts first.
         asyncio.get_running_loop().call_soon(self._kick.set)
-
-    async def _give_back(self, msg: TaskMessage) -> None:
-        try:
-            await self._driver.run(server_ops.run_call(server_ops.requeue_call(msg)))
-        except AsynqError as exc:
-            # The task stays active: the recoverer retries it once its lease expires.
-            self._log.error("Could not give handed-off task id=%s back: %s", msg.id, exc)
 
     def _log_dequeue_error(self, exc: Exception) -> None:
         now = self._clock.now()
@@ -488,14 +481,18 @@ class Processor:
             )
 
     async def _requeue(self, worker: Worker) -> None:
-        if not worker.lease.is_valid():
-            return
+        if worker.lease.is_valid():
+            await self._push_back(worker.msg)
+
+    async def _push_back(self, msg: TaskMessage) -> None:
+        """Requeue an active task at the head of its queue (Go's ``Requeue``). On failure it
+        stays active, and the recoverer retries it once its lease expires."""
         try:
-            await self._driver.run(server_ops.run_call(server_ops.requeue_call(worker.msg)))
+            await self._driver.run(server_ops.run_call(server_ops.requeue_call(msg)))
         except AsynqError as exc:
-            self._log.error("Could not push task id=%s back to queue: %s", worker.id, exc)
+            self._log.error("Could not push task id=%s back to queue: %s", msg.id, exc)
         else:
-            self._log.info("Pushed task id=%s back to queue", worker.id)
+            self._log.info("Pushed task id=%s back to queue", msg.id)
 
     # -- shutdown -----------------------------------------------------------------------------
 
