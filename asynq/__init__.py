@@ -1,6 +1,17 @@
 """asynq: a distributed task queue on Redis, wire-compatible with Go's hibiken/asynq v0.26.0."""
 
 from asynq._base.clock import Clock, FakeClock, SystemClock
+from asynq._snapshots import (
+    ClusterNode,
+    DailyStats,
+    GroupInfo,
+    QueueInfo,
+    SchedulerEnqueueEvent,
+    SchedulerEntry,
+    ServerInfo,
+    WorkerInfo,
+)
+from asynq._task import EnqueueOptions, Task, TaskInfo, TaskOptions, TaskState
 from asynq._version import GO_ASYNQ_VERSION, __version__
 from asynq.client import AsyncClient, Client, EnqueueManyError
 from asynq.connection import RedisConnection
@@ -28,21 +39,10 @@ from asynq.errors import (
     ValidationError,
 )
 from asynq.inspector import AsyncInspector, Inspector
-from asynq.inspector_types import (
-    ClusterNode,
-    DailyStats,
-    GroupInfo,
-    QueueInfo,
-    SchedulerEnqueueEvent,
-    SchedulerEntry,
-    ServerInfo,
-    WorkerInfo,
-)
 from asynq.periodic import PeriodicTaskConfig, PeriodicTaskConfigProvider, PeriodicTaskManager
 from asynq.scheduler import Scheduler
 from asynq.servemux import ServeMux, call_handler
 from asynq.server import ActiveTask, Config, ResultWriter, Server
-from asynq.task import EnqueueOptions, Task, TaskInfo, TaskOptions, TaskState
 
 __all__ = [
     "GO_ASYNQ_VERSION",

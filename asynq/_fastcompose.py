@@ -1,7 +1,7 @@
 """The producer's hot-path helpers: cheap task ids, a memo of ``compose`` and fresh TaskInfos.
 
 Each helper gives exactly what the plain code gives (``str(uuid.uuid4())``,
-:func:`asynq.options.compose`, :meth:`asynq.TaskInfo.from_message`), only with less work per
+:func:`asynq._options.compose`, :meth:`asynq.TaskInfo.from_message`), only with less work per
 task; ``tests/client/test_fastpath.py`` checks the equivalences.
 """
 
@@ -16,8 +16,8 @@ from types import MemberDescriptorType
 from typing import Any, Final
 
 from asynq._base.codec import TaskMessage, unix_to_datetime
-from asynq.options import Composed, Placement
-from asynq.task import Task, TaskInfo, TaskState
+from asynq._options import Composed, Placement
+from asynq._task import Task, TaskInfo, TaskState
 
 #: Call options that make ``compose`` depend on the clock or on the task beyond its type and
 #: payload (unique keys hash the payload); a call naming any of them is composed in full. The

@@ -22,15 +22,15 @@ from asynq._fastcompose import (
     new_task_id,
     new_task_ids,
 )
+from asynq._options import Composed, compose
+from asynq._task import Duration, Instant, Task, TaskInfo
 from asynq.connection import resolve_async, resolve_sync
 from asynq.errors import AsynqError
-from asynq.options import Composed, compose
-from asynq.task import Duration, Instant, Task, TaskInfo
 
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from asynq.task import EnqueueOptions
+    from asynq._task import EnqueueOptions
 
 #: Re-register a queue in ``asynq:queues`` this often. Go registers once per process and never
 #: again (its QUIRK Q1: a queue deleted by the Inspector stays invisible until the producer

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base import gofmt
 from asynq._base.clock import Clock
+from asynq._task import Task
 from asynq.errors import FailedPreconditionError, ValidationError
 from asynq.scheduler import (
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -29,7 +30,6 @@ from asynq.scheduler import (
     Scheduler,
     _Service,
 )
-from asynq.task import Task
 
 __all__ = [
     "DEFAULT_SYNC_INTERVAL",

@@ -64,18 +64,18 @@ from asynq._base.codec import SchedulerEnqueueEvent, fill_timestamp, fill_timest
 from asynq._base.codec import SchedulerEntry as SchedulerEntryMessage
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import scheduler_ops
+from asynq._options import compose, to_seconds
+from asynq._snapshots import SchedulerEntry
+from asynq._task import Task, TaskInfo
 from asynq.client import AsyncClient
 from asynq.connection import resolve_async
 from asynq.cron import EverySchedule, Schedule, load_location, parse_spec
 from asynq.errors import AsynqError, FailedPreconditionError, ValidationError
-from asynq.inspector_types import SchedulerEntry
-from asynq.options import compose, to_seconds
-from asynq.task import Task, TaskInfo
 
 if TYPE_CHECKING:
     from typing import Unpack
 
-    from asynq.task import EnqueueOptions
+    from asynq._task import EnqueueOptions
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",

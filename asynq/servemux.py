@@ -37,8 +37,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
+from asynq._task import Task
 from asynq.errors import HandlerNotFoundError, ValidationError
-from asynq.task import Task
 
 __all__ = [
     "Handler",

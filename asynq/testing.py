@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._base.codec import TaskMessage
+from asynq._task import Task
 from asynq.errors import TaskDeadlineExceededError
 from asynq.servemux import Handler, call_handler
 from asynq.server.active_task import ActiveTask, ResultWriter, TaskContext
-from asynq.task import Task
 
 __all__ = ["HandlerRun", "run_handler", "run_handler_sync"]
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
+from asynq._snapshots import QueueInfo
 from asynq.cli.base import Failures, group, json_option
 from asynq.cli.progress import Progress
 from asynq.cli.render import echo_json, echo_table, error_rate
 from asynq.cli.state import get_state, inspector
 from asynq.errors import QueueNotEmptyError
-from asynq.inspector_types import QueueInfo
 
 _SEPARATOR = "================================================="
 _STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")

@@ -14,7 +14,7 @@ import click
 from asynq._base.display import bytes_fields, truncate
 from asynq._base.display import error_rate as _error_rate
 from asynq._base.display import format_go_duration as format_go_duration
-from asynq.task import Task
+from asynq._task import Task
 
 #: Table cells longer than this are cut (``--json`` always carries the full value).
 MAX_CELL = 80

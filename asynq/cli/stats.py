@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
+from asynq._snapshots import QueueInfo
 from asynq.cli.base import json_option
 from asynq.cli.render import echo_json, echo_table, error_rate
 from asynq.cli.state import get_state
-from asynq.inspector_types import QueueInfo
 
 _STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
 

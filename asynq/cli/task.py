@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from asynq._task import Task, TaskInfo
 from asynq.cli.base import CliError, Failures, group, json_option
 from asynq.cli.params import DURATION, TIME
 from asynq.cli.progress import Progress
@@ -23,7 +24,6 @@ from asynq.cli.render import (
 from asynq.cli.state import get_state, inspector
 from asynq.client import Client
 from asynq.inspector import Inspector
-from asynq.task import Task, TaskInfo
 
 _LIST_STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
 

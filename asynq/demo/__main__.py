@@ -11,12 +11,12 @@ import signal
 import sys
 from typing import Any
 
+from asynq._task import Task
 from asynq.client import AsyncClient
 from asynq.demo.app import aggregate_digest, mux, produce
 from asynq.demo.embedded_redis import EmbeddedRedis
 from asynq.scheduler import Scheduler
 from asynq.server import Config, Server
-from asynq.task import Task
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -8,11 +8,11 @@ import logging
 import random
 import time
 
+from asynq._task import Task
 from asynq.client import AsyncClient
 from asynq.errors import SkipRetry
 from asynq.servemux import ServeMux
 from asynq.server import ActiveTask
-from asynq.task import Task
 
 log = logging.getLogger("asynq.demo")
 

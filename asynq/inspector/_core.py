@@ -10,8 +10,7 @@ from asynq._broker.ops import (
     inspect_server_ops,
     inspect_task_ops,
 )
-from asynq.errors import ValidationError
-from asynq.inspector_types import (
+from asynq._snapshots import (
     ClusterNode,
     DailyStats,
     GroupInfo,
@@ -20,7 +19,8 @@ from asynq.inspector_types import (
     SchedulerEntry,
     ServerInfo,
 )
-from asynq.task import TaskInfo, TaskState
+from asynq._task import TaskInfo, TaskState
+from asynq.errors import ValidationError
 
 DEFAULT_PAGE_SIZE = 30
 

@@ -9,9 +9,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from asynq._base.clock import Clock
 from asynq._broker.drivers import AsyncDriver
-from asynq.connection import resolve_async
-from asynq.inspector._core import _A, _C, _G, _P, _R, _S, _X, DEFAULT_PAGE_SIZE, _InspectorCore
-from asynq.inspector_types import (
+from asynq._snapshots import (
     ClusterNode,
     DailyStats,
     GroupInfo,
@@ -20,7 +18,9 @@ from asynq.inspector_types import (
     SchedulerEntry,
     ServerInfo,
 )
-from asynq.task import TaskInfo
+from asynq._task import TaskInfo
+from asynq.connection import resolve_async
+from asynq.inspector._core import _A, _C, _G, _P, _R, _S, _X, DEFAULT_PAGE_SIZE, _InspectorCore
 
 
 class AsyncInspector:

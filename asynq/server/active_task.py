@@ -13,13 +13,13 @@ from typing import Any
 
 from asynq._base.clock import Clock
 from asynq._base.codec import TaskMessage
+from asynq._task import Task
 from asynq.errors import (
     AsynqError,
     TaskCanceledError,
     TaskDeadlineExceededError,
     ValidationError,
 )
-from asynq.task import Task
 
 
 class TaskContext:

@@ -21,12 +21,12 @@ from typing import Any
 from asynq._base.clock import Clock
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import aggregation_ops
+from asynq._task import Task
 from asynq.client import AsyncClient
 from asynq.errors import AsynqError
 from asynq.server.active_task import plain_task
 from asynq.server.component import QueueComponent
 from asynq.server.config import GroupAggregator, GroupAggregatorFunc
-from asynq.task import Task
 
 #: Go's ``defaultAggregationCheckInterval`` and ``maxConcurrentAggregationChecks``.
 MAX_CHECK_INTERVAL = 7.0

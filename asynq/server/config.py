@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base import keys
+from asynq._options import to_seconds as to_seconds  # re-exported for the components
+from asynq._task import Duration, Task
 from asynq.errors import ValidationError
-from asynq.options import to_seconds as to_seconds  # re-exported for the components
-from asynq.task import Duration, Task
 
 if TYPE_CHECKING:
     from asynq.server.active_task import ActiveTask

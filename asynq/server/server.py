@@ -13,6 +13,7 @@ from typing import Any
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.drivers import AsyncDriver
+from asynq._task import Duration
 from asynq.client import AsyncClient
 from asynq.connection import is_cluster, resolve_async
 from asynq.errors import AsynqError, ValidationError
@@ -32,7 +33,6 @@ from asynq.server.subscriber import Subscriber
 from asynq.server.syncer import Syncer
 from asynq.server.threads import ElasticThreadExecutor
 from asynq.server.workers import WorkerRegistry
-from asynq.task import Duration
 
 NEW, ACTIVE, STOPPED, CLOSED = "new", "active", "stopped", "closed"
 

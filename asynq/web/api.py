@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from asynq._snapshots import WorkerInfo
+from asynq._task import TaskInfo
 from asynq.errors import AsynqError, BrokerError
 from asynq.inspector import AsyncInspector
-from asynq.inspector_types import WorkerInfo
-from asynq.task import TaskInfo
 from asynq.web import format as fmt
 from asynq.web.app import Dashboard
 from asynq.web.csrf import COOKIE, FIELD, HEADER

@@ -12,7 +12,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from asynq.inspector_types import QueueInfo
+from asynq._snapshots import QueueInfo
 
 #: States in the stacked queue-size bars, in Asynqmon's order.
 SIZE_STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")

@@ -15,7 +15,7 @@ from typing import Any
 from asynq._base.display import bytes_fields as bytes_fields
 from asynq._base.display import error_rate as error_rate
 from asynq._base.display import format_go_duration, truncate
-from asynq.inspector_types import (
+from asynq._snapshots import (
     DailyStats,
     GroupInfo,
     QueueInfo,
@@ -24,7 +24,7 @@ from asynq.inspector_types import (
     ServerInfo,
     WorkerInfo,
 )
-from asynq.task import TaskInfo
+from asynq._task import TaskInfo
 
 
 @dataclass(frozen=True, slots=True)

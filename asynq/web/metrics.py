@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from asynq.inspector_types import QueueInfo
+from asynq._snapshots import QueueInfo
 
 #: ``Content-Type`` of the text format, version 0.0.4.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from asynq._snapshots import QueueInfo
 from asynq.errors import QueueNotFoundError
 from asynq.inspector import AsyncInspector
-from asynq.inspector_types import QueueInfo
 from asynq.web import charts, metrics
 from asynq.web.api import TASK_ACTIONS, list_tasks, redis_overview, workers_of
 from asynq.web.app import Dashboard, static_path

@@ -36,10 +36,10 @@ from asynq._fastcompose import (
     new_task_id,
     new_task_ids,
 )
+from asynq._options import compose
+from asynq._task import TaskInfo
 from asynq.client import EnqueueManyError, _ClientCore
 from asynq.errors import BrokerError, DuplicateTaskError, TaskIDConflictError
-from asynq.options import compose
-from asynq.task import TaskInfo
 from tests.helpers.redis_procs import RedisProcess
 
 NOW = 1_700_000_000.25

@@ -22,7 +22,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 import asynq
 from asynq._base.codec import datetime_from_timestamp
-from asynq.inspector_types import (
+from asynq._snapshots import (
     ClusterNode,
     DailyStats,
     GroupInfo,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import asynq
-from asynq.inspector_types import DailyStats, GroupInfo
+from asynq._snapshots import DailyStats, GroupInfo
 from tests.helpers import seed
 from tests.inspector._scenario import python_scenario
 from tests.inspector.conftest import NOW, NOW_SEC

@@ -13,7 +13,7 @@ import pytest
 
 import asynq
 from asynq._base import keys
-from asynq.inspector_types import SchedulerEnqueueEvent
+from asynq._snapshots import SchedulerEnqueueEvent
 from tests.helpers import gopeer, seed
 from tests.inspector._support import from_go, go_call, go_flags, now_sec
 
@@ -34,7 +34,7 @@ def go_answer(target: Any, op: str, **args: Any) -> Any:
     return from_go(op, answer.get("ok"))
 
 
-def by_start(server: asynq.inspector_types.ServerInfo) -> Any:
+def by_start(server: asynq._snapshots.ServerInfo) -> Any:
     workers = sorted(server.active_workers, key=lambda w: (w.started, w.task_id))
     return replace(server, active_workers=workers)
 

@@ -15,7 +15,7 @@ import pytest
 
 import asynq
 from asynq._base.codec import encode_message
-from asynq.options import compose
+from asynq._options import compose
 from tests.helpers import gopeer
 from tests.interop.cases import Case, enqueue_many, go_info, info_json, table, without
 from tests.interop.redis_dump import assert_same_redis, dump

@@ -10,8 +10,8 @@ from asynq import DuplicateTaskError, Task, TaskIDConflictError
 from asynq._base.codec import encode_message
 from asynq._broker.calls import Command, Pipeline, ReplyError, Script
 from asynq._broker.ops import client_ops
+from asynq._options import Composed, compose
 from asynq.errors import BrokerError
-from asynq.options import Composed, compose
 
 NOW = 1_770_076_800.75
 NOW_NS = 1_770_076_800_750_000_123

@@ -18,7 +18,7 @@ from asynq._base.codec import (
     fill_timestamp_ns,
     unix_to_datetime,
 )
-from asynq.options import compose
+from asynq._options import compose
 
 TASK_ID = "7d1b3f2e-5c1a-4f0e-9b7a-2d3c4e5f6a7b"
 PAYLOAD = b'{"to":"a@b.c"}'

@@ -10,7 +10,7 @@ import pytest
 
 from asynq import Task, ValidationError
 from asynq._base import keys
-from asynq.options import (
+from asynq._options import (
     DEFAULT_MAX_RETRY,
     DEFAULT_TIMEOUT_SECONDS,
     Composed,

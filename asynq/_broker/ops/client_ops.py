@@ -16,8 +16,8 @@ from typing import Any
 from asynq._base import keys
 from asynq._base.codec import encode_message
 from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, Stream, as_int
+from asynq._options import Composed, Placement
 from asynq.errors import AsynqError, DuplicateTaskError, TaskIDConflictError
-from asynq.options import Composed, Placement
 
 
 def write_call(c: Composed, now_ns: int) -> Script:

@@ -11,7 +11,7 @@ from asynq._base import keys
 from asynq._broker.calls import Op, Script, as_int
 from asynq._broker.ops.inspect_queue_ops import require_queue
 from asynq._broker.ops.inspect_task_ops import ARCHIVE_MAX_SIZE, ZSET_KEYS, archive_cutoff
-from asynq.task import TaskState
+from asynq._task import TaskState
 
 
 def _count(call: Script) -> Op[int]:

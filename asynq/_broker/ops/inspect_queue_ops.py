@@ -14,6 +14,7 @@ from redis.crc import key_slot
 
 from asynq._base import keys
 from asynq._broker.calls import Command, Op, Pipeline, Script, as_int, as_str
+from asynq._snapshots import ClusterNode, DailyStats, GroupInfo, QueueInfo
 from asynq.errors import (
     AsynqError,
     BrokerError,
@@ -23,7 +24,6 @@ from asynq.errors import (
     QueueNotFoundError,
     QueueNotPausedError,
 )
-from asynq.inspector_types import ClusterNode, DailyStats, GroupInfo, QueueInfo
 
 #: Task ids sampled per collection, and groups sampled, by the memory estimate (Go's values).
 MEMORY_TASK_SAMPLE = 20

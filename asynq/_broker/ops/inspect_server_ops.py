@@ -31,9 +31,9 @@ from asynq._base.codec import (
 from asynq._base.codec import datetime_from_timestamp
 from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, as_int, as_str
 from asynq._broker.ops.inspect_option_strings import normalize
+from asynq._snapshots import SchedulerEnqueueEvent, SchedulerEntry, ServerInfo, WorkerInfo
+from asynq._task import Task
 from asynq.errors import ValidationError
-from asynq.inspector_types import SchedulerEnqueueEvent, SchedulerEntry, ServerInfo, WorkerInfo
-from asynq.task import Task
 
 M = TypeVar("M", bound=Message)
 

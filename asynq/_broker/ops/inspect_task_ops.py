@@ -20,6 +20,7 @@ from asynq._base import keys
 from asynq._base.codec import TaskMessage, decode_message, encode_message, unix_to_datetime
 from asynq._broker.calls import Command, Op, ReplyError, Script, as_int, as_str
 from asynq._broker.ops.inspect_queue_ops import require_queue
+from asynq._task import TaskInfo, TaskState
 from asynq.errors import (
     BrokerError,
     FailedPreconditionError,
@@ -28,7 +29,6 @@ from asynq.errors import (
     TaskAlreadyRunningError,
     TaskNotFoundError,
 )
-from asynq.task import TaskInfo, TaskState
 
 #: Archived tasks older than this many days are dropped when something is archived.
 ARCHIVE_MAX_AGE_DAYS = 90

@@ -20,8 +20,8 @@ from typing import Any
 
 from asynq._base import keys
 from asynq._base.codec import TaskMessage
+from asynq._task import EnqueueOptions, Task, validate_headers
 from asynq.errors import ValidationError
-from asynq.task import EnqueueOptions, Task, validate_headers
 
 DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT_SECONDS = 1800

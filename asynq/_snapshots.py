@@ -1,4 +1,4 @@
-"""Value types returned by the Inspector (Go's ``QueueInfo``, ``ServerInfo``, ...).
+"""Snapshots of queue, server, worker and scheduler state (Go's QueueInfo, ServerInfo, ...).
 
 Frozen dataclasses with no I/O. Times are aware UTC datetimes; ``None`` stands for Go's zero
 time. Field names follow Go's, in snake_case.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from asynq.task import Task
+from asynq._task import Task
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
