@@ -60,8 +60,12 @@ from redis.cluster import RedisCluster
 
 from asynq._base import gofmt
 from asynq._base.clock import SYSTEM_CLOCK, Clock
-from asynq._base.codec import SchedulerEnqueueEvent, fill_timestamp, fill_timestamp_ns
-from asynq._base.codec import SchedulerEntry as SchedulerEntryMessage
+from asynq._base.codec import (
+    SchedulerEnqueueEventMessage,
+    SchedulerEntryMessage,
+    fill_timestamp,
+    fill_timestamp_ns,
+)
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import scheduler_ops
 from asynq._options import compose, to_seconds
@@ -517,7 +521,7 @@ class Scheduler(_Service):
         await self._hook("post_enqueue", self._post, info, None)
         self._log.debug("Scheduler enqueued a task: %s", info.id)
         now_ns = self._clock.now_ns()
-        event = SchedulerEnqueueEvent(task_id=info.id)
+        event = SchedulerEnqueueEventMessage(task_id=info.id)
         fill_timestamp_ns(event.enqueue_time, now_ns)
         await self._quietly(
             f"record enqueue event of task {info.id}",

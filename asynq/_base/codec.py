@@ -13,20 +13,20 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from asynq._base.proto.asynq_pb2 import (
-    SchedulerEnqueueEvent,
-    SchedulerEntry,
-    ServerInfo,
+    SchedulerEnqueueEventMessage,
+    SchedulerEntryMessage,
+    ServerInfoMessage,
     TaskMessage,
-    WorkerInfo,
+    WorkerInfoMessage,
 )
 
 __all__ = [
     "GO_ZERO_TIME_SECONDS",
-    "SchedulerEnqueueEvent",
-    "SchedulerEntry",
-    "ServerInfo",
+    "SchedulerEnqueueEventMessage",
+    "SchedulerEntryMessage",
+    "ServerInfoMessage",
     "TaskMessage",
-    "WorkerInfo",
+    "WorkerInfoMessage",
     "datetime_from_timestamp",
     "decode_message",
     "encode_message",

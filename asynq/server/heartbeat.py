@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from asynq._base.clock import Clock
-from asynq._base.codec import ServerInfo, WorkerInfo, fill_timestamp, fill_timestamp_ns
+from asynq._base.codec import (
+    ServerInfoMessage,
+    WorkerInfoMessage,
+    fill_timestamp,
+    fill_timestamp_ns,
+)
 from asynq._broker.calls import Command, Op, Pipeline, Script
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops, server_state_ops
@@ -73,9 +78,9 @@ class Heartbeat:
             await self.beat()
             await asyncio.sleep(self._interval)
 
-    def server_info(self) -> ServerInfo:
-        """The ServerInfo as it would be written now."""
-        info = ServerInfo(
+    def server_info(self) -> ServerInfoMessage:
+        """The ServerInfoMessage as it would be written now."""
+        info = ServerInfoMessage(
             host=self._id.host,
             pid=self._id.pid,
             server_id=self._id.server_id,
@@ -88,10 +93,10 @@ class Heartbeat:
         fill_timestamp(info.start_time, self._started)
         return info
 
-    def _worker_infos(self) -> list[WorkerInfo]:
+    def _worker_infos(self) -> list[WorkerInfoMessage]:
         infos = []
         for w in self._registry:
-            info = WorkerInfo(
+            info = WorkerInfoMessage(
                 host=self._id.host,
                 pid=self._id.pid,
                 server_id=self._id.server_id,

@@ -17,11 +17,11 @@ from typing import Any
 
 from asynq._base import keys
 from asynq._base.codec import (
-    SchedulerEnqueueEvent,
-    SchedulerEntry,
-    ServerInfo,
+    SchedulerEnqueueEventMessage,
+    SchedulerEntryMessage,
+    ServerInfoMessage,
     TaskMessage,
-    WorkerInfo,
+    WorkerInfoMessage,
     encode_message,
     fill_timestamp,
     fill_timestamp_ns,
@@ -170,9 +170,9 @@ def server_info(
     status: str = "active",
     started: float = 1_700_000_000.25,
     active_workers: int = 0,
-) -> ServerInfo:
-    """A ServerInfo as Go's heartbeater writes it."""
-    info = ServerInfo(
+) -> ServerInfoMessage:
+    """A ServerInfoMessage as Go's heartbeater writes it."""
+    info = ServerInfoMessage(
         host=host,
         pid=pid,
         server_id=server_id or str(uuid.uuid4()),
@@ -187,14 +187,14 @@ def server_info(
 
 
 def worker_info(
-    server: ServerInfo,
+    server: ServerInfoMessage,
     msg: TaskMessage,
     *,
     started: float,
     deadline: float,
-) -> WorkerInfo:
+) -> WorkerInfoMessage:
     """The WorkerInfo of a task ``server`` is processing."""
-    info = WorkerInfo(
+    info = WorkerInfoMessage(
         host=server.host,
         pid=server.pid,
         server_id=server.server_id,
@@ -210,8 +210,8 @@ def worker_info(
 
 def server(
     r: Any,
-    info: ServerInfo,
-    workers: Iterable[WorkerInfo] = (),
+    info: ServerInfoMessage,
+    workers: Iterable[WorkerInfoMessage] = (),
     *,
     expires_at: int,
     ttl: int = 10,
@@ -238,9 +238,9 @@ def scheduler_entry(
     next_unix: float | None = 1_700_000_030,
     prev_unix: float | None = None,
     entry_id: str | None = None,
-) -> SchedulerEntry:
+) -> SchedulerEntryMessage:
     """A SchedulerEntry as Go's scheduler writes it (``prev`` is Go's zero time until run)."""
-    entry = SchedulerEntry(
+    entry = SchedulerEntryMessage(
         id=entry_id or str(uuid.uuid4()),
         spec=spec,
         task_type=task_type,
@@ -255,7 +255,7 @@ def scheduler_entry(
 def scheduler(
     r: Any,
     scheduler_id: str,
-    entries: Iterable[SchedulerEntry],
+    entries: Iterable[SchedulerEntryMessage],
     *,
     expires_at: int,
     ttl: int = 20,
@@ -272,7 +272,7 @@ def scheduler(
 
 def scheduler_event(r: Any, entry_id: str, task_id: str, *, enqueued_ns: int) -> None:
     """``recordSchedulerEnqueueEventCmd`` (without the 1000-event cap)."""
-    event = SchedulerEnqueueEvent(task_id=task_id)
+    event = SchedulerEnqueueEventMessage(task_id=task_id)
     fill_timestamp_ns(event.enqueue_time, enqueued_ns)
     r.zadd(
         keys.scheduler_history_key(entry_id),

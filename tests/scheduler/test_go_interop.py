@@ -17,7 +17,7 @@ import pytest
 import redis
 
 import asynq
-from asynq._base.codec import SchedulerEntry
+from asynq._base.codec import SchedulerEntryMessage
 from asynq.scheduler import Scheduler
 from tests.helpers import gopeer
 from tests.helpers.waiting import wait_until
@@ -43,10 +43,10 @@ def register_like_insp_scheduler(s: Scheduler) -> dict[str, str]:
     }
 
 
-def raw_entries(r: redis.Redis, scheduler_key: str) -> list[SchedulerEntry]:
+def raw_entries(r: redis.Redis, scheduler_key: str) -> list[SchedulerEntryMessage]:
     out = []
     for raw in r.lrange(scheduler_key, 0, -1):
-        e = SchedulerEntry()
+        e = SchedulerEntryMessage()
         e.ParseFromString(raw)
         out.append(e)
     return out
@@ -134,7 +134,7 @@ async def test_python_entries_equal_a_go_schedulers(make_scheduler, r, redis_url
     await wait_until(lambda: r.exists(key))
     py_entries = raw_entries(r, key)
 
-    def shape(entries: list[SchedulerEntry]) -> list[tuple[Any, ...]]:
+    def shape(entries: list[SchedulerEntryMessage]) -> list[tuple[Any, ...]]:
         return [(e.spec, e.task_type, e.task_payload, list(e.enqueue_options)) for e in entries]
 
     assert shape(py_entries) == shape(go_entries)

@@ -13,8 +13,8 @@ import redis
 import asynq
 from asynq._base.codec import (
     GO_ZERO_TIME_SECONDS,
-    SchedulerEnqueueEvent,
-    SchedulerEntry,
+    SchedulerEnqueueEventMessage,
+    SchedulerEntryMessage,
     decode_message,
 )
 from asynq._broker.drivers import SyncDriver
@@ -31,19 +31,19 @@ def entries_key(s: Scheduler) -> str:
     return f"asynq:schedulers:{{{s.id}}}"
 
 
-def decode_entries(r: redis.Redis, s: Scheduler) -> list[SchedulerEntry]:
+def decode_entries(r: redis.Redis, s: Scheduler) -> list[SchedulerEntryMessage]:
     out = []
     for raw in r.lrange(entries_key(s), 0, -1):
-        e = SchedulerEntry()
+        e = SchedulerEntryMessage()
         e.ParseFromString(raw)
         out.append(e)
     return out
 
 
-def history(r: redis.Redis, entry_id: str) -> list[tuple[SchedulerEnqueueEvent, float]]:
+def history(r: redis.Redis, entry_id: str) -> list[tuple[SchedulerEnqueueEventMessage, float]]:
     out = []
     for raw, score in r.zrange(f"asynq:scheduler_history:{entry_id}", 0, -1, withscores=True):
-        ev = SchedulerEnqueueEvent()
+        ev = SchedulerEnqueueEventMessage()
         ev.ParseFromString(raw)
         out.append((ev, score))
     return out

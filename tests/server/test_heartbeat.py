@@ -10,7 +10,7 @@ import time
 import asynq
 from asynq._base import keys
 from asynq._base.clock import FakeClock
-from asynq._base.codec import ServerInfo, WorkerInfo
+from asynq._base.codec import ServerInfoMessage, WorkerInfoMessage
 from asynq.server import ActiveTask
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import Sleeper, state
@@ -43,7 +43,7 @@ async def test_server_and_worker_state(start_server, client, r):
     assert 8 <= r.ttl(skey) <= 10
     assert 8 <= r.ttl(wkey) <= 10
 
-    si = ServerInfo.FromString(r.get(skey))
+    si = ServerInfoMessage.FromString(r.get(skey))
     assert (si.host, si.pid, si.server_id, si.concurrency) == (host, pid, sid, 3)
     assert dict(si.queues) == {"critical": 6, "default": 3}  # as configured, not GCD-divided
     assert si.strict_priority is True
@@ -53,7 +53,7 @@ async def test_server_and_worker_state(start_server, client, r):
 
     workers = r.hgetall(wkey)
     assert list(workers) == [info.id.encode()]
-    wi = WorkerInfo.FromString(workers[info.id.encode()])
+    wi = WorkerInfoMessage.FromString(workers[info.id.encode()])
     assert (wi.host, wi.pid, wi.server_id, wi.task_id) == (host, pid, sid, info.id)
     assert (wi.task_type, wi.task_payload, wi.queue) == ("work", b"payload", Q)
     assert before <= wi.start_time.seconds + wi.start_time.nanos / 1e9 <= now
@@ -61,7 +61,7 @@ async def test_server_and_worker_state(start_server, client, r):
 
     server.stop()
     await server._heartbeat.beat()
-    assert ServerInfo.FromString(r.get(skey)).status == "stopped"
+    assert ServerInfoMessage.FromString(r.get(skey)).status == "stopped"
     await server.shutdown()
     assert not r.exists(skey) and not r.exists(wkey)
     assert r.zscore(keys.ALL_SERVERS, skey) is None
@@ -74,7 +74,9 @@ async def test_idle_server_has_no_workers_hash(start_server, r):
     host, pid, sid = socket.gethostname(), os.getpid(), server.server_id
     assert r.exists(keys.server_info_key(host, pid, sid))
     assert not r.exists(keys.workers_key(host, pid, sid))
-    assert ServerInfo.FromString(r.get(keys.server_info_key(host, pid, sid))).status == "active"
+    assert (
+        ServerInfoMessage.FromString(r.get(keys.server_info_key(host, pid, sid))).status == "active"
+    )
 
 
 async def test_lease_is_extended_with_zadd_xx(start_server, client, r):

@@ -18,7 +18,7 @@ import redis.asyncio
 
 import asynq
 from asynq._base import keys
-from asynq._base.codec import ServerInfo
+from asynq._base.codec import ServerInfoMessage
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import Config, Server
 from asynq.server.forwarder import Forwarder
@@ -99,12 +99,12 @@ def start_worker(
         proc.wait()
 
 
-def _server_info(r: redis.Redis) -> ServerInfo | None:
+def _server_info(r: redis.Redis) -> ServerInfoMessage | None:
     members = r.zrange(keys.ALL_SERVERS, 0, -1)
     if not members:
         return None
     data = r.get(members[0])
-    return ServerInfo.FromString(data) if data else None
+    return ServerInfoMessage.FromString(data) if data else None
 
 
 async def test_sigtstp_stops_and_sigterm_requeues(start_worker, client, r):
@@ -113,7 +113,7 @@ async def test_sigtstp_stops_and_sigterm_requeues(start_worker, client, r):
     info = client.enqueue(asynq.Task("sleep", b"30"))
     await wait_until(lambda: state(r, Q, info.id) == "active")
     proc.send_signal(signal.SIGTSTP)
-    await wait_until(lambda: (_server_info(r) or ServerInfo()).status == "stopped")
+    await wait_until(lambda: (_server_info(r) or ServerInfoMessage()).status == "stopped")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
     assert state(r, Q, info.id) == "pending"
@@ -127,7 +127,7 @@ async def test_second_sigint_requeues_at_once(start_worker, client, r):
     ids = [client.enqueue(asynq.Task("sleep", b"60")).id for _ in range(2)]
     await wait_until(lambda: all(state(r, Q, tid) == "active" for tid in ids))
     proc.send_signal(signal.SIGINT)
-    await wait_until(lambda: (_server_info(r) or ServerInfo()).status == "closed")
+    await wait_until(lambda: (_server_info(r) or ServerInfoMessage()).status == "closed")
     proc.send_signal(signal.SIGINT)
     # Without the second signal this would wait the 60 s shutdown timeout.
     assert proc.wait(15) == 0

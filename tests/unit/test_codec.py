@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from asynq import Task
 from asynq._base.codec import (
     GO_ZERO_TIME_SECONDS,
-    SchedulerEntry,
+    SchedulerEntryMessage,
     TaskMessage,
     datetime_from_timestamp,
     decode_message,
@@ -81,8 +81,8 @@ def test_go_zero_time_encoding() -> None:
     fill_timestamp(ts, None)
     assert (ts.seconds, ts.nanos) == (GO_ZERO_TIME_SECONDS, 0)
     assert ts.SerializeToString() == GO_ZERO_TIME_BYTES
-    # Inside a message the zero time is a present sub-message (field 7 of SchedulerEntry).
-    entry = SchedulerEntry()
+    # Inside a message the zero time is a present sub-message (field 7 of SchedulerEntryMessage).
+    entry = SchedulerEntryMessage()
     fill_timestamp(entry.prev_enqueue_time, None)
     assert entry.SerializeToString() == bytes([0x3A, len(GO_ZERO_TIME_BYTES)]) + GO_ZERO_TIME_BYTES
 
@@ -126,7 +126,7 @@ def test_datetime_from_timestamp_truncates_to_microseconds() -> None:
 def test_datetime_from_timestamp_maps_go_zero_and_unset_to_none() -> None:
     assert datetime_from_timestamp(Timestamp(seconds=GO_ZERO_TIME_SECONDS)) is None
     assert datetime_from_timestamp(Timestamp()) is None  # an absent field decodes as the epoch
-    assert datetime_from_timestamp(SchedulerEntry().next_enqueue_time) is None
+    assert datetime_from_timestamp(SchedulerEntryMessage().next_enqueue_time) is None
 
 
 def test_datetime_from_timestamp_before_the_epoch() -> None:

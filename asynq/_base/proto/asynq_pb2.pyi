@@ -7,6 +7,10 @@ Written from the field tables of the compatibility specification. The package na
 every field number must stay exactly as below: Go servers, Go's Inspector, the asynq CLI
 and Asynqmon decode these bytes. Never add fields: Go re-encodes TaskMessage on retry,
 archive and complete, and would drop anything it does not know.
+
+Message names are not on the wire (protobuf bytes carry field numbers only), so the messages
+Go calls ServerInfo, WorkerInfo, SchedulerEntry and SchedulerEnqueueEvent are named with a
+"Message" suffix here: the plain names belong to the public snapshot classes of asynq.
 """
 
 import builtins
@@ -107,8 +111,8 @@ class TaskMessage(google.protobuf.message.Message):
 Global___TaskMessage: typing_extensions.TypeAlias = TaskMessage
 
 @typing.final
-class ServerInfo(google.protobuf.message.Message):
-    """ServerInfo is the value of asynq:servers:{<host>:<pid>:<server_id>}."""
+class ServerInfoMessage(google.protobuf.message.Message):
+    """ServerInfoMessage is Go's ServerInfo: the value of asynq:servers:{<host>:<pid>:<server_id>}."""
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
@@ -164,11 +168,11 @@ class ServerInfo(google.protobuf.message.Message):
     def HasField(self, field_name: typing.Literal["start_time", b"start_time"]) -> builtins.bool: ...
     def ClearField(self, field_name: typing.Literal["active_worker_count", b"active_worker_count", "concurrency", b"concurrency", "host", b"host", "pid", b"pid", "queues", b"queues", "server_id", b"server_id", "start_time", b"start_time", "status", b"status", "strict_priority", b"strict_priority"]) -> None: ...
 
-Global___ServerInfo: typing_extensions.TypeAlias = ServerInfo
+Global___ServerInfoMessage: typing_extensions.TypeAlias = ServerInfoMessage
 
 @typing.final
-class WorkerInfo(google.protobuf.message.Message):
-    """WorkerInfo is one value of the hash asynq:workers:{<host>:<pid>:<server_id>}."""
+class WorkerInfoMessage(google.protobuf.message.Message):
+    """WorkerInfoMessage is Go's WorkerInfo: one value of the hash asynq:workers:{<host>:<pid>:<server_id>}."""
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
@@ -208,11 +212,11 @@ class WorkerInfo(google.protobuf.message.Message):
     def HasField(self, field_name: typing.Literal["deadline", b"deadline", "start_time", b"start_time"]) -> builtins.bool: ...
     def ClearField(self, field_name: typing.Literal["deadline", b"deadline", "host", b"host", "pid", b"pid", "queue", b"queue", "server_id", b"server_id", "start_time", b"start_time", "task_id", b"task_id", "task_payload", b"task_payload", "task_type", b"task_type"]) -> None: ...
 
-Global___WorkerInfo: typing_extensions.TypeAlias = WorkerInfo
+Global___WorkerInfoMessage: typing_extensions.TypeAlias = WorkerInfoMessage
 
 @typing.final
-class SchedulerEntry(google.protobuf.message.Message):
-    """SchedulerEntry is one element of the list asynq:schedulers:{<scheduler_id>}."""
+class SchedulerEntryMessage(google.protobuf.message.Message):
+    """SchedulerEntryMessage is Go's SchedulerEntry: one element of the list asynq:schedulers:{<scheduler_id>}."""
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
@@ -247,11 +251,11 @@ class SchedulerEntry(google.protobuf.message.Message):
     def HasField(self, field_name: typing.Literal["next_enqueue_time", b"next_enqueue_time", "prev_enqueue_time", b"prev_enqueue_time"]) -> builtins.bool: ...
     def ClearField(self, field_name: typing.Literal["enqueue_options", b"enqueue_options", "id", b"id", "next_enqueue_time", b"next_enqueue_time", "prev_enqueue_time", b"prev_enqueue_time", "spec", b"spec", "task_payload", b"task_payload", "task_type", b"task_type"]) -> None: ...
 
-Global___SchedulerEntry: typing_extensions.TypeAlias = SchedulerEntry
+Global___SchedulerEntryMessage: typing_extensions.TypeAlias = SchedulerEntryMessage
 
 @typing.final
-class SchedulerEnqueueEvent(google.protobuf.message.Message):
-    """SchedulerEnqueueEvent is one member of the ZSET asynq:scheduler_history:<entry_id>."""
+class SchedulerEnqueueEventMessage(google.protobuf.message.Message):
+    """SchedulerEnqueueEventMessage is Go's SchedulerEnqueueEvent: one member of the ZSET asynq:scheduler_history:<entry_id>."""
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
@@ -269,4 +273,4 @@ class SchedulerEnqueueEvent(google.protobuf.message.Message):
     def HasField(self, field_name: typing.Literal["enqueue_time", b"enqueue_time"]) -> builtins.bool: ...
     def ClearField(self, field_name: typing.Literal["enqueue_time", b"enqueue_time", "task_id", b"task_id"]) -> None: ...
 
-Global___SchedulerEnqueueEvent: typing_extensions.TypeAlias = SchedulerEnqueueEvent
+Global___SchedulerEnqueueEventMessage: typing_extensions.TypeAlias = SchedulerEnqueueEventMessage

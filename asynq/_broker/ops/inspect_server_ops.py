@@ -17,18 +17,12 @@ from google.protobuf.message import DecodeError, Message
 
 from asynq._base import keys
 from asynq._base.codec import (
-    SchedulerEnqueueEvent as EventMessage,
+    SchedulerEnqueueEventMessage,
+    SchedulerEntryMessage,
+    ServerInfoMessage,
+    WorkerInfoMessage,
+    datetime_from_timestamp,
 )
-from asynq._base.codec import (
-    SchedulerEntry as EntryMessage,
-)
-from asynq._base.codec import (
-    ServerInfo as ServerMessage,
-)
-from asynq._base.codec import (
-    WorkerInfo as WorkerMessage,
-)
-from asynq._base.codec import datetime_from_timestamp
 from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, as_int, as_str
 from asynq._broker.ops.inspect_option_strings import normalize
 from asynq._snapshots import SchedulerEnqueueEvent, SchedulerEntry, ServerInfo, WorkerInfo
@@ -64,7 +58,7 @@ def _read_each(command: str, names: list[str], *extra: str) -> Op[list[Any]]:
     return [None if isinstance(r, ReplyError) else r for r in replies]
 
 
-def _worker(msg: WorkerMessage) -> WorkerInfo:
+def _worker(msg: WorkerInfoMessage) -> WorkerInfo:
     return WorkerInfo(
         task_id=msg.task_id,
         task_type=msg.task_type,
@@ -87,12 +81,12 @@ def servers(now_sec: int) -> Op[list[ServerInfo]]:
     host, pid and id, and workers by start time and task id.
     """
     server_keys = yield from _live_keys(keys.ALL_SERVERS, now_sec)
-    infos = [_decode(ServerMessage, d) for d in (yield from _read_each("GET", server_keys))]
+    infos = [_decode(ServerInfoMessage, d) for d in (yield from _read_each("GET", server_keys))]
     worker_keys = yield from _live_keys(keys.ALL_WORKERS, now_sec)
     by_server: dict[str, list[WorkerInfo]] = {}
     for values in (yield from _read_each("HVALS", worker_keys)):
         for data in values or ():
-            worker = _decode(WorkerMessage, data)
+            worker = _decode(WorkerInfoMessage, data)
             if worker is not None:
                 by_server.setdefault(worker.server_id, []).append(_worker(worker))
     result = {
@@ -113,7 +107,7 @@ def servers(now_sec: int) -> Op[list[ServerInfo]]:
     return sorted(result.values(), key=lambda s: (s.host, s.pid, s.id))
 
 
-def _entry(msg: EntryMessage) -> SchedulerEntry | None:
+def _entry(msg: SchedulerEntryMessage) -> SchedulerEntry | None:
     try:
         task = Task(msg.task_type, msg.task_payload)
     except ValidationError:
@@ -135,7 +129,7 @@ def scheduler_entries(now_sec: int) -> Op[list[SchedulerEntry]]:
     entries = []
     for values in (yield from _read_each("LRANGE", scheduler_keys, "0", "-1")):
         for data in values or ():
-            msg = _decode(EntryMessage, data)
+            msg = _decode(SchedulerEntryMessage, data)
             entry = None if msg is None else _entry(msg)
             if entry is not None:
                 entries.append(entry)
@@ -152,7 +146,7 @@ def scheduler_enqueue_events(
     )
     events = []
     for data in members:
-        msg = _decode(EventMessage, data)
+        msg = _decode(SchedulerEnqueueEventMessage, data)
         if msg is not None:
             events.append(
                 SchedulerEnqueueEvent(

@@ -8,12 +8,12 @@ import math
 from collections.abc import Sequence
 
 from asynq._base import keys
-from asynq._base.codec import ServerInfo, WorkerInfo
+from asynq._base.codec import ServerInfoMessage, WorkerInfoMessage
 from asynq._broker.calls import Arg, Command, Op, Pipeline, Script
 
 
 def write_server_state_calls(
-    info: ServerInfo, workers: Sequence[WorkerInfo], ttl: int, now: float
+    info: ServerInfoMessage, workers: Sequence[WorkerInfoMessage], ttl: int, now: float
 ) -> tuple[Command | Script, ...]:
     """The three calls of Go's ``RDB.WriteServerState``, in Go's order.
 
