@@ -23,8 +23,8 @@ from asynq._fastcompose import (
     new_task_ids,
 )
 from asynq._options import Composed, compose
+from asynq._resolve import resolve_async, resolve_sync
 from asynq._task import Duration, Instant, Task, TaskInfo
-from asynq.connection import resolve_async, resolve_sync
 from asynq.errors import AsynqError
 
 if TYPE_CHECKING:

@@ -24,6 +24,8 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from asynq.errors import ValidationError
 
+__all__ = ["AsyncRedis", "AsyncRedisLike", "RedisConnection", "RedisLike", "SyncRedis"]
+
 #: A blocking redis-py client this library can drive.
 SyncRedis: TypeAlias = redis.Redis | RedisCluster
 #: An asyncio redis-py client this library can drive.
@@ -202,40 +204,12 @@ class RedisConnection:
         return redis.asyncio.Redis(host=host, port=port, db=self.db, **kwargs)
 
 
-#: What the public classes accept as a connection.
-RedisLike = "str | RedisConnection | redis.Redis | RedisCluster | None"
-
-
-def resolve_sync(conn: Any) -> tuple[SyncRedis, bool]:
-    """Return a blocking client for ``conn`` and whether this library owns (closes) it."""
-    if conn is None or isinstance(conn, str):
-        conn = RedisConnection.from_url(conn or _default_url())
-    if isinstance(conn, RedisConnection):
-        return conn.sync_client(), True
-    if isinstance(conn, redis.Redis | RedisCluster):
-        return conn, False
-    raise ValidationError(f"expected a Redis URL, RedisConnection or redis.Redis, not {conn!r}")
-
-
-def resolve_async(conn: Any) -> tuple[AsyncRedis, bool]:
-    """Return an asyncio client for ``conn`` and whether this library owns (closes) it."""
-    if conn is None or isinstance(conn, str):
-        conn = RedisConnection.from_url(conn or _default_url())
-    if isinstance(conn, RedisConnection):
-        return conn.async_client(), True
-    if isinstance(conn, redis.asyncio.Redis | AsyncRedisCluster):
-        return conn, False
-    raise ValidationError(
-        f"expected a Redis URL, RedisConnection or redis.asyncio.Redis, not {conn!r}"
-    )
-
-
-def _default_url() -> str:
-    import os
-
-    return os.environ.get("ASYNQ_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def is_cluster(client: Any) -> bool:
-    """Whether ``client`` talks to a Redis Cluster."""
-    return isinstance(client, RedisCluster | AsyncRedisCluster)
+#: What the blocking classes (:class:`~asynq.Client`, :class:`~asynq.Inspector`) take as
+#: ``redis``: a Redis URL (see :meth:`RedisConnection.from_url`), a :class:`RedisConnection`, or
+#: an existing blocking redis-py client, which stays the caller's to close. ``None`` (the
+#: default everywhere) means ``$ASYNQ_REDIS_URL``, else ``redis://127.0.0.1:6379/0``.
+RedisLike: TypeAlias = str | RedisConnection | redis.Redis | RedisCluster
+#: What the asyncio classes (:class:`~asynq.AsyncClient`, :class:`~asynq.AsyncInspector`,
+#: :class:`~asynq.Server`, :class:`~asynq.Scheduler`, the dashboard...) take as ``redis``: the
+#: same as :data:`RedisLike`, with an asyncio redis-py client in place of a blocking one.
+AsyncRedisLike: TypeAlias = str | RedisConnection | redis.asyncio.Redis | AsyncRedisCluster

@@ -69,10 +69,10 @@ from asynq._base.codec import (
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import scheduler_ops
 from asynq._options import compose, to_seconds
+from asynq._resolve import resolve_async
 from asynq._snapshots import SchedulerEntry
 from asynq._task import Task, TaskInfo
 from asynq.client import AsyncClient
-from asynq.connection import resolve_async
 from asynq.cron import EverySchedule, Schedule, load_location, parse_spec
 from asynq.errors import AsynqError, FailedPreconditionError, ValidationError
 

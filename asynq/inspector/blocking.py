@@ -9,6 +9,7 @@ from redis.cluster import RedisCluster
 
 from asynq._base.clock import Clock
 from asynq._broker.drivers import SyncDriver
+from asynq._resolve import resolve_sync
 from asynq._snapshots import (
     ClusterNode,
     DailyStats,
@@ -19,7 +20,6 @@ from asynq._snapshots import (
     ServerInfo,
 )
 from asynq._task import TaskInfo
-from asynq.connection import resolve_sync
 from asynq.inspector._core import _A, _C, _G, _P, _R, _S, _X, DEFAULT_PAGE_SIZE, _InspectorCore
 
 

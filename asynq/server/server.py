@@ -13,9 +13,9 @@ from typing import Any
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.drivers import AsyncDriver
+from asynq._resolve import is_cluster, resolve_async
 from asynq._task import Duration
 from asynq.client import AsyncClient
-from asynq.connection import is_cluster, resolve_async
 from asynq.errors import AsynqError, ValidationError
 from asynq.servemux import Handler, TaskHandler
 from asynq.server import heartbeat, recoverer, subscriber, syncer

@@ -8,7 +8,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
 from asynq import RedisConnection, ValidationError
-from asynq.connection import is_cluster, resolve_async, resolve_sync
+from asynq._resolve import is_cluster, resolve_async, resolve_sync
 
 
 def test_redis_url_defaults() -> None:
