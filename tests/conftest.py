@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,23 +24,41 @@ from tests.helpers.facade import SyncFacade
 from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Build the Go peer (tests/go) before any test runs.
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Build the Go peer (tests/go) before any test runs, if a selected test is marked interop.
 
     A cold build takes over a minute on a small machine; doing it here keeps it out of every
-    per-test timeout. A missing Go toolchain fails the run: it is never a skip.
+    per-test timeout, and a session without an interop test never invokes ``go``. A failed build
+    (or a missing Go toolchain) fails every interop test with the reason: it is never a skip.
     """
-    gopeer.build_go_peer()
+    if any(_runs_go(item) for item in items):
+        with contextlib.suppress(RuntimeError):  # remembered; raised again by each Go user
+            gopeer.build_go_peer()
+
+
+def _runs_go(item: pytest.Item) -> bool:
+    return item.get_closest_marker("interop") is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """Tell tests/helpers/gopeer which test runs, so Go use is counted and must be declared."""
+    with gopeer.running_test(item.nodeid, declared=_runs_go(item)):
+        return (yield)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say how many tests ran the real Go asynq peer, and how they ended."""
+    if not gopeer.GO_USERS:
+        terminalreporter.write_sep("-", "Go interop: no test ran the Go peer")
+        return
     outcomes: dict[str, str] = {}
     for outcome in ("passed", "failed", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             if getattr(report, "nodeid", "") in gopeer.GO_USERS:
                 outcomes[report.nodeid] = "failed" if outcome != "passed" else "passed"
-    programs = set().union(*gopeer.GO_USERS.values()) if gopeer.GO_USERS else set()
+    programs = set().union(*gopeer.GO_USERS.values())
     passed = sum(v == "passed" for v in outcomes.values())
     terminalreporter.write_sep(
         "-",

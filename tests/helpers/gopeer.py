@@ -4,6 +4,10 @@ The programs are built once per test process with ``go build -o <bin>/ ./cmd/...
 directory is ``$ASYNQ_GO_PEER_BIN`` or ``tests/go/bin``. A missing Go toolchain is an error, never
 a skip: interop is what proves wire compatibility.
 
+A test that runs Go must be marked ``@pytest.mark.interop``: tests/conftest.py builds the peer
+after collection only when a selected test carries the mark (so a session without one never
+invokes ``go``), and running a Go program from an unmarked test is an error that says so.
+
 Usage::
 
     from tests.helpers import gopeer
@@ -17,15 +21,16 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
-import functools
 import json
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +42,63 @@ def _bin_dir() -> Path:
     return Path(env).resolve() if env else GO_DIR / "bin"
 
 
-@functools.cache
+@dataclass(frozen=True)
+class _Test:
+    nodeid: str
+    declared: bool  # marked ``interop``
+
+
+#: The test running now (set by tests/conftest.py around each test), ``None`` outside tests.
+_current: _Test | None = None
+
+#: The build's outcome once tried: the bin directory, or the error to raise again (a failed
+#: build is not retried by every test that follows).
+_built: Path | RuntimeError | None = None
+
+#: The tests that ran at least one Go program, with the programs they ran (for the summary that
+#: tests/conftest.py prints at the end of the run).
+GO_USERS: dict[str, set[str]] = {}
+
+
+@contextlib.contextmanager
+def running_test(nodeid: str, *, declared: bool) -> Iterator[None]:
+    """Attribute Go use to test ``nodeid`` while it runs; ``declared``: it is marked interop."""
+    global _current
+    outer, _current = _current, _Test(nodeid, declared)
+    try:
+        yield
+    finally:
+        _current = outer
+
+
+def _check_declared() -> None:
+    if _current is not None and not _current.declared:
+        raise RuntimeError(
+            f"{_current.nodeid} runs the Go peer but is not marked @pytest.mark.interop; mark it "
+            "so that the peer is built before the run, and only for runs that need it"
+        )
+
+
 def build_go_peer() -> Path:
     """Build every program under ``tests/go/cmd`` (once per process); return the bin directory.
 
     Raises:
-        RuntimeError: ``go`` is not installed or the build failed (output included).
+        RuntimeError: ``go`` is not installed or the build failed (output included), or the
+            running test is not marked ``interop``.
     """
+    global _built
+    _check_declared()
+    if _built is None:
+        try:
+            _built = _build()
+        except RuntimeError as e:
+            _built = e
+    if isinstance(_built, RuntimeError):
+        raise RuntimeError(str(_built))
+    return _built
+
+
+def _build() -> Path:
     go = shutil.which("go")
     if go is None:
         raise RuntimeError(
@@ -70,17 +125,11 @@ def build_go_peer() -> Path:
     return out
 
 
-#: The tests that ran at least one Go program, with the programs they ran (for the summary that
-#: tests/conftest.py prints at the end of the run).
-GO_USERS: dict[str, set[str]] = {}
-
-
 def binary(name: str) -> Path:
     """Path of the built Go program ``name`` (builds first if needed)."""
-    current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
-    if current:
-        GO_USERS.setdefault(current, set()).add(name)
     path = build_go_peer() / name
+    if _current is not None:
+        GO_USERS.setdefault(_current.nodeid, set()).add(name)
     if not path.exists():
         raise RuntimeError(f"no Go peer program {name!r}: expected {GO_DIR}/cmd/{name}/main.go")
     return path

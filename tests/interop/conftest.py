@@ -15,29 +15,11 @@ import pytest
 from tests.helpers import gopeer
 from tests.helpers.redis_procs import RedisClusterProcs
 
-_HERE = Path(__file__).resolve().parent
-_build_errors: list[RuntimeError] = []
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Build the Go peer once, before any test runs, if any Go interop test was selected.
-
-    A cold build takes over a minute on a small machine; doing it here keeps it out of the
-    per-test timeout. A failure is reported by every interop test (see ``go_peer``).
-    """
-    if any(_HERE in Path(item.path).resolve().parents for item in items):
-        try:
-            gopeer.build_go_peer()
-        except RuntimeError as e:
-            _build_errors.append(e)
-
 
 @pytest.fixture(scope="session", autouse=True)
 def go_peer() -> Path:
-    """The directory holding the built ``tests/go/cmd/*`` programs."""
-    if _build_errors:
-        raise _build_errors[0]
+    """The directory holding the built ``tests/go/cmd/*`` programs (built after collection by
+    tests/conftest.py; a failed build fails here, with its output)."""
     return gopeer.build_go_peer()
 
 

@@ -105,6 +105,7 @@ async def test_failed_aggregation_leaves_the_set_for_the_recoverer(driver, r):
     assert r.llen(keys.pending_key(Q)) == 0
 
 
+@pytest.mark.interop
 async def test_server_aggregates_python_and_go_groups(start_server, client, r, redis_url):
     handled: list[tuple[str, bytes]] = []
 

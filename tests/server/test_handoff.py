@@ -150,6 +150,7 @@ async def test_handed_off_task_is_stored_as_after_a_dequeue(start_server, client
     assert abs(dequeued_lease - (time.time() + 30)) <= 2
 
 
+@pytest.mark.interop
 async def test_go_inspector_sees_and_cancels_a_handed_off_task(start_server, client, r, redis_url):
     sleeper = Sleeper()
     server = await start_server(sleeper, task_check_interval=60)
@@ -382,7 +383,7 @@ async def test_handoff_over_every_kind_of_connection(kind, request):
         raw.close()
 
 
-@pytest.mark.parametrize("recoverer", ["python", "go"])
+@pytest.mark.parametrize("recoverer", ["python", pytest.param("go", marks=pytest.mark.interop)])
 async def test_a_handed_task_whose_worker_vanished_is_recovered(
     recoverer, redis_url, client, r, listener, go_server
 ):

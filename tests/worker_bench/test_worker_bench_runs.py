@@ -30,6 +30,7 @@ def env() -> Iterator[Env]:
         server.stop()
 
 
+@pytest.mark.interop
 def test_worker_benchmarks_produce_rows_for_both_implementations(env: Env) -> None:
     rows: list[Row] = []
     for bench in REGISTRY.values():

@@ -1,0 +1,67 @@
+"""The Go peer is built only for sessions that select an ``interop`` test, and a test that runs
+Go without the mark is told to add it (tests/conftest.py, tests/helpers/gopeer.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import gopeer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_test_not_marked_interop_may_not_run_go() -> None:
+    with (
+        gopeer.running_test("tests/x.py::test_unmarked", declared=False),
+        pytest.raises(RuntimeError, match=r"test_unmarked .*not marked @pytest.mark.interop"),
+    ):
+        gopeer.run_go_json("peer_inspect")
+
+
+def _pytest_with_failing_go(
+    tmp_path: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run an inner pytest session with a `go` first on PATH that leaves a trace and fails."""
+    trace = tmp_path / "go-was-run"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "go").write_text(f'#!/bin/sh\ntouch "{trace}"\necho "no go here" >&2\nexit 1\n')
+    (fake / "go").chmod(0o755)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "ASYNQ_GO_PEER_BIN": str(tmp_path / "go-bin"),
+    }
+    inner = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return inner, trace
+
+
+def test_a_session_without_interop_tests_never_invokes_go(tmp_path: Path) -> None:
+    inner, go_was_run = _pytest_with_failing_go(tmp_path, "tests/unit/test_keys.py")
+    assert inner.returncode == 0, inner.stdout + inner.stderr
+    assert "Go interop: no test ran the Go peer" in inner.stdout
+    assert not go_was_run.exists(), "go was invoked by a session without interop tests"
+
+
+def test_a_session_with_interop_tests_builds_first_and_a_failed_build_fails_them(
+    tmp_path: Path,
+) -> None:
+    inner, go_was_run = _pytest_with_failing_go(
+        tmp_path, "tests/scheduler/test_cron.py", "-m", "interop"
+    )
+    assert go_was_run.exists()
+    assert inner.returncode == 1, inner.stdout + inner.stderr
+    assert "2 failed" in inner.stdout
+    assert "go build ./cmd/...` in" in inner.stdout and "no go here" in inner.stdout
