@@ -14,7 +14,7 @@ from asynq._snapshots import (
 from asynq._task import EnqueueOptions, Task, TaskInfo, TaskOptions, TaskState
 from asynq._version import GO_ASYNQ_VERSION, __version__
 from asynq.client import AsyncClient, Client, EnqueueManyError
-from asynq.connection import RedisConnection
+from asynq.connection import AsyncRedisLike, RedisConnection, RedisLike
 from asynq.errors import (
     AsynqError,
     BrokerError,
@@ -49,6 +49,7 @@ __all__ = [
     "ActiveTask",
     "AsyncClient",
     "AsyncInspector",
+    "AsyncRedisLike",
     "AsynqError",
     "BrokerError",
     "Client",
@@ -75,6 +76,7 @@ __all__ = [
     "QueueNotFoundError",
     "QueueNotPausedError",
     "RedisConnection",
+    "RedisLike",
     "ResultWriter",
     "RevokeTask",
     "Scheduler",

@@ -25,6 +25,7 @@ from asynq._fastcompose import (
 from asynq._options import Composed, compose
 from asynq._resolve import resolve_async, resolve_sync
 from asynq._task import Duration, Instant, Task, TaskInfo
+from asynq.connection import AsyncRedisLike, RedisLike
 from asynq.errors import AsynqError
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class Client:
     The client is thread-safe: redis-py pools its connections.
     """
 
-    def __init__(self, redis: Any = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, redis: RedisLike | None = None, *, clock: Clock | None = None) -> None:
         client, self._owned = resolve_sync(redis)
         self._driver = SyncDriver(client)
         self._core = _ClientCore(clock)
@@ -284,7 +285,7 @@ class AsyncClient:
         clock: Where "now" comes from.
     """
 
-    def __init__(self, redis: Any = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, redis: AsyncRedisLike | None = None, *, clock: Clock | None = None) -> None:
         client, self._owned = resolve_async(redis)
         self._driver = AsyncDriver(client)
         self._core = _ClientCore(clock)

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 from asynq._base import gofmt
 from asynq._base.clock import Clock
 from asynq._task import Task
+from asynq.connection import AsyncRedisLike
 from asynq.errors import FailedPreconditionError, ValidationError
 from asynq.scheduler import (
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -141,7 +142,7 @@ class PeriodicTaskManager(_Service):
     def __init__(
         self,
         provider: ConfigSource,
-        redis: Any = None,
+        redis: AsyncRedisLike | None = None,
         *,
         location: tzinfo | str = UTC,
         heartbeat_interval: float | timedelta = DEFAULT_HEARTBEAT_INTERVAL,

@@ -73,6 +73,7 @@ from asynq._resolve import resolve_async
 from asynq._snapshots import SchedulerEntry
 from asynq._task import Task, TaskInfo
 from asynq.client import AsyncClient
+from asynq.connection import AsyncRedisLike
 from asynq.cron import EverySchedule, Schedule, load_location, parse_spec
 from asynq.errors import AsynqError, FailedPreconditionError, ValidationError
 
@@ -276,7 +277,7 @@ class Scheduler(_Service):
 
     def __init__(
         self,
-        redis: Any = None,
+        redis: AsyncRedisLike | None = None,
         *,
         location: tzinfo | str = UTC,
         heartbeat_interval: float | timedelta = DEFAULT_HEARTBEAT_INTERVAL,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
@@ -20,6 +20,7 @@ from asynq._snapshots import (
     ServerInfo,
 )
 from asynq._task import TaskInfo
+from asynq.connection import AsyncRedisLike
 from asynq.inspector._core import _A, _C, _G, _P, _R, _S, _X, DEFAULT_PAGE_SIZE, _InspectorCore
 
 
@@ -40,7 +41,7 @@ class AsyncInspector:
     ``unpause_queue`` and the cluster methods do not.
     """
 
-    def __init__(self, redis: Any = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, redis: AsyncRedisLike | None = None, *, clock: Clock | None = None) -> None:
         client, self._owned = resolve_async(redis)
         self._driver = AsyncDriver(client)
         self._core = _InspectorCore(clock, isinstance(client, AsyncRedisCluster))

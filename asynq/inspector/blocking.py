@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from redis.cluster import RedisCluster
 
@@ -20,6 +20,7 @@ from asynq._snapshots import (
     ServerInfo,
 )
 from asynq._task import TaskInfo
+from asynq.connection import RedisLike
 from asynq.inspector._core import _A, _C, _G, _P, _R, _S, _X, DEFAULT_PAGE_SIZE, _InspectorCore
 
 
@@ -38,7 +39,7 @@ class Inspector:
     ``unpause_queue`` and the cluster methods do not.
     """
 
-    def __init__(self, redis: Any = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, redis: RedisLike | None = None, *, clock: Clock | None = None) -> None:
         client, self._owned = resolve_sync(redis)
         self._driver = SyncDriver(client)
         self._core = _InspectorCore(clock, isinstance(client, RedisCluster))

@@ -9,13 +9,13 @@ import signal
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.drivers import AsyncDriver
 from asynq._resolve import is_cluster, resolve_async
 from asynq._task import Duration
 from asynq.client import AsyncClient
+from asynq.connection import AsyncRedisLike
 from asynq.errors import AsynqError, ValidationError
 from asynq.servemux import Handler, TaskHandler
 from asynq.server import heartbeat, recoverer, subscriber, syncer
@@ -72,7 +72,11 @@ class Server:
     """
 
     def __init__(
-        self, redis: Any = None, config: Config | None = None, *, clock: Clock | None = None
+        self,
+        redis: AsyncRedisLike | None = None,
+        config: Config | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         if config is not None and not isinstance(config, Config):
             raise ValidationError(f"config must be an asynq.server.Config, not {config!r}")

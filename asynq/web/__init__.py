@@ -35,8 +35,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from asynq.connection import AsyncRedisLike
+    from asynq.inspector import AsyncInspector
 
-def create_wsgi_app(inspector_or_redis: Any = None, **options: Any) -> AsgiToWsgi:
+
+def create_wsgi_app(
+    inspector_or_redis: AsyncInspector | AsyncRedisLike | None = None, **options: Any
+) -> AsgiToWsgi:
     """The dashboard as a WSGI application, for Flask, Django or any WSGI server.
 
     Takes the same arguments as :func:`create_app`. Pass a Redis URL or ``RedisConnection``

@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asynq._version import __version__
+from asynq.connection import AsyncRedisLike
 from asynq.errors import (
     AsynqError,
     BrokerError,
@@ -116,7 +117,7 @@ class Dashboard:
 
     def __init__(
         self,
-        source: Any,
+        source: AsyncInspector | AsyncRedisLike | None,
         settings: Settings,
         *,
         auth: AuthHook | None = None,
@@ -127,7 +128,7 @@ class Dashboard:
                 "the dashboard needs an AsyncInspector (or a Redis URL), not a blocking Inspector"
             )
         self._inspector: AsyncInspector | None = None
-        self._source: Any = None
+        self._source: AsyncRedisLike | None = None
         self._owned = not isinstance(source, AsyncInspector)
         if isinstance(source, AsyncInspector):
             self._inspector = source
@@ -301,7 +302,7 @@ def static_path(name: str = "") -> str:
 
 
 def create_app(
-    inspector_or_redis: Any = None,
+    inspector_or_redis: AsyncInspector | AsyncRedisLike | None = None,
     *,
     root_path: str = "",
     read_only: bool = False,
