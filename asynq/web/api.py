@@ -45,6 +45,8 @@ _BATCH_KEYS = {
     "archive": ("archived_ids", "error_ids"),
     "cancel": ("canceled_ids", "error_ids"),
 }
+# Key of the ``<verb>_all`` responses, as Asynqmon names them ("scheduled" even for run_all).
+_ALL_KEYS = {"delete": "deleted", "run": "scheduled", "archive": "archived"}
 _PAST = {"delete": "deleted", "run": "made pending", "archive": "archived", "cancel": "canceled"}
 _MAX_BODY = 1_000_000
 _CANCEL_PAGE = 100
@@ -200,7 +202,7 @@ class Api:
         )
 
     async def tasks(self, request: Request) -> Response:
-        """``{"tasks": [...], "stats": snapshot}`` for one page of one state."""
+        """``{"tasks": [...], "stats": snapshot}`` for one page of one state (plus ``groups``)."""
         qname = request.path_params["qname"]
         state = request.path_params.get("state", "aggregating")
         if state not in LIST_STATES and state != "aggregating":
@@ -210,12 +212,13 @@ class Api:
         tasks = await list_tasks(self.insp, qname, state, group, page, size)
         workers = await workers_of(self.insp, qname) if state == "active" else {}
         info = await self.insp.get_queue_info(qname)
-        return JSONResponse(
-            {
-                "tasks": [fmt.task_json(t, workers.get(t.id)) for t in tasks],
-                "stats": fmt.queue_json(info),
-            }
-        )
+        body: dict[str, Any] = {
+            "tasks": [fmt.task_json(t, workers.get(t.id)) for t in tasks],
+            "stats": fmt.queue_json(info),
+        }
+        if state == "aggregating":  # Asynqmon lists the queue's groups next to a group's tasks
+            body["groups"] = [fmt.group_json(g) for g in await self.insp.groups(qname)]
+        return JSONResponse(body)
 
     async def task(self, request: Request) -> Response:
         """One task in full."""
@@ -340,12 +343,13 @@ class Api:
         _allowed(state, verb)
         if verb == "cancel":
             n = await self._cancel_all(qname)
-        elif state == "aggregating":
+            # Asynqmon answers cancel_all with 204 and no count.
+            return Outcome(f"{n} {state} tasks {_PAST[verb]}")
+        if state == "aggregating":
             n = await getattr(self.insp, f"{verb}_all_aggregating_tasks")(qname, p["group"])
         else:
             n = await getattr(self.insp, f"{verb}_all_{state}_tasks")(qname)
-        key = {"delete": "deleted", "run": "pending", "archive": "archived", "cancel": "canceled"}
-        return Outcome(f"{n} {state} tasks {_PAST[verb]}", {key[verb]: int(n)})
+        return Outcome(f"{n} {state} tasks {_PAST[verb]}", {_ALL_KEYS[verb]: int(n)})
 
     async def _cancel_all(self, qname: str) -> int:
         # Asynqmon's way: page through the active list and signal each task.
@@ -421,10 +425,19 @@ async def _parse(request: Request) -> tuple[Submitted, str | None]:
 
 
 async def redis_overview(insp: AsyncInspector) -> dict[str, Any]:
-    """INFO (or CLUSTER INFO) plus, in a cluster, each queue's key slot and nodes."""
+    """INFO (or CLUSTER INFO) plus, in a cluster, each queue's key slot and node addresses.
+
+    ``raw_info`` is rebuilt from the parsed fields as ``key:value`` lines (the inspector does
+    not keep INFO's section headers).
+    """
     info = await insp.redis_info()
     cluster = "cluster_state" in info or info.get("cluster_enabled") == "1"
-    out: dict[str, Any] = {"info": info, "cluster": cluster, "queue_locations": []}
+    out: dict[str, Any] = {
+        "info": info,
+        "raw_info": "".join(f"{k}:{v}\r\n" for k, v in info.items()),
+        "cluster": cluster,
+        "queue_locations": [],
+    }
     if cluster:
         for qname in sorted(await insp.queues()):
             slot = await insp.cluster_key_slot(qname)
@@ -433,7 +446,7 @@ async def redis_overview(insp: AsyncInspector) -> dict[str, Any]:
                 {
                     "queue": qname,
                     "keyslot": slot,
-                    "nodes": [{"id": n.id, "addr": n.addr} for n in nodes],
+                    "nodes": [n.addr for n in nodes],
                 }
             )
     return out

@@ -165,7 +165,7 @@ def group_json(g: GroupInfo) -> dict[str, Any]:
 
 
 def task_json(t: TaskInfo, worker: WorkerInfo | None = None) -> dict[str, Any]:
-    """Asynqmon's ``TaskInfo`` fields plus group, completion, retention, headers and result."""
+    """Asynqmon's ``TaskInfo`` fields plus group, retention, headers and encodings."""
     out: dict[str, Any] = {
         "id": t.id,
         "queue": t.queue,
@@ -183,6 +183,7 @@ def task_json(t: TaskInfo, worker: WorkerInfo | None = None) -> dict[str, Any]:
         "is_orphaned": t.is_orphaned,
         "completed_at": iso(t.completed_at),
         "retention_seconds": int(t.retention.total_seconds()),
+        "ttl_seconds": ttl_seconds(t),
         "headers": dict(t.headers),
         **bytes_fields("result", t.result),
     }
@@ -190,6 +191,14 @@ def task_json(t: TaskInfo, worker: WorkerInfo | None = None) -> dict[str, Any]:
         out["start_time"] = iso(worker.started) if worker else "-"
         out["deadline"] = iso(worker.deadline) if worker else out["deadline"] or "-"
     return out
+
+
+def ttl_seconds(t: TaskInfo, now: datetime | None = None) -> int:
+    """Seconds a completed task has left before Redis drops it (0 for other states), as Asynqmon."""
+    if t.completed_at is None or t.state.value != "completed":
+        return 0
+    left = t.completed_at + t.retention - (now or datetime.now(UTC))
+    return int(left.total_seconds())
 
 
 def worker_json(w: WorkerInfo) -> dict[str, Any]:

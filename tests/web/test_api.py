@@ -157,7 +157,7 @@ async def test_cancel_publishes(web: httpx.AsyncClient, seeded: Seeded, redis_ur
     assert resp.status_code == 204
     assert sub.get_message(timeout=2)["data"] == seeded.ids["active"].encode()
     resp = await web.post("/api/queues/default/active_tasks:cancel_all")
-    assert resp.json() == {"canceled": 1}
+    assert (resp.status_code, resp.content) == (204, b"")
     assert sub.get_message(timeout=2)["data"] == seeded.ids["active"].encode()
     resp = await web.post(
         "/api/queues/default/active_tasks:batch_cancel", json={"task_ids": ["a1", "a2"]}
@@ -181,7 +181,7 @@ async def test_batch_and_all_actions(
     )
     assert resp.json() == {"pending_ids": ids[:1], "error_ids": []}
     resp = await web.post("/api/queues/default/scheduled_tasks:run_all")
-    assert resp.json() == {"pending": 2}
+    assert resp.json() == {"scheduled": 2}  # Asynqmon's key, for every run_all
     assert r.llen(keys.pending_key("default")) == 3
     resp = await web.delete("/api/queues/default/archived_tasks:delete_all")
     assert resp.json() == {"deleted": 1}
