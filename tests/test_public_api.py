@@ -152,6 +152,11 @@ def test_lua_header(path: Path) -> None:
     assert re.search(r"\b[\w/]+\.go\b", text), "the Go source file (internal/rdb/<file>.go)"
     head = "\n".join(header)
     assert re.search(r"^-- Returns: \S", head, re.M), "a '-- Returns:' line"
+    # What Redis runs: the body with its --#include blocks expanded, so a block's uses count.
+    body += "\n" + "\n".join(
+        (LUA_DIR / "include" / f"{name}.lua").read_text()
+        for name in re.findall(r"^--#include (\w+)$", body, re.M)
+    )
     for kind in ("KEYS", "ARGV"):
         used = {int(n) for n in re.findall(rf"\b{kind}\[(\d+)\]", body)}
         documented = {int(n) for n in re.findall(rf"^-- {kind}\[(\d+)\] -> \S", head, re.M)}
@@ -168,6 +173,19 @@ def test_lua_script_is_referenced(path: Path) -> None:
         if pattern.search(py.read_text(encoding="utf-8")):
             return
     pytest.fail(f"no module under asynq/ refers to the script {path.stem!r}")
+
+
+def test_lua_scripts_build_no_key_from_a_fixed_name() -> None:
+    # Every key a script touches comes in KEYS (or as a prefix plus a runtime id, name or
+    # state, as in Go's scripts), so the whole key layout lives in asynq/_base/keys.py and
+    # each script's header lists its keys. `prefix .. "active"` would hide a key from both.
+    from asynq._broker import scripts
+
+    for name in scripts.names():
+        source = scripts.load(name).source.decode()
+        code = "\n".join(line.split("--", 1)[0] for line in source.splitlines())
+        fixed = re.findall(r'\.\.\s*"[\w:{}]+"', code)
+        assert not fixed, f"{name}: a key built from a fixed name: {fixed}"
 
 
 def test_lua_scripts_load() -> None:

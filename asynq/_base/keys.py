@@ -184,6 +184,22 @@ def handoff_key(qname: str) -> str:
     return f"asynq:{{{qname}}}:handoff"
 
 
+@functools.lru_cache(maxsize=256)
+def hand_off_keys(qname: str) -> tuple[str, str, str, str, str]:
+    """The keys the enqueue scripts' handoff reads and writes, in their ``KEYS`` order.
+
+    ``(pending, handoff, paused, active, lease)``, see ``asynq/_broker/lua/include/hand_off.lua``.
+    Every enqueue passes them, so they are built once per queue and the tuple is shared.
+    """
+    return (
+        pending_key(qname),
+        handoff_key(qname),
+        paused_key(qname),
+        active_key(qname),
+        lease_key(qname),
+    )
+
+
 #: Prefix of the per-server channels that carry handed-off task messages (Python only).
 HANDOFF_CHANNEL_PREFIX = "asynq:handoff:"
 

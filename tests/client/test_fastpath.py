@@ -250,6 +250,17 @@ def test_only_plain_standalone_clients_get_the_lane(cluster: Any, redis_url: str
 # --- the drivers, call by call --------------------------------------------------------------
 
 KEY, HKEY, ZKEY = "fp:string", "fp:hash", "fp:zset"
+
+#: What follows the task key in the enqueue script's KEYS (asynq._base.keys.hand_off_keys).
+HAND_OFF_KEY_NAMES = ("pending", "handoff", "paused", "active", "lease")
+
+
+def _enqueue(task_id: str) -> Script:
+    """The enqueue script's call for task ``task_id`` of queue ``fp:{q}``."""
+    queue_keys = tuple(f"fp:{{q}}:{name}" for name in HAND_OFF_KEY_NAMES)
+    return Script("enqueue", (f"fp:{{q}}:t:{task_id}", *queue_keys), (b"msg", task_id, 1))
+
+
 CALLS: list[Command | Script | Pipeline] = [
     Command(("GET", KEY)),
     Command(("HGETALL", HKEY)),
@@ -260,13 +271,13 @@ CALLS: list[Command | Script | Pipeline] = [
     Command(("ZSCORE", ZKEY, "a")),
     Command(("INCR", KEY)),  # an error reply
     Command(("CONFIG GET", "maxmemory-policy")),  # a two-word command name
-    Script("enqueue", ("fp:{q}:t:1", "fp:{q}:pending"), (b"msg", "1", 1)),
+    _enqueue("1"),
     Pipeline(
         (
             Command(("EXISTS", KEY, HKEY)),
             Command(("INCR", KEY)),
             Command(("HGET", HKEY, "f")),
-            Script("enqueue", ("fp:{q}:t:1", "fp:{q}:pending"), (b"msg", "1", 1)),
+            _enqueue("1"),
             Command(("ZSCORE", ZKEY, "b")),
         )
     ),
@@ -327,10 +338,7 @@ async def test_async_driver_replies_equal_the_plain_path(redis_url: str, r: Any)
 
 def _stream(n: int) -> Stream:
     """A Stream of ``n`` enqueue scripts (after one SADD), made lazily."""
-    made = (
-        Script("enqueue", (f"fp:{{q}}:t:{i}", "fp:{q}:pending"), (b"msg", str(i), 1))
-        for i in range(n)
-    )
+    made = (_enqueue(str(i)) for i in range(n))
     return Stream(itertools.chain([Command(("SADD", "fp:queues", "q"))], made))
 
 

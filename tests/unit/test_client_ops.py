@@ -31,12 +31,22 @@ def run(op: Any, *replies: Any) -> tuple[list[Any], Any]:
     return calls, stop.value.value
 
 
+#: The keys the enqueue scripts pass on to their handoff to an idle worker, in KEYS order.
+HAND_OFF_KEYS = (
+    "asynq:{default}:pending",
+    "asynq:{default}:handoff",
+    "asynq:{default}:paused",
+    "asynq:{default}:active",
+    "asynq:{default}:lease",
+)
+
+
 def test_enqueue_call() -> None:
     c = composed()
     call = client_ops.write_call(c, NOW_NS)
     assert call == Script(
         "enqueue",
-        ("asynq:{default}:t:id1", "asynq:{default}:pending"),
+        ("asynq:{default}:t:id1", *HAND_OFF_KEYS),
         (encode_message(c.msg), "id1", NOW_NS),
     )
 
@@ -49,7 +59,7 @@ def test_enqueue_unique_call() -> None:
         (
             "asynq:{default}:unique:email:send:83878c91171338902e0fe0fb97a8c47a",
             "asynq:{default}:t:id1",
-            "asynq:{default}:pending",
+            *HAND_OFF_KEYS,
         ),
         ("id1", 3600, encode_message(c.msg), NOW_NS),
     )

@@ -3,6 +3,10 @@
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending
+-- KEYS[3] -> asynq:{<qname>}:handoff (idle Python workers, see include/hand_off.lua)
+-- KEYS[4] -> asynq:{<qname>}:paused
+-- KEYS[5] -> asynq:{<qname>}:active
+-- KEYS[6] -> asynq:{<qname>}:lease
 -- ARGV[1] -> encoded TaskMessage
 -- ARGV[2] -> task id
 -- ARGV[3] -> now, Unix nanoseconds (stored as pending_since)
@@ -17,7 +21,7 @@
 if redis.call("EXISTS", KEYS[1]) == 1 then
   return 0
 end
-if hand_off(KEYS[2], ARGV[2], ARGV[1], ARGV[3]) then
+if hand_off(KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[1], ARGV[3]) then
   redis.call("HSET", KEYS[1], "msg", ARGV[1], "state", "active")
   return 1
 end

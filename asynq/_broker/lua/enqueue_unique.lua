@@ -4,6 +4,10 @@
 -- KEYS[1] -> asynq:{<qname>}:unique:<type>:<md5(payload)>
 -- KEYS[2] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[3] -> asynq:{<qname>}:pending
+-- KEYS[4] -> asynq:{<qname>}:handoff (idle Python workers, see include/hand_off.lua)
+-- KEYS[5] -> asynq:{<qname>}:paused
+-- KEYS[6] -> asynq:{<qname>}:active
+-- KEYS[7] -> asynq:{<qname>}:lease
 -- ARGV[1] -> task id (the lock's value)
 -- ARGV[2] -> lock TTL in whole seconds (>= 1)
 -- ARGV[3] -> encoded TaskMessage
@@ -20,7 +24,7 @@ end
 if redis.call("EXISTS", KEYS[2]) == 1 then
   return 0
 end
-if hand_off(KEYS[3], ARGV[1], ARGV[3], ARGV[4]) then
+if hand_off(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[1], ARGV[3], ARGV[4]) then
   redis.call("HSET", KEYS[2], "msg", ARGV[3], "state", "active", "unique_key", KEYS[1])
   return 1
 end

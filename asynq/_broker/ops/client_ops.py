@@ -44,10 +44,10 @@ def write_call(c: Composed, now_ns: int) -> Script:
             "add_to_group_unique", (*group_keys, msg.unique_key), (*group_args, c.unique_ttl)
         )
     if c.unique_ttl is None:
-        return Script("enqueue", (tkey, keys.pending_key(q)), (data, tid, now_ns))
+        return Script("enqueue", (tkey, *keys.hand_off_keys(q)), (data, tid, now_ns))
     return Script(
         "enqueue_unique",
-        (msg.unique_key, tkey, keys.pending_key(q)),
+        (msg.unique_key, tkey, *keys.hand_off_keys(q)),
         (tid, c.unique_ttl, data, now_ns),
     )
 

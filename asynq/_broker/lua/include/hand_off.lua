@@ -9,18 +9,15 @@
 -- while the queue is not paused and has no pending task, so a handed-off task never overtakes
 -- an older one.
 --
--- The queue's other keys are derived from its pending key (they share its hash slot), and
--- the times from the enqueue's Unix-nanosecond clock reading, so a caller passes nothing
--- more than a plain enqueue does.
+-- The keys come from the including script's KEYS (built by asynq/_base/keys.py
+-- hand_off_keys), the times from the enqueue's Unix-nanosecond clock reading.
 --
 -- Returns true when a worker received the message; the id is then on the active list and
 -- leased for 30 s, and the caller stores the hash as Go's dequeueCmd leaves it (state
 -- active, no pending_since). Returns false, having changed nothing but registrations, when
 -- the task is to be stored pending.
-local function hand_off(pending, id, msg, now_ns)
-  local prefix = string.sub(pending, 1, -#"pending" - 1)
-  local handoff = prefix .. "handoff"
-  if redis.call("EXISTS", handoff) == 0 or redis.call("EXISTS", prefix .. "paused") == 1
+local function hand_off(pending, handoff, paused, active, lease, id, msg, now_ns)
+  if redis.call("EXISTS", handoff) == 0 or redis.call("EXISTS", paused) == 1
       or redis.call("LLEN", pending) > 0 then
     return false
   end
@@ -33,8 +30,8 @@ local function hand_off(pending, id, msg, now_ns)
     end
     redis.call("ZREM", handoff, channel)
     if redis.call("PUBLISH", channel, msg) > 0 then
-      redis.call("LPUSH", prefix .. "active", id)
-      redis.call("ZADD", prefix .. "lease", math.floor(now / 1e9) + 30, id)
+      redis.call("LPUSH", active, id)
+      redis.call("ZADD", lease, math.floor(now / 1e9) + 30, id)
       return true
     end
   end

@@ -6,15 +6,17 @@
 -- Returns nil when removed, else the error reply Go's Inspector scripts give.
 local function take_out(id, state, group, queue_prefix, group_prefix, groups, pending_count)
   local removed, from
-  if state == "pending" then
-    from = queue_prefix .. "pending"
-    removed = redis.call("LREM", from, pending_count, id)
-  elseif state == "aggregating" then
+  if state == "aggregating" then
     from = group_prefix .. group
     removed = redis.call("ZREM", from, id)
   else
+    -- Each state other than aggregating names its collection: asynq:{<qname>}:<state>.
     from = queue_prefix .. state
-    removed = redis.call("ZREM", from, id)
+    if state == "pending" then
+      removed = redis.call("LREM", from, pending_count, id)
+    else
+      removed = redis.call("ZREM", from, id)
+    end
   end
   if removed == 0 then
     return redis.error_reply("task " .. id .. " is not in " .. from)
