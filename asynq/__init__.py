@@ -1,6 +1,7 @@
 """asynq: a distributed task queue on Redis, wire-compatible with Go's hibiken/asynq v0.26.0."""
 
 from asynq._base.clock import Clock, FakeClock, SystemClock
+from asynq._default_client import configure, get_async_client, get_client, use_client
 from asynq._snapshots import (
     ClusterNode,
     DailyStats,
@@ -102,4 +103,8 @@ __all__ = [
     "WorkerInfo",
     "__version__",
     "call_handler",
+    "configure",
+    "get_async_client",
+    "get_client",
+    "use_client",
 ]

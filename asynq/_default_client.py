@@ -1,0 +1,201 @@
+"""The process-wide default clients: :func:`get_client`, :func:`get_async_client`,
+:func:`configure` and :func:`use_client`.
+
+Code that enqueues from many places (views, task functions, framework adapters) should not each
+open its own connection pool. These functions hand out one :class:`~asynq.Client` per process
+and one :class:`~asynq.AsyncClient` per event loop, made lazily from :func:`configure` or
+``$ASYNQ_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``).
+
+- **Threads** share the one ``Client`` (redis-py pools its connections); its creation is
+  guarded by a lock, so racing first calls still make one.
+- **Forks** (``os.fork``, ``multiprocessing`` with "fork", pre-forking servers such as gunicorn):
+  the child makes its own clients on first use and never touches the parent's sockets. Both an
+  at-fork hook and a process id check see to it (the hook also replaces the locks, which another
+  thread may have held at the moment of the fork).
+- **Event loops**: an asyncio connection only works on the loop that opened it, so each running
+  loop gets its own ``AsyncClient``, closed when the loop shuts down (see
+  :mod:`asynq._base.loop_local`). A fresh loop per call (``asyncio.run`` in a loop,
+  ``asgiref.sync.async_to_sync``) therefore works, at the price of a new connection per loop.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis as redis_py
+from redis.cluster import RedisCluster
+
+from asynq._base.loop_local import PerLoop
+from asynq.client import AsyncClient, Client
+from asynq.connection import RedisConnection, RedisLike
+from asynq.errors import ValidationError
+
+
+class _Defaults:
+    """What :func:`configure` set, and the clients made from it in this process."""
+
+    def __init__(self, redis: RedisLike | None) -> None:
+        self.redis = redis
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.client: Client | None = None
+        self.async_clients: PerLoop[AsyncClient] = PerLoop(self._new_async_client, _aclose)
+
+    def sync_client(self) -> Client:
+        with self.lock:
+            if self.client is None:
+                self.client = Client(self.redis)
+            return self.client
+
+    def _new_async_client(self) -> AsyncClient:
+        if isinstance(self.redis, redis_py.Redis | RedisCluster):
+            raise ValidationError(
+                "asynq.configure(redis=...) was given a blocking redis client, which only the "
+                "blocking default client can use; configure a Redis URL or a RedisConnection "
+                "to get an AsyncClient per event loop as well"
+            )
+        return AsyncClient(self.redis)
+
+    def close(self) -> None:
+        """Close the clients made so far (async ones on their own loops, in the background)."""
+        with self.lock:
+            client, self.client = self.client, None
+        if client is not None:
+            client.close()
+        self.async_clients.clear()
+
+    def forget_after_fork(self) -> None:
+        """Drop the parent's clients without closing them: their sockets are the parent's."""
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.client = None
+        self.async_clients.forget_after_fork()
+
+
+async def _aclose(client: AsyncClient) -> None:
+    await client.close()
+
+
+_defaults = _Defaults(None)
+#: Clients set by :func:`use_client` for the current context: (sync, async), either may be None.
+_override: contextvars.ContextVar[tuple[Client | None, AsyncClient | None]] = (
+    contextvars.ContextVar("asynq_default_client_override", default=(None, None))
+)
+
+
+def _current() -> _Defaults:
+    defaults = _defaults
+    if defaults.pid != os.getpid():  # forked without the at-fork hook (fork() called from C)
+        defaults.forget_after_fork()
+    return defaults
+
+
+def get_client() -> Client:
+    """The default blocking :class:`~asynq.Client` of this process.
+
+    Made on first use from :func:`configure`'s ``redis`` or ``$ASYNQ_REDIS_URL`` (default
+    ``redis://127.0.0.1:6379/0``), then shared by every thread. A forked child makes its own.
+    Inside a :func:`use_client` block, the client given there.
+
+    Do not close it: :func:`configure` does when it replaces it.
+    """
+    override = _override.get()[0]
+    if override is not None:
+        return override
+    defaults = _current()
+    client = defaults.client
+    return client if client is not None else defaults.sync_client()
+
+
+def get_async_client() -> AsyncClient:
+    """The default :class:`~asynq.AsyncClient` of the running event loop.
+
+    Each event loop gets its own (asyncio connections cannot cross loops), made on first use
+    from the same configuration as :func:`get_client` and closed when the loop shuts down
+    (``asyncio.run``, ``asgiref.sync.async_to_sync`` and ASGI servers all shut their loops down
+    that way). Inside a :func:`use_client` block given an ``async_client``, that client.
+
+    Raises:
+        RuntimeError: called outside a running event loop.
+        ValidationError: :func:`configure` was given a blocking redis client only.
+    """
+    override = _override.get()[1]
+    if override is not None:
+        return override
+    return _current().async_clients.get()
+
+
+def configure(redis: RedisLike | None = None) -> None:
+    """Set where the default clients connect, replacing (and closing) those made so far.
+
+    Args:
+        redis: A Redis URL, a :class:`~asynq.RedisConnection`, or a blocking ``redis.Redis`` /
+            ``RedisCluster`` that the caller keeps owning (then only :func:`get_client` can use
+            it). ``None`` goes back to ``$ASYNQ_REDIS_URL`` or ``redis://127.0.0.1:6379/0``.
+
+    Call it at start-up, before enqueueing: a call in flight on a replaced client may fail when
+    that client is closed. A URL is checked here, so a malformed one fails at once.
+
+    Raises:
+        ValidationError: ``redis`` is not a URL, RedisConnection or blocking redis client, or
+            the URL is malformed.
+    """
+    global _defaults
+    if isinstance(redis, str):
+        RedisConnection.from_url(redis)  # fail now rather than at the first enqueue
+    elif not (redis is None or isinstance(redis, RedisConnection | redis_py.Redis | RedisCluster)):
+        raise ValidationError(
+            "configure(redis=...) takes a Redis URL, a RedisConnection or a redis.Redis, "
+            f"not {type(redis).__name__}"
+        )
+    old, _defaults = _defaults, _Defaults(redis)
+    if old.pid == os.getpid():
+        old.close()
+
+
+@contextmanager
+def use_client(
+    client: Client | None = None, *, async_client: AsyncClient | None = None
+) -> Iterator[None]:
+    """Make ``client`` / ``async_client`` the defaults inside the ``with`` block.
+
+    An argument left ``None`` keeps that default as it is. The swap is held in a context
+    variable: it applies to this thread and to the asyncio tasks and ``asyncio.to_thread``
+    calls started inside the block (they copy the context), not to other threads or to tasks
+    started before. Blocks nest, and the previous defaults come back on exit, even on error.
+    The clients stay open: closing them is the caller's business.
+
+    An ``AsyncClient`` works on one event loop only: give ``async_client`` for code that runs
+    on the loop the client was first used on.
+
+    Raises:
+        ValidationError: ``client`` is not a Client, or ``async_client`` not an AsyncClient.
+    """
+    if client is not None and not isinstance(client, Client):
+        raise ValidationError(f"use_client() expects an asynq.Client, not {client!r}")
+    if async_client is not None and not isinstance(async_client, AsyncClient):
+        raise ValidationError(
+            f"use_client(async_client=...) expects an asynq.AsyncClient, not {async_client!r}"
+        )
+    sync_now, async_now = _override.get()
+    token = _override.set(
+        (
+            sync_now if client is None else client,
+            async_now if async_client is None else async_client,
+        )
+    )
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def _after_fork_in_child() -> None:
+    _defaults.forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
