@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import logging
 import math
 import os
@@ -12,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base import keys
+from asynq._base.imports import import_object
 from asynq._options import to_seconds as to_seconds  # re-exported for the components
 from asynq._task import Duration, Task
 from asynq.errors import ValidationError
@@ -170,7 +173,65 @@ class Config:
         if self.janitor_batch_size == 0:
             set_(self, "janitor_batch_size", 100)
 
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Config:
+        """A Config from a settings mapping (a Django or Flask settings dict, parsed TOML, ...).
+
+        Keys are the attribute names, in any case (``"CONCURRENCY"`` and ``"concurrency"`` are
+        the same). Values are what the constructor takes, and also:
+
+        - for callbacks and other objects (``error_handler``, ``retry_delay_func``,
+          ``group_aggregator``, ``health_check_func``, ``is_failure``, ...): an import path,
+          ``"package.module:attr"`` or ``"package.module.attr"``;
+        - for ``logger``: a logger name.
+
+        Raises:
+            ValidationError: an unknown key (with the close matches), a key given twice in
+                different cases, an import path that does not resolve (naming the key), or a
+                value the constructor refuses.
+        """
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in mapping.items():
+            name = _field_name(key, fields)
+            if name in values:
+                raise ValidationError(f"Config setting {name!r} is given twice (as {key!r})")
+            values[name] = _setting(name, value, fields[name])
+        return cls(**values)
+
     @property
     def log(self) -> logging.Logger:
         """The logger in use."""
         return self.logger or logging.getLogger("asynq.server")
+
+
+def _field_name(key: object, fields: Mapping[str, dataclasses.Field[Any]]) -> str:
+    """The Config attribute a settings key names, whatever its case."""
+    if not isinstance(key, str):
+        raise ValidationError(f"Config setting names are strings, not {key!r}")
+    name = key.lower()
+    if name not in fields:
+        close = difflib.get_close_matches(name, fields, n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValidationError(f"unknown Config setting {key!r}{hint}")
+    return name
+
+
+def _setting(name: str, value: Any, spec: dataclasses.Field[Any]) -> Any:
+    """``value`` as the constructor takes it: a logger name made a logger, an import path
+    imported for the object-valued settings."""
+    if not isinstance(value, str):
+        return value
+    if name == "logger":
+        return logging.getLogger(value)
+    # Number, flag and mapping settings have plain defaults; the others (callbacks and objects)
+    # default to None or to a function, and take an import path.
+    takes_object = spec.default_factory is dataclasses.MISSING and (
+        spec.default is None or callable(spec.default)
+    )
+    if not takes_object:
+        return value  # the constructor rejects it with its own message
+    try:
+        return import_object(value)
+    except ValidationError as exc:
+        raise ValidationError(f"Config setting {name!r}: {exc}") from None
