@@ -26,7 +26,7 @@ from asynq._base.codec import TaskMessage
 from asynq._task import Task
 from asynq.errors import TaskDeadlineExceededError
 from asynq.servemux import Handler, call_handler
-from asynq.server.active_task import ActiveTask, ResultWriter, TaskContext
+from asynq.server._active_task import ActiveTask, ResultWriter, TaskContext
 
 __all__ = ["HandlerRun", "run_handler", "run_handler_sync"]
 

@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ImportError:
         print(INSTALL_HINT, file=sys.stderr)
         raise SystemExit(1) from None
-    from asynq.cli.root import cli
+    from asynq.cli._root import cli
 
     cli.main(args=list(argv) if argv is not None else None, prog_name="asynq")
 

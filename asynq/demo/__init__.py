@@ -4,6 +4,6 @@ Run it with ``python -m asynq.demo`` (or ``bash scripts/demo`` on a fresh machin
 ``$ASYNQ_REDIS_URL`` when set, and otherwise starts a throw-away redis-server of its own.
 """
 
-from asynq.demo.embedded_redis import EmbeddedRedis, find_redis_server
+from asynq.demo._embedded_redis import EmbeddedRedis, find_redis_server
 
 __all__ = ["EmbeddedRedis", "find_redis_server"]

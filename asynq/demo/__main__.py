@@ -13,8 +13,8 @@ from typing import Any
 
 from asynq._task import Task
 from asynq.client import AsyncClient
-from asynq.demo.app import aggregate_digest, mux, produce
-from asynq.demo.embedded_redis import EmbeddedRedis
+from asynq.demo._app import aggregate_digest, mux, produce
+from asynq.demo._embedded_redis import EmbeddedRedis
 from asynq.scheduler import Scheduler
 from asynq.server import Config, Server
 

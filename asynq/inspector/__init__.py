@@ -17,8 +17,8 @@ states are listed by ascending score (next process time for scheduled and retry 
 time for archived ones, expiry for completed ones, time added for aggregating ones).
 """
 
+from asynq.inspector._aio import AsyncInspector
+from asynq.inspector._blocking import Inspector
 from asynq.inspector._core import DEFAULT_PAGE_SIZE
-from asynq.inspector.aio import AsyncInspector
-from asynq.inspector.blocking import Inspector
 
 __all__ = ["DEFAULT_PAGE_SIZE", "AsyncInspector", "Inspector"]

@@ -15,8 +15,8 @@ Example::
     Server("redis://localhost:6379", Config(concurrency=10)).run(mux)
 """
 
-from asynq.server.active_task import ActiveTask, ResultWriter
-from asynq.server.config import (
+from asynq.server._active_task import ActiveTask, ResultWriter
+from asynq.server._config import (
     Config,
     ErrorHandler,
     GroupAggregator,
@@ -26,7 +26,7 @@ from asynq.server.config import (
     RetryDelayFunc,
     default_retry_delay,
 )
-from asynq.server.server import Server
+from asynq.server._server import Server
 
 __all__ = [
     "ActiveTask",

@@ -25,8 +25,8 @@ from asynq.errors import MissingDependencyError
 try:
     from starlette.exceptions import HTTPException
 
-    from asynq.web.app import AuthHook, Dashboard, create_app
-    from asynq.web.wsgi import AsgiToWsgi
+    from asynq.web._app import AuthHook, Dashboard, create_app
+    from asynq.web._wsgi import AsgiToWsgi
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingDependencyError(
         f"asynq.web needs the 'web' extra ({exc.name} is missing): pip install 'asynq-python[web]'"

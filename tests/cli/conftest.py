@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import asynq
-from asynq.cli.root import cli
+from asynq.cli._root import cli
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import redis
 from click.testing import CliRunner, Result
 
 import asynq
-from asynq.cli.root import cli
+from asynq.cli._root import cli
 from tests.cli._support import fails
 from tests.helpers import seed
 

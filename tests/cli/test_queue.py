@@ -14,7 +14,7 @@ from redis.crc import key_slot
 
 import asynq
 from asynq._base import keys
-from asynq.cli.root import cli
+from asynq.cli._root import cli
 from tests.cli._support import fails
 from tests.helpers import seed
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from asynq._task import TaskState
-from asynq.cli.params import parse_go_duration, parse_queue_weight, parse_rfc3339
-from asynq.cli.progress import Progress
-from asynq.cli.render import format_go_duration, is_printable, jsonable, sprint_bytes, table
+from asynq.cli._params import parse_go_duration, parse_queue_weight, parse_rfc3339
+from asynq.cli._progress import Progress
+from asynq.cli._render import format_go_duration, is_printable, jsonable, sprint_bytes, table
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from asynq._base.clock import FakeClock
 from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, GroupAggregator
-from asynq.server.aggregator import Aggregator
+from asynq.server._aggregator import Aggregator
 from tests.helpers.waiting import wait_until
 from tests.server.gohelpers import go_enqueue, go_events, wait_started
 

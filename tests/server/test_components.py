@@ -21,11 +21,11 @@ from asynq._broker.calls import Command, Op
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import aggregation_ops, server_ops
 from asynq.server import ActiveTask
-from asynq.server.forwarder import Forwarder
-from asynq.server.healthcheck import HealthChecker
-from asynq.server.janitor import Janitor
-from asynq.server.recoverer import Recoverer
-from asynq.server.syncer import Syncer, SyncRequest
+from asynq.server._forwarder import Forwarder
+from asynq.server._healthcheck import HealthChecker
+from asynq.server._janitor import Janitor
+from asynq.server._recoverer import Recoverer
+from asynq.server._syncer import Syncer, SyncRequest
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import read_msg, state
 

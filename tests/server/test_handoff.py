@@ -22,9 +22,9 @@ from asynq._base.clock import SYSTEM_CLOCK
 from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, Config, Server
-from asynq.server import subscriber as subscriber_module
-from asynq.server.handoff import TTL_MARGIN
-from asynq.server.recoverer import Recoverer
+from asynq.server import _subscriber as subscriber_module
+from asynq.server._handoff import TTL_MARGIN
+from asynq.server._recoverer import Recoverer
 from tests.helpers.redis_procs import RedisProcess, free_port
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import Sleeper

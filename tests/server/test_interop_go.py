@@ -16,7 +16,7 @@ from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.server import ActiveTask
-from asynq.server.recoverer import Recoverer
+from asynq.server._recoverer import Recoverer
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import read_msg, state
 from tests.server.gohelpers import go_enqueue, go_events, go_json, wait_started

@@ -21,8 +21,8 @@ from asynq._base import keys
 from asynq._base.codec import ServerInfoMessage
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import Config, Server
-from asynq.server.forwarder import Forwarder
-from asynq.server.recoverer import Recoverer
+from asynq.server._forwarder import Forwarder
+from asynq.server._recoverer import Recoverer
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import FAST, state
 

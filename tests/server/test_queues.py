@@ -10,7 +10,7 @@ import pytest
 
 import asynq
 from asynq.server import Config
-from asynq.server.queues import QueueSelector, normalize
+from asynq.server._queues import QueueSelector, normalize
 
 
 def test_normalize_divides_by_gcd() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from asynq.server.threads import ElasticThreadExecutor
+from asynq.server._threads import ElasticThreadExecutor
 
 
 def test_reuses_idle_threads_and_grows_past_stuck_ones() -> None:

@@ -13,7 +13,8 @@ import sys
 
 import redis.asyncio
 
-from asynq.server import ActiveTask, Config, Server, heartbeat
+from asynq.server import ActiveTask, Config, Server
+from asynq.server import _heartbeat as heartbeat
 
 
 async def handler(task: ActiveTask) -> None:

@@ -8,7 +8,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from asynq.cli.root import cli
+from asynq.cli._root import cli
 
 
 def test_import_without_starlette_names_the_extra() -> None:

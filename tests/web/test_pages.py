@@ -10,7 +10,7 @@ import pytest
 import redis
 
 import asynq
-from asynq.web.metrics import escape_label
+from asynq.web._metrics import escape_label
 from tests.web._seed import XSS, Seeded
 
 

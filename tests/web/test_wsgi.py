@@ -13,7 +13,7 @@ import redis
 import asynq
 from asynq._base import keys
 from asynq.web import AsgiToWsgi, create_wsgi_app
-from asynq.web.wsgi import scope_from_environ
+from asynq.web._wsgi import scope_from_environ
 
 
 @pytest.fixture

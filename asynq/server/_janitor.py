@@ -9,7 +9,7 @@ from asynq._base.clock import Clock
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.errors import AsynqError
-from asynq.server.component import QueueComponent, every
+from asynq.server._component import QueueComponent, every
 
 
 class Janitor(QueueComponent):

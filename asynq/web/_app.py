@@ -1,7 +1,7 @@
 """The dashboard application: :func:`create_app` builds one ASGI app with all its state on it.
 
 Layout of one request: :class:`Guard` (prefix, authentication, read-only, security headers) →
-Starlette's router → a page (:mod:`asynq.web.pages`) or an API endpoint (:mod:`asynq.web.api`),
+Starlette's router → a page (:mod:`asynq.web._pages`) or an API endpoint (:mod:`asynq.web._api`),
 all of them bound to one :class:`Dashboard` object. Nothing lives in module globals, so several
 dashboards (different Redis, prefixes or settings) can run in one process.
 """
@@ -39,8 +39,8 @@ from asynq.errors import (
     ValidationError,
 )
 from asynq.inspector import AsyncInspector, Inspector
-from asynq.web import format as fmt
-from asynq.web.csrf import COOKIE, Csrf
+from asynq.web import _format as fmt
+from asynq.web._csrf import COOKIE, Csrf
 
 #: ``auth(scope) -> bool`` (or awaitable): ``False`` answers 403; raising
 #: ``starlette.exceptions.HTTPException`` answers with its status and headers.
@@ -340,8 +340,8 @@ def create_app(
     Returns:
         A Starlette application (any ASGI server can run it).
     """
-    from asynq.web.api import Api
-    from asynq.web.pages import Pages
+    from asynq.web._api import Api
+    from asynq.web._pages import Pages
 
     settings = Settings(
         root_path=root_path.rstrip("/"),

@@ -20,7 +20,7 @@ from asynq._task import Duration, Task
 from asynq.errors import ValidationError
 
 if TYPE_CHECKING:
-    from asynq.server.active_task import ActiveTask
+    from asynq.server._active_task import ActiveTask
 
 
 @runtime_checkable
@@ -128,7 +128,7 @@ class Config:
         direct_handoff: Let this library's enqueue hand a task straight to this worker while
             it has a free slot, sparing the dequeue round trip (default ``True``; not on Redis
             Cluster). The worker registers in ``asynq:{<queue>}:handoff``, a key Go never
-            reads; see :mod:`asynq.server.handoff`.
+            reads; see :mod:`asynq.server._handoff`.
     """
 
     concurrency: int = 0

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from asynq.cli.params import INTERVAL, QUEUE_WEIGHT
-from asynq.cli.state import CliError, get_state
+from asynq.cli._params import INTERVAL, QUEUE_WEIGHT
+from asynq.cli._state import CliError, get_state
 from asynq.errors import MissingDependencyError
 
 _LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)

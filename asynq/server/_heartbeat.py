@@ -27,7 +27,7 @@ from asynq._broker.calls import Command, Op, Pipeline, Script
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops, server_state_ops
 from asynq.errors import AsynqError
-from asynq.server.workers import Interrupt, Worker, WorkerRegistry
+from asynq.server._workers import Interrupt, Worker, WorkerRegistry
 
 #: Go's heartbeater interval; the state TTL is twice this.
 HEARTBEAT_INTERVAL = 5.0

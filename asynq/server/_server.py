@@ -18,21 +18,24 @@ from asynq.client import AsyncClient
 from asynq.connection import AsyncRedisLike
 from asynq.errors import AsynqError, ValidationError
 from asynq.servemux import Handler, TaskHandler
-from asynq.server import heartbeat, recoverer, subscriber, syncer
-from asynq.server.aggregator import Aggregator
-from asynq.server.config import Config, to_seconds
-from asynq.server.forwarder import Forwarder
-from asynq.server.handoff import Handoff
-from asynq.server.healthcheck import HealthChecker
-from asynq.server.heartbeat import Heartbeat, ServerIdentity
-from asynq.server.janitor import Janitor
-from asynq.server.processor import Processor
-from asynq.server.queues import QueueSelector
-from asynq.server.recoverer import Recoverer
-from asynq.server.subscriber import Subscriber
-from asynq.server.syncer import Syncer
-from asynq.server.threads import ElasticThreadExecutor
-from asynq.server.workers import WorkerRegistry
+from asynq.server import _heartbeat as heartbeat
+from asynq.server import _recoverer as recoverer
+from asynq.server import _subscriber as subscriber
+from asynq.server import _syncer as syncer
+from asynq.server._aggregator import Aggregator
+from asynq.server._config import Config, to_seconds
+from asynq.server._forwarder import Forwarder
+from asynq.server._handoff import Handoff
+from asynq.server._healthcheck import HealthChecker
+from asynq.server._heartbeat import Heartbeat, ServerIdentity
+from asynq.server._janitor import Janitor
+from asynq.server._processor import Processor
+from asynq.server._queues import QueueSelector
+from asynq.server._recoverer import Recoverer
+from asynq.server._subscriber import Subscriber
+from asynq.server._syncer import Syncer
+from asynq.server._threads import ElasticThreadExecutor
+from asynq.server._workers import WorkerRegistry
 
 NEW, ACTIVE, STOPPED, CLOSED = "new", "active", "stopped", "closed"
 

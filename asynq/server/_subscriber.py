@@ -5,7 +5,7 @@
 cancelled if it runs here. The channels named like each queue's pending list carry the
 notices this library's enqueue, forward and requeue scripts publish; each one wakes the idle
 fetch loop so the task is picked up at once. With direct handoff, this server's own channel
-carries the messages of tasks an enqueue handed to it (see :mod:`asynq.server.handoff`). A lost
+carries the messages of tasks an enqueue handed to it (see :mod:`asynq.server._handoff`). A lost
 connection is retried every 5 s.
 
 Every message here is on the path from an enqueue to a handler, so the connection is read
@@ -27,8 +27,8 @@ import redis.exceptions
 
 from asynq._base import keys
 from asynq._broker import resp
-from asynq.server.handoff import Handoff
-from asynq.server.workers import WorkerRegistry
+from asynq.server._handoff import Handoff
+from asynq.server._workers import WorkerRegistry
 
 #: Go's subscriber retry timeout.
 RETRY_INTERVAL = 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asynq._broker.ops import server_ops
 from asynq.errors import AsynqError
-from asynq.server.component import QueueComponent, every
+from asynq.server._component import QueueComponent, every
 
 
 class Forwarder(QueueComponent):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from asynq.cli.state import CliError
+from asynq.cli._state import CliError
 from asynq.errors import AsynqError, BrokerError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -16,9 +16,10 @@ from starlette.routing import BaseRoute, Route
 from asynq._snapshots import QueueInfo
 from asynq.errors import QueueNotFoundError
 from asynq.inspector import AsyncInspector
-from asynq.web import charts, metrics
-from asynq.web.api import TASK_ACTIONS, list_tasks, redis_overview, workers_of
-from asynq.web.app import Dashboard, static_path
+from asynq.web import _charts as charts
+from asynq.web import _metrics as metrics
+from asynq.web._api import TASK_ACTIONS, list_tasks, redis_overview, workers_of
+from asynq.web._app import Dashboard, static_path
 
 #: Tabs of the queue page, in Asynqmon's order.
 STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
@@ -47,7 +48,7 @@ async def queue_infos(insp: AsyncInspector, names: Sequence[str]) -> list[QueueI
 
 
 class Pages:
-    """HTML pages bound to one :class:`~asynq.web.app.Dashboard`."""
+    """HTML pages bound to one :class:`~asynq.web._app.Dashboard`."""
 
     def __init__(self, dash: Dashboard) -> None:
         self.dash = dash

@@ -5,7 +5,7 @@ up to ``n`` tasks in one script call from the first queue of the weighted order 
 then from the next queues while slots remain. When every queue is empty it waits for a
 publish on a pending channel (tasks enqueued by this library) or a jittered poll interval
 (tasks from Go producers, which do not publish), whichever comes first. With direct handoff
-(:mod:`asynq.server.handoff`) each dequeue that leaves a slot free also registers the worker,
+(:mod:`asynq.server._handoff`) each dequeue that leaves a slot free also registers the worker,
 and a task handed over by an enqueue starts as soon as its message arrives.
 
 Each task runs in its own asyncio task and ends with the first of: the handler returns or
@@ -42,20 +42,20 @@ from asynq.errors import (
     TaskDeadlineExceededError,
 )
 from asynq.servemux import Handler, call_handler, handler_executor
-from asynq.server.active_task import ActiveTask, ResultWriter, TaskContext
-from asynq.server.config import (
+from asynq.server._active_task import ActiveTask, ResultWriter, TaskContext
+from asynq.server._config import (
     ErrorHandler,
     IsFailureFunc,
     RetryDelayFunc,
     default_retry_delay,
     to_seconds,
 )
-from asynq.server.handoff import Handoff
-from asynq.server.lease import Lease
-from asynq.server.queues import QueueSelector
-from asynq.server.syncer import Syncer, SyncRequest
-from asynq.server.workers import Interrupt, Worker, WorkerRegistry
-from asynq.server.writer import OutcomeWriter
+from asynq.server._handoff import Handoff
+from asynq.server._lease import Lease
+from asynq.server._queues import QueueSelector
+from asynq.server._syncer import Syncer, SyncRequest
+from asynq.server._workers import Interrupt, Worker, WorkerRegistry
+from asynq.server._writer import OutcomeWriter
 
 #: Go's ``defaultTimeout``: used when a message has neither timeout nor deadline.
 DEFAULT_TIMEOUT = 1800.0

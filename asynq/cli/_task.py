@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from asynq._task import Task, TaskInfo
-from asynq.cli.base import CliError, Failures, group, json_option
-from asynq.cli.params import DURATION, TIME
-from asynq.cli.progress import Progress
-from asynq.cli.render import (
+from asynq.cli._base import CliError, Failures, group, json_option
+from asynq.cli._params import DURATION, TIME
+from asynq.cli._progress import Progress
+from asynq.cli._render import (
     echo_json,
     echo_table,
     format_go_duration,
@@ -21,7 +21,7 @@ from asynq.cli.render import (
     show_bytes,
     sprint_bytes,
 )
-from asynq.cli.state import get_state, inspector
+from asynq.cli._state import get_state, inspector
 from asynq.client import Client
 from asynq.inspector import Inspector
 

@@ -22,9 +22,9 @@ from asynq._snapshots import WorkerInfo
 from asynq._task import TaskInfo
 from asynq.errors import AsynqError, BrokerError
 from asynq.inspector import AsyncInspector
-from asynq.web import format as fmt
-from asynq.web.app import Dashboard
-from asynq.web.csrf import COOKIE, FIELD, HEADER
+from asynq.web import _format as fmt
+from asynq.web._app import Dashboard
+from asynq.web._csrf import COOKIE, FIELD, HEADER
 
 #: States listed by ``/api/queues/{q}/{state}_tasks``.
 LIST_STATES = ("active", "pending", "scheduled", "retry", "archived", "completed")
@@ -101,7 +101,7 @@ async def workers_of(insp: AsyncInspector, qname: str) -> dict[str, WorkerInfo]:
 
 
 class Api:
-    """Endpoints bound to one :class:`~asynq.web.app.Dashboard`."""
+    """Endpoints bound to one :class:`~asynq.web._app.Dashboard`."""
 
     def __init__(self, dash: Dashboard) -> None:
         self.dash = dash

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from asynq._base.codec import TaskMessage
-from asynq.server.active_task import TaskContext
-from asynq.server.lease import Lease
+from asynq.server._active_task import TaskContext
+from asynq.server._lease import Lease
 
 
 class Interrupt(enum.Enum):

@@ -10,7 +10,7 @@ import logging
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.errors import AsynqError
-from asynq.server.config import HealthCheckFunc
+from asynq.server._config import HealthCheckFunc
 
 
 class HealthChecker:

@@ -8,8 +8,8 @@ import click
 import redis
 
 from asynq._version import GO_ASYNQ_VERSION, __version__
-from asynq.cli.base import AliasedGroup
-from asynq.cli.state import DEFAULT_CLUSTER_ADDRS, CliError, CliState, Connection
+from asynq.cli._base import AliasedGroup
+from asynq.cli._state import DEFAULT_CLUSTER_ADDRS, CliError, CliState, Connection
 from asynq.errors import AsynqError, BrokerError
 
 
@@ -87,7 +87,13 @@ def version() -> None:
 
 
 def _register() -> None:
-    from asynq.cli import cron, group_cmd, queue, run, server, stats, task
+    from asynq.cli import _cron as cron
+    from asynq.cli import _group_cmd as group_cmd
+    from asynq.cli import _queue as queue
+    from asynq.cli import _run as run
+    from asynq.cli import _server as server
+    from asynq.cli import _stats as stats
+    from asynq.cli import _task as task
 
     cli.add_command(stats.stats)
     cli.add_command(queue.queue)

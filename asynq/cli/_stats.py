@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from asynq._snapshots import QueueInfo
-from asynq.cli.base import json_option
-from asynq.cli.render import echo_json, echo_table, error_rate
-from asynq.cli.state import get_state
+from asynq.cli._base import json_option
+from asynq.cli._render import echo_json, echo_table, error_rate
+from asynq.cli._state import get_state
 
 _STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
 

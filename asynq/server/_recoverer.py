@@ -17,10 +17,10 @@ from asynq._base.codec import TaskMessage
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import aggregation_ops, server_ops
 from asynq.errors import AsynqError, LeaseExpiredError
-from asynq.server.active_task import plain_task
-from asynq.server.component import QueueComponent, every
-from asynq.server.config import IsFailureFunc, RetryDelayFunc, to_seconds
-from asynq.server.processor import decode_or_log
+from asynq.server._active_task import plain_task
+from asynq.server._component import QueueComponent, every
+from asynq.server._config import IsFailureFunc, RetryDelayFunc, to_seconds
+from asynq.server._processor import decode_or_log
 
 #: Go's recoverer interval.
 RECOVER_INTERVAL = 60.0

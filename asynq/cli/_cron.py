@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from asynq.cli.base import Failures, group, json_option
-from asynq.cli.render import echo_json, echo_table, format_ago, format_go_duration, sprint_bytes
-from asynq.cli.state import inspector
+from asynq.cli._base import Failures, group, json_option
+from asynq.cli._render import echo_json, echo_table, format_ago, format_go_duration, sprint_bytes
+from asynq.cli._state import inspector
 
 _SEPARATOR = "================================================="
 

@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from asynq._snapshots import QueueInfo
-from asynq.cli.base import Failures, group, json_option
-from asynq.cli.progress import Progress
-from asynq.cli.render import echo_json, echo_table, error_rate
-from asynq.cli.state import get_state, inspector
+from asynq.cli._base import Failures, group, json_option
+from asynq.cli._progress import Progress
+from asynq.cli._render import echo_json, echo_table, error_rate
+from asynq.cli._state import get_state, inspector
 from asynq.errors import QueueNotEmptyError
 
 _SEPARATOR = "================================================="

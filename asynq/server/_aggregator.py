@@ -24,9 +24,9 @@ from asynq._broker.ops import aggregation_ops
 from asynq._task import Task
 from asynq.client import AsyncClient
 from asynq.errors import AsynqError
-from asynq.server.active_task import plain_task
-from asynq.server.component import QueueComponent
-from asynq.server.config import GroupAggregator, GroupAggregatorFunc
+from asynq.server._active_task import plain_task
+from asynq.server._component import QueueComponent
+from asynq.server._config import GroupAggregator, GroupAggregatorFunc
 
 #: Go's ``defaultAggregationCheckInterval`` and ``maxConcurrentAggregationChecks``.
 MAX_CHECK_INTERVAL = 7.0

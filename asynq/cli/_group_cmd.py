@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from asynq.cli.base import group, json_option
-from asynq.cli.render import echo_json, echo_table
-from asynq.cli.state import inspector
+from asynq.cli._base import group, json_option
+from asynq.cli._render import echo_json, echo_table
+from asynq.cli._state import inspector
 
 
 @group("group", help="Manage groups.")
