@@ -13,6 +13,16 @@ and a JSON API under ``/api``. It reads and writes only through
     from asynq.web import create_wsgi_app
     wsgi = create_wsgi_app("redis://localhost:6379/0")  # Flask / Django / gunicorn
 
+Who may do what is decided per request: the host puts its user under ``scope["asynq.user"]``
+(ASGI) or ``environ["asynq.user"]`` (WSGI), and ``permissions(viewer) -> Access`` answers, e.g.
+staff may read, superusers may act::
+
+    def permissions(viewer: Viewer) -> Access:
+        user = viewer.user
+        if user is None or not user.is_staff:
+            return DENY
+        return READ_WRITE if user.is_superuser else READ
+
 Needs the ``web`` extra: ``pip install 'asynq-python[web]'``.
 """
 
@@ -25,6 +35,16 @@ from asynq.errors import MissingDependencyError
 try:
     from starlette.exceptions import HTTPException
 
+    from asynq.web._access import (
+        DENY,
+        READ,
+        READ_WRITE,
+        USER_KEY,
+        Access,
+        PermissionHook,
+        Viewer,
+        scope_headers,
+    )
     from asynq.web._app import AuthHook, Dashboard, create_app
     from asynq.web._wsgi import AsgiToWsgi
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -58,11 +78,6 @@ def create_wsgi_app(
     return AsgiToWsgi(app, shutdown=dashboard.aclose)
 
 
-def scope_headers(scope: Mapping[str, Any]) -> dict[str, str]:
-    """The headers of an ASGI scope as a ``{lower-case name: value}`` dict (for auth hooks)."""
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
 def bearer_token_auth(token: str) -> Callable[[Mapping[str, Any]], bool]:
     """An auth hook accepting requests with ``Authorization: Bearer <token>``.
 
@@ -81,10 +96,17 @@ def bearer_token_auth(token: str) -> Callable[[Mapping[str, Any]], bool]:
 
 
 __all__ = [
+    "DENY",
+    "READ",
+    "READ_WRITE",
+    "USER_KEY",
+    "Access",
     "AsgiToWsgi",
     "AuthHook",
     "Dashboard",
     "HTTPException",
+    "PermissionHook",
+    "Viewer",
     "bearer_token_auth",
     "create_app",
     "create_wsgi_app",

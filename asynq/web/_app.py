@@ -1,6 +1,6 @@
 """The dashboard application: :func:`create_app` builds one ASGI app with all its state on it.
 
-Layout of one request: :class:`Guard` (prefix, authentication, read-only, security headers) →
+Layout of one request: :class:`Guard` (prefix, authentication, permissions, security headers) →
 Starlette's router → a page (:mod:`asynq.web._pages`) or an API endpoint (:mod:`asynq.web._api`),
 all of them bound to one :class:`Dashboard` object. Nothing lives in module globals, so several
 dashboards (different Redis, prefixes or settings) can run in one process.
@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.applications import Starlette
@@ -40,6 +40,18 @@ from asynq.errors import (
 )
 from asynq.inspector import AsyncInspector, Inspector
 from asynq.web import _format as fmt
+from asynq.web._access import (
+    ACCESS_KEY,
+    DENY,
+    READ,
+    READ_WRITE,
+    SAFE_METHODS,
+    Access,
+    PermissionHook,
+    Viewer,
+    access_of,
+    route_path,
+)
 from asynq.web._csrf import COOKIE, Csrf
 
 #: ``auth(scope) -> bool`` (or awaitable): ``False`` answers 403; raising
@@ -47,7 +59,7 @@ from asynq.web._csrf import COOKIE, Csrf
 AuthHook = Callable[[Mapping[str, Any]], "bool | Awaitable[bool]"]
 
 FLASH_COOKIE = "asynq_flash"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_T = TypeVar("_T")
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
@@ -121,6 +133,7 @@ class Dashboard:
         settings: Settings,
         *,
         auth: AuthHook | None = None,
+        permissions: PermissionHook | None = None,
         csrf_secret: bytes | str | None = None,
     ) -> None:
         if isinstance(source, Inspector):
@@ -136,6 +149,7 @@ class Dashboard:
             self._source = source
         self.settings = settings
         self.auth = auth
+        self.permissions = permissions
         self.csrf = Csrf(csrf_secret)
         self.templates = _templates()
 
@@ -176,6 +190,7 @@ class Dashboard:
             root=self.root(request),
             settings=self.settings,
             csrf_token=self.csrf.token(cookie),
+            can_write=access_of(request.scope).write,
             flash=flash,
             here=here,
             **ctx,
@@ -209,7 +224,7 @@ class Dashboard:
 
     def error_response(self, request: Request, status: int, message: str) -> Response:
         """JSON for the API, an HTML page otherwise."""
-        if _route_path(request.scope).startswith("/api/"):
+        if route_path(request.scope).startswith("/api/"):
             return JSONResponse({"error": message}, status_code=status)
         return self.render(
             request, "error.html", status=status, status_code=status, message=message
@@ -228,16 +243,14 @@ def _read_flash(raw: str | None) -> dict[str, str] | None:
     return {"level": str(data.get("level", "ok")), "text": str(data.get("text", ""))}
 
 
-def _route_path(scope: Scope) -> str:
-    path = str(scope.get("path", ""))
-    root = str(scope.get("root_path", ""))
-    if root and path.startswith(root):
-        return path[len(root) :] or "/"
-    return path
-
-
 class Guard:
-    """Outer ASGI middleware: URL prefix, authentication hook, read-only mode, security headers."""
+    """Outer ASGI middleware: URL prefix, authentication and permissions, security headers.
+
+    Each HTTP request is checked in this order: the ``auth`` hook (a gate: ``False`` answers
+    403), the ``permissions`` hook (no ``read``: 403), ``read_only`` (a mutation answers 405, as
+    Asynqmon's read-only mode does), then ``write`` (a mutation without it answers 403). The
+    decided :class:`~asynq.web.Access` is left in the scope for the pages.
+    """
 
     def __init__(self, app: ASGIApp, dashboard: Dashboard) -> None:
         self.app = app
@@ -252,30 +265,52 @@ class Guard:
             scope = dict(scope, root_path=prefix)
             if not str(scope["path"]).startswith(prefix):
                 scope["path"] = prefix + scope["path"]
-        denied = await self._authenticate(scope)
-        if denied is None and self.dash.settings.read_only and scope["method"] not in SAFE_METHODS:
-            denied = PlainTextResponse(
-                "the dashboard is read-only", status_code=405, headers={"allow": "GET, HEAD"}
+        try:
+            access = await self._decide(scope)
+        except HTTPException as exc:
+            denied: Response | None = PlainTextResponse(
+                str(exc.detail), status_code=exc.status_code, headers=exc.headers
             )
+        else:
+            scope = dict(scope, **{ACCESS_KEY: access})
+            denied = self._refusal(scope["method"], access)
         if denied is not None:
             await denied(scope, receive, _with_headers(send))
             return
         await self.app(scope, receive, _with_headers(send))
 
-    async def _authenticate(self, scope: Scope) -> Response | None:
-        if self.dash.auth is None:
-            return None
-        try:
-            verdict = self.dash.auth(scope)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-        except HTTPException as exc:
-            return PlainTextResponse(
-                str(exc.detail), status_code=exc.status_code, headers=exc.headers
-            )
-        if not verdict:
+    async def _decide(self, scope: Scope) -> Access:
+        if self.dash.auth is not None and not await _resolve(self.dash.auth(scope)):
+            return DENY
+        access = READ_WRITE
+        if self.dash.permissions is not None:
+            access = await _resolve(self.dash.permissions(Viewer.from_scope(scope)))
+            if not isinstance(access, Access):
+                raise TypeError(
+                    f"the permissions hook must return asynq.web.Access, not {access!r}"
+                )
+        if self.dash.settings.read_only and access.write:
+            access = READ
+        return access
+
+    def _refusal(self, method: str, access: Access) -> Response | None:
+        if not access.read:
             return PlainTextResponse("forbidden", status_code=403)
-        return None
+        if method in SAFE_METHODS or access.write:
+            return None
+        if self.dash.settings.read_only:
+            return PlainTextResponse(
+                "the dashboard is read-only", status_code=405, headers={"allow": "GET, HEAD"}
+            )
+        return PlainTextResponse(
+            "forbidden: you may view the dashboard but not change it", status_code=403
+        )
+
+
+async def _resolve(value: _T | Awaitable[_T]) -> _T:
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 def _with_headers(send: Send) -> Send:
@@ -307,6 +342,7 @@ def create_app(
     root_path: str = "",
     read_only: bool = False,
     auth: AuthHook | None = None,
+    permissions: PermissionHook | None = None,
     csrf_secret: bytes | str | None = None,
     refresh_interval: float = 5.0,
     page_size: int = 20,
@@ -325,10 +361,17 @@ def create_app(
             the dashboard opens its own inspector. ``None`` uses ``$ASYNQ_REDIS_URL``.
         root_path: URL prefix when a proxy strips it before forwarding (a mounting framework or
             ``uvicorn --root-path`` sets it by itself).
-        read_only: Answer 405 to every request but GET/HEAD/OPTIONS and hide the actions.
+        read_only: Nobody may write: every request but GET/HEAD/OPTIONS answers 405 and the
+            pages hide the actions (whatever ``permissions`` says).
         auth: ``auth(scope) -> bool`` or an awaitable of it, called with the ASGI scope of every
             request; ``False`` answers 403, and a raised ``starlette.exceptions.HTTPException``
             answers with its status and headers (e.g. 401 with ``WWW-Authenticate``).
+        permissions: ``permissions(viewer) -> Access`` or an awaitable of it, called for every
+            request that passed ``auth`` with a :class:`~asynq.web.Viewer` (the user
+            the host put under ``scope["asynq.user"]``, method, path, headers). No ``read``
+            answers 403; without ``write`` the pages hide the actions and mutations answer 403.
+            A raised ``HTTPException`` answers as for ``auth``. ``None``: everyone may do
+            everything ``auth`` and ``read_only`` allow.
         csrf_secret: Key for CSRF tokens; random per app when omitted. Give the same value to
             every process serving the dashboard behind one address.
         refresh_interval: Seconds between automatic page refreshes (0 turns them off; users
@@ -351,7 +394,9 @@ def create_app(
         max_payload_length=max_payload_length,
         title=title,
     )
-    dash = Dashboard(inspector_or_redis, settings, auth=auth, csrf_secret=csrf_secret)
+    dash = Dashboard(
+        inspector_or_redis, settings, auth=auth, permissions=permissions, csrf_secret=csrf_secret
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

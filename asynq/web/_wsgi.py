@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message
 
+from asynq.web._access import USER_KEY
+
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
 
@@ -32,7 +34,11 @@ def _latin1_to_str(value: str) -> str:
 
 
 def scope_from_environ(environ: WSGIEnviron) -> dict[str, Any]:
-    """The ASGI HTTP scope of a WSGI request (``SCRIPT_NAME`` becomes ``root_path``)."""
+    """The ASGI HTTP scope of a WSGI request (``SCRIPT_NAME`` becomes ``root_path``).
+
+    The host's user, ``environ["asynq.user"]`` (:data:`~asynq.web.USER_KEY`), is
+    carried over to the scope under the same key for the dashboard's ``permissions`` hook.
+    """
     script = _latin1_to_str(environ.get("SCRIPT_NAME", "")).rstrip("/")
     path_info = _latin1_to_str(environ.get("PATH_INFO", "")) or "/"
     headers = []
@@ -48,7 +54,7 @@ def scope_from_environ(environ: WSGIEnviron) -> dict[str, Any]:
     server_port = environ.get("SERVER_PORT") or "80"
     client = (environ.get("REMOTE_ADDR") or "", int(environ.get("REMOTE_PORT") or 0))
     full = script + path_info
-    return {
+    scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": str(environ.get("SERVER_PROTOCOL", "HTTP/1.1")).split("/")[-1],
@@ -64,6 +70,9 @@ def scope_from_environ(environ: WSGIEnviron) -> dict[str, Any]:
         "extensions": {},
         "state": {},
     }
+    if USER_KEY in environ:
+        scope[USER_KEY] = environ[USER_KEY]
+    return scope
 
 
 class AsgiToWsgi:

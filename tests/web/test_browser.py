@@ -23,6 +23,7 @@ from asynq._base import keys
 from asynq.web import create_app
 from tests.helpers.redis_procs import free_port
 from tests.web._seed import XSS, Seeded
+from tests.web._users import AsgiLogin, staff_read_superuser_write
 
 pytestmark = pytest.mark.browser
 
@@ -74,6 +75,15 @@ def dash(redis_server: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def ro_dash(redis_server: str) -> Iterator[str]:
     served = _serve(create_app(redis_server, read_only=True, refresh_interval=0))
+    yield served.url
+    _stop(served)
+
+
+@pytest.fixture(scope="module")
+def perm_dash(redis_server: str) -> Iterator[str]:
+    """Staff may read, superusers may act; the ``user`` cookie says who is asking."""
+    app = create_app(redis_server, permissions=staff_read_superuser_write, refresh_interval=0)
+    served = _serve(AsgiLogin(app))
     yield served.url
     _stop(served)
 
@@ -326,3 +336,48 @@ def test_auto_refresh(tab: Tab, dash: str, redis_url: str) -> None:
         task_id = c.enqueue(asynq.Task("late")).id
     expect(page.locator(f"tr[data-task-id='{task_id}']")).to_be_visible()
     assert tab.errors == []
+
+
+def _as(browser: Browser, url: str, user: str | None) -> Page:
+    context = browser.new_context()
+    if user is not None:
+        context.add_cookies([{"name": "user", "value": user, "url": url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def test_permissions_per_user(
+    browser: Browser, perm_dash: str, seeded: Seeded, r: redis.Redis
+) -> None:
+    anonymous = _as(browser, perm_dash, None)
+    resp = anonymous.goto(perm_dash + "/queues/default?state=pending")
+    assert resp is not None and resp.status == 403
+    expect(anonymous.locator("body")).to_have_text("forbidden")
+    anonymous.context.close()
+
+    reader = _as(browser, perm_dash, "staff")
+    reader.goto(perm_dash + "/queues/default?state=pending")
+    expect(reader.locator(f"tr[data-task-id='{seeded.ids['pending']}']")).to_be_visible()
+    expect(reader.locator("header .badge.ro")).to_have_text("read-only")
+    assert reader.locator("main button").count() == 0
+    assert reader.locator("input[type=checkbox]").count() == 0
+    _shot(reader, "15-reader")
+    status = reader.evaluate(
+        """() => fetch('/api/queues/default:pause', {method: 'POST', headers: {'X-CSRF-Token':
+            document.querySelector('meta[name=csrf-token]').content}}).then(r => r.status)"""
+    )
+    assert status == 403
+    assert not r.exists(keys.paused_key("default"))
+    reader.context.close()
+
+    writer = _as(browser, perm_dash, "admin")
+    writer.goto(perm_dash + "/")
+    writer.click("tr[data-queue=default] button:text-is('Pause')")
+    expect(writer.locator("tr[data-queue=default] .badge")).to_have_text("paused")
+    assert r.exists(keys.paused_key("default"))
+    writer.goto(perm_dash + "/queues/default?state=pending")
+    writer.click(f"tr[data-task-id='{seeded.ids['pending']}'] button[data-action=delete]")
+    expect(writer.locator(".flash.ok")).to_contain_text("deleted")
+    assert not r.exists(keys.task_key("default", seeded.ids["pending"]))
+    writer.context.close()
