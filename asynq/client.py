@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     from asynq._task import EnqueueOptions
 
+__all__ = ["AsyncClient", "Client", "EnqueueManyError"]
+
 #: Re-register a queue in ``asynq:queues`` this often. Go registers once per process and never
 #: again (its QUIRK Q1: a queue deleted by the Inspector stays invisible until the producer
 #: restarts); refreshing rides along in the same round trip as an enqueue, so it costs nothing.

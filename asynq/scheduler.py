@@ -84,12 +84,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
-    "TICK_CLAIM_TTL",
     "PostEnqueueHook",
     "PreEnqueueHook",
     "Scheduler",
-    "schedule_fingerprint",
-    "wait_for_signals",
 ]
 
 #: Go's ``defaultHeartbeatInterval`` (scheduler.go), in seconds.

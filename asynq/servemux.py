@@ -47,8 +47,6 @@ __all__ = [
     "ServeMux",
     "TaskHandler",
     "call_handler",
-    "handler_executor",
-    "is_async_handler",
     "not_found",
 ]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 import __future__
 
+import importlib
 import inspect
+import pkgutil
 import re
 import subprocess
 import sys
@@ -227,3 +229,87 @@ def test_lua_includes_are_expanded_and_each_is_used() -> None:
             block = (LUA_DIR / "include" / f"{match.group(1)}.lua").read_text().rstrip("\n")
             assert block in source
     assert used == {p.stem for p in includes}, "an include no script uses"
+
+
+def _public_modules() -> list[str]:
+    """Every module of asynq with no private (``_``) part in its name, scripts left out."""
+    names = ["asynq"]
+    for info in pkgutil.walk_packages([str(PACKAGE)], prefix="asynq."):
+        parts = info.name.split(".")
+        if not any(part.startswith("_") for part in parts):
+            names.append(info.name)
+    return names
+
+
+def _documented_by_comment(name: str) -> bool:
+    """Whether some module assigns ``name`` right under a ``#:`` documentation comment."""
+    assignment = re.compile(rf"^{re.escape(name)}\s*(:[^=]+)?=", re.M)
+    for path in PACKAGE.rglob("*.py"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if assignment.match(line) and i and lines[i - 1].startswith("#:"):
+                return True
+    return False
+
+
+def _has_own_docstring(value: object) -> bool:
+    if isinstance(value, type | types.FunctionType | types.ModuleType):
+        return bool(inspect.getdoc(value))
+    return False
+
+
+# What the library itself uses but users have no reason to: none of these may be exported.
+INTERNAL_HELPERS = {
+    "resolve_sync",
+    "resolve_async",
+    "is_cluster",
+    "handler_executor",
+    "is_async_handler",
+    "schedule_fingerprint",
+    "wait_for_signals",
+    "TICK_CLAIM_TTL",
+}
+
+
+def test_there_are_public_modules() -> None:
+    modules = set(_public_modules())
+    assert {"asynq", "asynq.client", "asynq.connection", "asynq.errors", "asynq.server"} <= modules
+    assert not any(
+        m.startswith(("asynq.server.", "asynq.web.", "asynq.inspector.")) for m in modules
+    ), "the implementation modules of a subpackage are private (asynq.server._processor, ...)"
+
+
+@pytest.mark.parametrize("module_name", _public_modules())
+def test_public_module_exports_documented_names(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert inspect.getdoc(module), f"{module_name} has no module docstring"
+    exported = getattr(module, "__all__", None)
+    assert exported is not None, f"{module_name} has no __all__ (say what is public)"
+    for name in exported:
+        assert hasattr(module, name), f"{module_name}.__all__ names a missing attribute {name}"
+        if name == "__version__":
+            continue
+        assert not name.startswith("_"), f"{module_name} exports the private name {name}"
+        assert name not in INTERNAL_HELPERS, f"{module_name} exports the internal helper {name}"
+        value = getattr(module, name)
+        assert not isinstance(value, types.ModuleType), f"{module_name} exports a module {name}"
+        owner = getattr(value, "__module__", "") or ""
+        assert not owner.startswith("asynq._broker"), f"{module_name}.{name} leaks the broker"
+        assert _has_own_docstring(value) or _documented_by_comment(name), (
+            f"{module_name}.{name} is public but has no docstring (or '#:' comment)"
+        )
+
+
+@pytest.mark.parametrize("module_name", _public_modules())
+def test_public_classes_document_their_methods(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    for name in getattr(module, "__all__", ()):
+        cls = getattr(module, name)
+        if not isinstance(cls, type) or issubclass(cls, BaseException):
+            continue
+        for attr, member in vars(cls).items():
+            if attr.startswith("_") or (not callable(member) and not isinstance(member, property)):
+                continue
+            function = member.fget if isinstance(member, property) else member
+            function = getattr(function, "__func__", function)
+            assert inspect.getdoc(function), f"{module_name}.{name}.{attr} has no docstring"

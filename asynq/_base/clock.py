@@ -22,9 +22,11 @@ class SystemClock:
     """The wall clock."""
 
     def now(self) -> float:
+        """Unix time in seconds, with a fraction."""
         return time.time()
 
     def now_ns(self) -> int:
+        """Unix time in nanoseconds."""
         return time.time_ns()
 
 
@@ -35,9 +37,11 @@ class FakeClock:
         self._ns = int((time.time() if start is None else start) * 1e9)
 
     def now(self) -> float:
+        """The simulated Unix time in seconds."""
         return self._ns / 1e9
 
     def now_ns(self) -> int:
+        """The simulated Unix time in nanoseconds."""
         return self._ns
 
     def set(self, unix: float) -> None:

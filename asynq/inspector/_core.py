@@ -22,6 +22,7 @@ from asynq._snapshots import (
 from asynq._task import TaskInfo, TaskState
 from asynq.errors import ValidationError
 
+#: Tasks per page when a listing names no ``page_size`` (Go's default, 30).
 DEFAULT_PAGE_SIZE = 30
 
 

@@ -37,6 +37,8 @@ class GroupAggregator(Protocol):
         ...
 
 
+#: ``(group, tasks) -> task``, plain or ``async``: a function standing for a
+#: :class:`GroupAggregator` (Go's ``GroupAggregatorFunc``).
 GroupAggregatorFunc: TypeAlias = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
 #: ``(retried, exc, task) -> delay``: seconds or a timedelta (Go's ``RetryDelayFunc``).
 RetryDelayFunc: TypeAlias = Callable[[int, BaseException, Task], Duration]
