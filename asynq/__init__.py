@@ -2,6 +2,14 @@
 
 from asynq._base.clock import Clock, FakeClock, SystemClock
 from asynq._default_client import configure, get_async_client, get_client, use_client
+from asynq._functions import (
+    TaskFunction,
+    TaskRegistry,
+    current_task,
+    default_registry,
+    eager,
+    task,
+)
 from asynq._snapshots import (
     ClusterNode,
     DailyStats,
@@ -33,6 +41,7 @@ from asynq.errors import (
     TaskAlreadyArchivedError,
     TaskAlreadyPendingError,
     TaskAlreadyRunningError,
+    TaskArgumentsError,
     TaskCanceledError,
     TaskDeadlineExceededError,
     TaskIDConflictError,
@@ -92,19 +101,26 @@ __all__ = [
     "TaskAlreadyArchivedError",
     "TaskAlreadyPendingError",
     "TaskAlreadyRunningError",
+    "TaskArgumentsError",
     "TaskCanceledError",
     "TaskDeadlineExceededError",
+    "TaskFunction",
     "TaskIDConflictError",
     "TaskInfo",
     "TaskNotFoundError",
     "TaskOptions",
+    "TaskRegistry",
     "TaskState",
     "ValidationError",
     "WorkerInfo",
     "__version__",
     "call_handler",
     "configure",
+    "current_task",
+    "default_registry",
+    "eager",
     "get_async_client",
     "get_client",
+    "task",
     "use_client",
 ]

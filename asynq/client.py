@@ -25,7 +25,7 @@ from asynq._fastcompose import (
 from asynq._options import Composed, compose
 from asynq._resolve import resolve_async, resolve_sync
 from asynq._task import Duration, Instant, Task, TaskInfo
-from asynq.connection import AsyncRedisLike, RedisLike
+from asynq.connection import AsyncRedis, AsyncRedisLike, RedisLike, SyncRedis
 from asynq.errors import AsynqError
 
 if TYPE_CHECKING:
@@ -217,6 +217,11 @@ class Client:
         self._driver = SyncDriver(client)
         self._core = _ClientCore(clock)
 
+    @property
+    def redis(self) -> SyncRedis:
+        """The redis-py client this client sends to (for an Inspector on the same Redis)."""
+        return self._driver.redis
+
     def enqueue(self, task: Task, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
         """Enqueue ``task``: pending now, scheduled for later, or added to its group.
 
@@ -291,6 +296,11 @@ class AsyncClient:
         client, self._owned = resolve_async(redis)
         self._driver = AsyncDriver(client)
         self._core = _ClientCore(clock)
+
+    @property
+    def redis(self) -> AsyncRedis:
+        """The redis-py client this client sends to (for an Inspector on the same Redis)."""
+        return self._driver.redis
 
     async def enqueue(self, task: Task, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
         """Enqueue ``task``; see :meth:`Client.enqueue`."""

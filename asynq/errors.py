@@ -20,6 +20,7 @@
     ├── TaskDeadlineExceededError              ``context deadline exceeded``
     ├── LeaseExpiredError                      ``asynq: task lease expired``
     ├── SkipRetry                              control flow: archive the task now
+    │   └── TaskArgumentsError                 a task function's payload does not fit its parameters
     └── RevokeTask                             control flow: drop the task, no retry, no archive
 
 ``SkipRetry`` and ``RevokeTask`` are signals, not failures: a handler raises them to choose the
@@ -156,6 +157,20 @@ class SkipRetry(_Signal):
     sentinel = "skip retry for the task"
 
 
+class TaskArgumentsError(SkipRetry):
+    """The payload of a task function's task does not fit the function's parameters.
+
+    Raised on the worker before the function runs: the payload is not a JSON object, misses a
+    required argument, names an unknown one, or holds a value of the wrong type. Retrying
+    cannot help, so the task is archived at once with this message as its error.
+    """
+
+    def __init__(self, task_type: str, problem: str) -> None:
+        super().__init__(f'task "{task_type}": {problem}')
+        self.task_type = task_type
+        self.problem = problem
+
+
 class RevokeTask(_Signal):
     """Raise from a handler to drop the task: no retry, no archive (counted as processed)."""
 
@@ -176,6 +191,7 @@ __all__ = [
     "QueueNotPausedError",
     "RevokeTask",
     "SkipRetry",
+    "TaskArgumentsError",
     "TaskAlreadyArchivedError",
     "TaskAlreadyPendingError",
     "TaskAlreadyRunningError",

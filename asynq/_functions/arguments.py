@@ -1,0 +1,211 @@
+"""How a task function's arguments travel: one JSON object keyed by parameter name.
+
+The producer binds the call's arguments to the function's signature (so positional arguments
+get their names), leaves out the ones not given (the worker's defaults apply), and encodes the
+object as compact UTF-8 JSON — the task's payload. The worker decodes the object, converts each
+value to its parameter's annotation and calls the function. A Go service writes the same
+payload with ``json.Marshal`` of a struct whose ``json`` tags are the parameter names.
+
+A first parameter annotated :class:`~asynq.ActiveTask` receives the running task; it is not
+one of the JSON arguments.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from asynq._functions.values import ValueProblem, from_json, to_json
+from asynq.errors import SkipRetry, TaskArgumentsError, ValidationError
+from asynq.server._active_task import ActiveTask
+
+__all__ = ["Arguments", "dumps"]
+
+_VAR_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON, as :meth:`asynq.Task.from_json` writes it."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _kind_of(data: Any) -> str:
+    names = {list: "an array", str: "text", bool: "a boolean", type(None): "null"}
+    return names.get(type(data), "a number")
+
+
+def _takes_task(fn: Callable[..., Any], first: inspect.Parameter) -> bool:
+    """Whether ``first`` is annotated ActiveTask (also as a string, unresolvable or not)."""
+    if first.kind not in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD):
+        return False
+    annotation = first.annotation
+    if isinstance(annotation, str):
+        try:
+            annotation = typing.get_type_hints(fn).get(first.name, annotation)
+        except Exception:  # a forward reference defined later: judge by the name
+            return bool(annotation.rsplit(".", 1)[-1] == "ActiveTask")
+    return isinstance(annotation, type) and issubclass(annotation, ActiveTask)
+
+
+class Arguments:
+    """The parameters of one task function and how their values are encoded and decoded.
+
+    Args:
+        fn: The task function.
+        type_name: The task type, named in error messages.
+    """
+
+    def __init__(self, fn: Callable[..., Any], type_name: str) -> None:
+        self._fn = fn
+        self.type_name = type_name
+        signature = inspect.signature(fn)
+        params = list(signature.parameters.values())
+        #: Whether the function's first parameter receives the running ActiveTask.
+        self.takes_task = bool(params) and _takes_task(fn, params[0])
+        if self.takes_task:
+            params = params[1:]
+        #: The signature callers see: the function's, without the ActiveTask parameter.
+        self.signature = signature.replace(parameters=params)
+        self._named = {p.name: p for p in params if p.kind is not p.VAR_KEYWORD}
+        self._var_keyword = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
+        self._hints: dict[str, Any] | None = None
+        try:
+            self.hints()
+        except Exception:
+            pass  # annotations naming things defined later: resolved on first use
+
+    def hints(self) -> dict[str, Any]:
+        """The function's resolved annotations (``typing.get_type_hints``), cached."""
+        if self._hints is None:
+            try:
+                self._hints = typing.get_type_hints(self._fn)
+            except Exception as exc:
+                raise ValidationError(
+                    f'task "{self.type_name}": cannot resolve the annotations of '
+                    f"{self._fn.__qualname__}: {exc}"
+                ) from exc
+        return self._hints
+
+    # -- producer side ------------------------------------------------------------------------
+
+    def encode(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+        """The payload for a call with ``args`` and ``kwargs``.
+
+        Raises:
+            ValidationError: the arguments do not bind to the signature, or a value has no
+                JSON form.
+        """
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ValidationError(f'task "{self.type_name}": {exc}') from None
+        data: dict[str, Any] = {}
+        try:
+            for name, value in bound.arguments.items():
+                if self._var_keyword is not None and name == self._var_keyword.name:
+                    for key in sorted(value):
+                        data[key] = to_json(value[key], key)
+                else:
+                    data[name] = to_json(value, name)
+        except ValueProblem as exc:
+            raise ValidationError(
+                f'task "{self.type_name}": argument "{exc.where}": {exc.problem}'
+            ) from None
+        return dumps(data)
+
+    # -- worker side --------------------------------------------------------------------------
+
+    def decode(self, task_type: str, payload: bytes) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The positional and keyword arguments a payload stands for.
+
+        An empty payload means no arguments (a Go producer's ``NewTask(type, nil)``).
+
+        Raises:
+            TaskArgumentsError: the payload is not a JSON object, misses a required argument,
+                names an unknown one, or holds a value that does not fit its annotation.
+        """
+        data = self._object(task_type, payload)
+        hints = self.hints()
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        try:
+            for key, value in data.items():
+                param = self._named.get(key)
+                if param is not None:
+                    values[key] = self._value(param, value, hints)
+                elif self._var_keyword is not None:
+                    extra[key] = from_json(value, hints.get(self._var_keyword.name, Any), key)
+                else:
+                    raise TaskArgumentsError(task_type, f'unknown argument "{key}"')
+        except ValueProblem as exc:
+            raise TaskArgumentsError(task_type, f'argument "{exc.where}": {exc.problem}') from None
+        missing = [
+            name
+            for name, p in self._named.items()
+            if p.kind not in _VAR_KINDS and p.default is p.empty and name not in values
+        ]
+        if missing:
+            names = ", ".join(f'"{name}"' for name in missing)
+            raise TaskArgumentsError(task_type, f"missing required argument {names}")
+        ordered = {name: values[name] for name in self._named if name in values}
+        if self._var_keyword is not None and extra:
+            ordered[self._var_keyword.name] = extra
+        bound = inspect.BoundArguments(self.signature, ordered)
+        return bound.args, bound.kwargs
+
+    @staticmethod
+    def _object(task_type: str, payload: bytes) -> dict[str, Any]:
+        if not payload.strip():
+            return {}
+        try:
+            data = json.loads(payload)
+        except ValueError as exc:
+            raise TaskArgumentsError(task_type, f"payload is not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise TaskArgumentsError(
+                task_type,
+                f"payload must be a JSON object keyed by parameter name, not {_kind_of(data)}",
+            )
+        return data
+
+    @staticmethod
+    def _value(param: inspect.Parameter, value: Any, hints: dict[str, Any]) -> Any:
+        annotation = hints.get(param.name, Any)
+        if param.kind is param.VAR_POSITIONAL:
+            return tuple(from_json(value, list[annotation], param.name))  # type: ignore[valid-type]
+        return from_json(value, annotation, param.name)
+
+    # -- results ------------------------------------------------------------------------------
+
+    def encode_result(self, task_type: str, value: Any) -> bytes | None:
+        """The stored form of a return value: ``None`` stores nothing, the rest is JSON.
+
+        Raises:
+            SkipRetry: the value has no JSON form (running the function again would not help).
+        """
+        if value is None:
+            return None
+        try:
+            return dumps(to_json(value, "result"))
+        except ValueProblem as exc:
+            raise SkipRetry(f'task "{task_type}": cannot store {exc}') from None
+
+    def decode_result(self, data: bytes) -> Any:
+        """A stored result converted to the function's return annotation.
+
+        Raises:
+            ValidationError: the stored bytes are not JSON or do not fit the annotation.
+        """
+        try:
+            value = json.loads(data)
+        except ValueError as exc:
+            raise ValidationError(
+                f'task "{self.type_name}": the stored result is not JSON ({exc})'
+            ) from None
+        try:
+            return from_json(value, self.hints().get("return", Any), "result")
+        except ValueProblem as exc:
+            raise ValidationError(f'task "{self.type_name}": {exc}') from None
