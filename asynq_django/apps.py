@@ -1,0 +1,16 @@
+"""The Django app: add ``"asynq_django"`` to ``INSTALLED_APPS``."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AsynqConfig(AppConfig):
+    """Registers the system checks and the settings-change receiver; touches no Redis."""
+
+    name = "asynq_django"
+    verbose_name = "Asynq"
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        from asynq_django import checks, conf  # noqa: F401 - registration happens on import

@@ -1,0 +1,142 @@
+"""``manage.py asynq_worker``: process tasks with the project's Django tasks and handlers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import autoreload
+from django.utils.module_loading import autodiscover_modules, import_string
+
+from asynq import AsynqError, Server
+from asynq_django.conf import SettingsError, get_settings, parse_queues
+from asynq_django.worker import DjangoHandler, stop_when_drained
+
+log = logging.getLogger("asynq_django")
+
+
+def parse_queue_options(values: list[str]) -> dict[str, int]:
+    """``["critical=6", "default,low"]`` -> ``{"critical": 6, "default": 1, "low": 1}``.
+
+    Raises:
+        CommandError: a weight that is not a whole number >= 1, or a blank name.
+    """
+    queues: dict[str, Any] = {}
+    for value in values:
+        for part in value.split(","):
+            name, sep, weight = part.strip().partition("=")
+            try:
+                queues[name.strip()] = int(weight) if sep else 1
+            except ValueError:
+                raise CommandError(f"queue weight must be a whole number: {part!r}") from None
+    try:
+        return parse_queues(queues)
+    except SettingsError as exc:
+        raise CommandError(str(exc).replace("QUEUES", "--queue")) from None
+
+
+def setup_logging(verbosity: int) -> None:
+    """Verbosity 0 warns, 1 informs, 2+ debugs, for the ``asynq`` and ``asynq_django``
+    loggers; the project's ``LOGGING`` still decides where records go."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    for name in ("asynq", "asynq_django"):
+        logging.getLogger(name).setLevel(level)
+    if not logging.getLogger().handlers and not logging.getLogger("asynq").handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class Command(BaseCommand):
+    help = (
+        "Run an asynq worker: Django tasks (django.tasks) and the ASYNQ['HANDLER'] handler. "
+        "SIGTERM/SIGINT stop it gracefully; a second signal requeues the running tasks at once."
+    )
+    requires_system_checks: list[str] = []  # run after autodiscovery, below
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-q",
+            "--queue",
+            action="append",
+            default=[],
+            metavar="NAME[=WEIGHT]",
+            help="Queue to process (repeatable, or comma-separated) [default: ASYNQ QUEUES].",
+        )
+        parser.add_argument("-c", "--concurrency", type=int, help="Tasks processed at once.")
+        parser.add_argument(
+            "--strict", action="store_true", help="Drain higher-weight queues first."
+        )
+        parser.add_argument(
+            "--burst", action="store_true", help="Exit (status 0) once the queues are drained."
+        )
+        parser.add_argument(
+            "--reload",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Restart when code changes [default: on when DEBUG, off with --burst].",
+        )
+        parser.add_argument(
+            "--no-autodiscover",
+            action="store_true",
+            help="Do not import the ASYNQ AUTODISCOVER modules (tasks.py) of every app.",
+        )
+        parser.add_argument(
+            "--handler", help="Dotted path of the handler for non-Django task types."
+        )
+        parser.add_argument(
+            "--skip-checks", action="store_true", help="Skip the system checks at start."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            settings = get_settings()
+        except SettingsError as exc:
+            raise CommandError(f"{exc} ({exc.check_id})") from None
+        concurrency = options["concurrency"]
+        if concurrency is not None and concurrency < 1:
+            raise CommandError(f"--concurrency must be at least 1, not {concurrency}")
+        queues = parse_queue_options(options["queue"]) if options["queue"] else None
+        setup_logging(options["verbosity"])
+        reload = options["reload"]
+        if reload is None:
+            reload = bool(django_settings.DEBUG) and not options["burst"]
+        run = lambda: self._run(settings, queues, concurrency, options)  # noqa: E731
+        if reload:
+            autoreload.run_with_reloader(run)
+        else:
+            run()
+
+    def _run(
+        self, settings: Any, queues: dict[str, int] | None, concurrency: int | None, options: Any
+    ) -> None:
+        if not options["no_autodiscover"]:
+            for module in settings.autodiscover:
+                autodiscover_modules(module)
+        if not options["skip_checks"]:
+            self.check(display_num_errors=False)
+        handler_path = options["handler"] or settings.handler
+        try:
+            fallback = import_string(handler_path) if handler_path else None
+        except ImportError as exc:
+            raise CommandError(f"cannot import handler {handler_path!r}: {exc}") from None
+        try:
+            config = settings.server_config(
+                queues=queues,
+                concurrency=concurrency,
+                strict_priority=options["strict"] or settings.strict_priority,
+            )
+            server = Server(settings.connection(), config)
+        except AsynqError as exc:
+            raise CommandError(str(exc)) from None
+        handler = DjangoHandler(settings, fallback, worker_id=server.server_id)
+        log.info(
+            "asynq worker %s: queues %s, concurrency %d",
+            server.server_id,
+            dict(config.queues),
+            config.concurrency,
+        )
+        if options["burst"]:
+            stop_when_drained(server, settings, list(config.queues))
+        server.run(handler)

@@ -1,0 +1,241 @@
+"""What ``manage.py asynq_worker`` runs: an asynq handler for Django projects.
+
+:class:`DjangoHandler` runs ``django.tasks`` tasks (found by their asynq type) and hands every
+other type to the project's own handler (``ASYNQ["HANDLER"]``, e.g. a :class:`asynq.ServeMux`).
+Around every task it calls Django's ``close_old_connections()`` before and after, in the thread
+that runs the task: Django's connections belong to a thread, and a worker idles long enough for
+a database or load balancer to drop them.
+
+For ``django.tasks`` tasks it also keeps Django's bookkeeping: ``task_started`` and
+``task_finished`` signals, a ``TaskContext`` for ``takes_context`` tasks, the worker id of every
+attempt, each error's class path and traceback, and the JSON-normalised return value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from asynq import (
+    ActiveTask,
+    HandlerNotFoundError,
+    Inspector,
+    QueueNotFoundError,
+    Server,
+    SkipRetry,
+    TaskNotFoundError,
+    call_handler,
+)
+from asynq.servemux import Handler, HandlerFunc, is_async_handler
+from asynq_django import clients
+from asynq_django.conf import AsynqSettings
+
+
+def close_connections(next_handler: HandlerFunc) -> Handler:
+    """Middleware: ``close_old_connections()`` before and after the handler, in its thread.
+
+    A plain ``def`` handler runs in a worker thread, so the wrapper is a plain ``def`` too and
+    runs in that same thread. An ``async def`` handler's ORM calls run in asgiref's
+    thread-sensitive thread, so the cleanup is sent there.
+    """
+    if is_async_handler(next_handler):
+
+        async def around_async(task: Any) -> None:
+            await sync_to_async(close_old_connections)()
+            try:
+                await call_handler(next_handler, task)
+            finally:
+                await sync_to_async(close_old_connections)()
+
+        return around_async
+
+    def around(task: Any) -> Any:
+        close_old_connections()
+        try:
+            return next_handler(task)
+        finally:
+            close_old_connections()
+
+    return around
+
+
+class DjangoHandler:
+    """Runs ``django.tasks`` tasks; other task types go to ``fallback``.
+
+    Args:
+        settings: Where the task records are read from (the worker's Redis).
+        fallback: The handler for types that are not Django tasks (none: they fail with
+            :class:`asynq.HandlerNotFoundError` and are retried, as Go does).
+        worker_id: Recorded in each task's ``worker_ids`` (set to the server id once known).
+    """
+
+    def __init__(
+        self, settings: AsynqSettings, fallback: Handler | None = None, worker_id: str = ""
+    ) -> None:
+        self.settings = settings
+        self.fallback = fallback
+        self.worker_id = worker_id
+
+    async def process_task(self, task: ActiveTask) -> None:
+        """Run ``task`` with its Django task, or with the fallback handler."""
+        from asynq_django import records  # needs django.tasks; only for Django task types
+
+        django_task = records.find_task(task.type)
+        if django_task is None:
+            if self.fallback is None:
+                raise HandlerNotFoundError(task.type)
+            await call_handler(close_connections(self._fallback_function()), task)
+            return
+        attempt = _Attempt(self, django_task, task)
+        await attempt.begin()
+        if is_async_handler(django_task.func):
+            await close_connections(attempt.run_async)(task)
+        else:
+            await call_handler(close_connections(attempt.run_sync), task)
+
+    def _fallback_function(self) -> HandlerFunc:
+        process = getattr(self.fallback, "process_task", None)
+        return process if callable(process) else self.fallback  # type: ignore[return-value]
+
+
+class _Attempt:
+    """One attempt at a Django task: its record, its TaskResult and its signals."""
+
+    def __init__(self, owner: DjangoHandler, django_task: Any, task: ActiveTask) -> None:
+        from asynq_django import records
+        from asynq_django import tasks_api as api
+
+        self.records, self.api = records, api
+        self.owner, self.django_task, self.task = owner, django_task, task
+        self.sender = type(api.task_backends[django_task.backend])
+        self.args, self.kwargs = records.call_of(task.payload)
+
+    async def begin(self) -> None:
+        inspector = clients.get_async_inspector(self.owner.settings)
+        try:
+            stored = (await inspector.get_task_info(self.task.queue, self.task.id)).result
+        except (TaskNotFoundError, QueueNotFoundError):
+            stored = None
+        self.attempts = self.records.Attempts.load(stored)
+        self.attempts.begin(self.owner.worker_id)
+        await self.task.result_writer.write_async(self.attempts.dump())
+        self.result = self._result(self.api.TaskResultStatus.RUNNING)
+
+    def _result(self, status: Any) -> Any:
+        enqueued = self.task.headers.get(self.records.ENQUEUED_AT_HEADER)
+        result = self.api.TaskResult(
+            task=self.django_task,
+            id=self.task.id,
+            status=status,
+            enqueued_at=self.records.parse_time(enqueued),
+            started_at=self.attempts.started_at,
+            finished_at=self.attempts.finished_at,
+            last_attempted_at=self.attempts.last_attempted_at,
+            args=self.args,
+            kwargs=self.kwargs,
+            backend=self.django_task.backend,
+            errors=[self.api.TaskError(**error) for error in self.attempts.errors],
+            worker_ids=list(self.attempts.worker_ids),
+        )
+        if status == self.api.TaskResultStatus.SUCCESSFUL:
+            object.__setattr__(result, "_return_value", self.attempts.return_value)
+        return result
+
+    def _call_args(self) -> list[Any]:
+        if self.django_task.takes_context:
+            return [self.api.TaskContext(task_result=self.result), *self.args]
+        return list(self.args)
+
+    def _final(self, exc: BaseException) -> bool:
+        return isinstance(exc, SkipRetry) or self.task.retry_count >= self.task.max_retry
+
+    def _failed(self, exc: BaseException) -> Any:
+        self.attempts.fail(exc, "".join(traceback.format_exception(exc)))
+        final = self._final(exc)
+        status = self.api.TaskResultStatus.FAILED if final else self.api.TaskResultStatus.READY
+        return self._result(status), final
+
+    def run_sync(self, task: ActiveTask) -> None:
+        """The attempt of a plain ``def`` task, in the worker thread."""
+        self.api.task_started.send(self.sender, task_result=self.result)
+        try:
+            returned = self.django_task.func(*self._call_args(), **self.kwargs)
+            value = self.api.normalize_json(returned)
+        except Exception as exc:
+            self.result, final = self._failed(exc)
+            task.result_writer.write(self.attempts.dump())
+            if final:
+                self.api.task_finished.send(self.sender, task_result=self.result)
+            raise
+        self.attempts.succeed(value)
+        task.result_writer.write(self.attempts.dump())
+        self.result = self._result(self.api.TaskResultStatus.SUCCESSFUL)
+        self.api.task_finished.send(self.sender, task_result=self.result)
+
+    async def run_async(self, task: ActiveTask) -> None:
+        """The attempt of an ``async def`` task, on the worker's event loop."""
+        await self.api.task_started.asend(self.sender, task_result=self.result)
+        try:
+            returned = await self.django_task.func(*self._call_args(), **self.kwargs)
+            value = self.api.normalize_json(returned)
+        except Exception as exc:
+            self.result, final = self._failed(exc)
+            await task.result_writer.write_async(self.attempts.dump())
+            if final:
+                await self.api.task_finished.asend(self.sender, task_result=self.result)
+            raise
+        self.attempts.succeed(value)
+        await task.result_writer.write_async(self.attempts.dump())
+        self.result = self._result(self.api.TaskResultStatus.SUCCESSFUL)
+        await self.api.task_finished.asend(self.sender, task_result=self.result)
+
+
+def _drained(inspector: Inspector, queues: list[str]) -> bool:
+    for queue in queues:
+        try:
+            if inspector.get_queue_info(queue).pending:
+                return False
+        except QueueNotFoundError:
+            continue
+    return True
+
+
+def stop_when_drained(
+    server: Server,
+    settings: AsynqSettings,
+    queues: list[str],
+    *,
+    poll: float = 0.2,
+    stop: Callable[[], None] | None = None,
+) -> threading.Thread:
+    """Burst mode: a thread that stops ``server`` once its queues have no pending task and it
+    runs none (seen twice in a row), by sending this process SIGTERM, the graceful path of
+    :meth:`asynq.Server.run`. Returns the started thread."""
+    stop = stop or (lambda: os.kill(os.getpid(), signal.SIGTERM))
+    inspector = clients.get_inspector(settings)
+    done = threading.Event()
+
+    def watch() -> None:
+        idle_polls = 0
+        while not done.wait(poll):
+            if server.state != "active":
+                idle_polls = 0
+                continue
+            idle = server.in_flight == 0 and _drained(inspector, queues)
+            idle_polls = idle_polls + 1 if idle else 0
+            if idle_polls >= 2:
+                done.set()
+                with contextlib.suppress(ProcessLookupError):
+                    stop()
+
+    thread = threading.Thread(target=watch, name="asynq-burst", daemon=True)
+    thread.start()
+    return thread

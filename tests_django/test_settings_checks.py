@@ -1,0 +1,72 @@
+"""The ASYNQ setting: read lazily (override_settings works), validated by system checks."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from asynq_django.conf import get_settings
+
+
+def asynq_messages(tags: tuple[str, ...] = ("asynq",), deploy: bool = False) -> list[str]:
+    messages = checks.run_checks(tags=list(tags), include_deployment_checks=deploy)
+    return [m.id for m in messages if (m.id or "").startswith("asynq.")]
+
+
+def test_settings_are_read_when_used_so_override_settings_applies() -> None:
+    assert get_settings().queues == {"critical": 6, "default": 3}
+    with override_settings(ASYNQ={"QUEUES": ["a", "b"], "CONCURRENCY": 2}):
+        assert get_settings().queues == {"a": 1, "b": 1}
+        assert get_settings().concurrency == 2
+    assert get_settings().queues == {"critical": 6, "default": 3}
+
+
+def test_the_project_settings_pass_the_checks() -> None:
+    assert asynq_messages() == []
+
+
+@pytest.mark.parametrize(
+    ("asynq", "check_id"),
+    [
+        ("redis://x", "asynq.E001"),
+        ({"REDIS_URLL": "redis://localhost"}, "asynq.E001"),
+        ({"REDIS_URL": "http://localhost"}, "asynq.E002"),
+        ({"QUEUES": {"default": 0}}, "asynq.E003"),
+        ({"QUEUES": {"": 1}}, "asynq.E003"),
+        ({"CONCURRENCY": -1}, "asynq.E004"),
+        ({"RETENTION": "1h"}, "asynq.E005"),
+        ({"PERIODIC_TASKS": [{"cron": "* * * * *"}]}, "asynq.E006"),
+        ({"RETENTION": 0}, "asynq.W001"),
+    ],
+)
+def test_bad_settings_are_reported_with_their_check_id(asynq: object, check_id: str) -> None:
+    with override_settings(ASYNQ=asynq):
+        assert asynq_messages() == [check_id]
+
+
+def test_backend_options_win_over_asynq_and_are_checked() -> None:
+    from asynq_django.tasks_api import task_backends
+
+    tasks = {
+        "default": {
+            "BACKEND": "asynq_django.backend.AsynqBackend",
+            "OPTIONS": {"RETENTION": 0, "QUEUES": {"x": 0}},
+        }
+    }
+    with override_settings(TASKS=tasks):
+        backend = task_backends["default"]
+        assert [m.id for m in backend.check()] == ["asynq.E003"]
+    tasks["default"]["OPTIONS"] = {"RETENTION": 0}
+    with override_settings(TASKS=tasks):
+        backend = task_backends["default"]
+        assert backend.settings.retention == 0
+        assert backend.settings.queues == {"critical": 6, "default": 3}  # from ASYNQ
+        assert backend.supports_get_result is False
+
+
+def test_default_checks_do_no_redis_io_but_the_deploy_probe_does() -> None:
+    # Nothing listens on port 1: the default checks pass, the deploy check reports it.
+    with override_settings(ASYNQ={"REDIS_URL": "redis://127.0.0.1:1/0"}):
+        assert asynq_messages() == []
+        assert asynq_messages(deploy=True) == ["asynq.E010"]

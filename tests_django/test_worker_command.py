@@ -1,0 +1,123 @@
+"""`manage.py asynq_worker` as a real subprocess: it drains the queues into the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from asynq import Client, Inspector, Task
+from tests_django.conftest import HERE, manage
+from tests_django.shop import tasks
+from tests_django.shop.models import Order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_burst_worker_runs_django_and_native_tasks_then_exits_0(r: redis.Redis) -> None:
+    orders = [Order.objects.create() for _ in range(4)]
+    paid = [tasks.mark_paid.enqueue(o.pk) for o in orders[:2]]
+    shipped = tasks.ship.enqueue(orders[2].pk)
+    summed = tasks.add.enqueue(20, b=22)
+    Client(r).enqueue(Task.from_json("native:touch", {"order_id": orders[3].pk}), queue="critical")
+    # A Go service produces a typed task with the JSON payload the backend uses.
+    Client(r).enqueue(Task.from_json("email:send", {"args": ["go@example.com"]}))
+
+    done = manage("asynq_worker", "--burst", "-q", "critical=6", "-q", "default", "-c", "2")
+    assert done.returncode == 0, done.stderr
+
+    statuses = sorted(Order.objects.values_list("status", flat=True))
+    assert statuses == ["emailed", "paid", "paid", "shipped", "touched"]
+    assert Order.objects.get(status="emailed").note == "go@example.com"
+    assert tasks.add.get_result(summed.id).return_value == {"sum": 42}
+    for result in [*paid, shipped]:
+        fetched = result.task.get_result(result.id)
+        assert fetched.status == "SUCCESSFUL"
+        assert fetched.started_at <= fetched.finished_at
+        assert len(fetched.worker_ids) == 1
+    assert Inspector(r).get_queue_info("default").pending == 0
+
+
+def test_failures_keep_error_class_and_traceback(r: redis.Redis) -> None:
+    result = tasks.explode.enqueue("boom")
+    done = manage("asynq_worker", "--burst")
+    assert done.returncode == 0, done.stderr
+    failed = tasks.explode.get_result(result.id)
+    assert failed.status == "FAILED"
+    [error] = failed.errors
+    assert error.exception_class is ValueError
+    assert "ValueError: boom" in error.traceback
+    assert failed.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-q", "critical=x"], "queue weight must be a whole number"),
+        (["-q", "critical=0"], "weight of 'critical' must be an int >= 1"),
+        (["-c", "0"], "--concurrency must be at least 1"),
+        (["--handler", "nowhere.mux"], "cannot import handler 'nowhere.mux'"),
+    ],
+)
+def test_bad_input_is_one_line_command_error(args: list[str], message: str) -> None:
+    done = manage("asynq_worker", "--burst", *args)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+
+
+def start_worker(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "manage.py"), "asynq_worker", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def test_sigterm_stops_gracefully_and_verbosity_logs(r: redis.Redis) -> None:
+    order = Order.objects.create()
+    Client(r).enqueue(Task.from_json("native:touch", {"order_id": order.pk}))
+    worker = start_worker("-v", "2")
+    try:
+        wait_for(lambda: Order.objects.get(pk=order.pk).status == "touched")
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, out
+    assert "Starting graceful shutdown" in out
+    assert "asynq worker" in out  # the adapter's own INFO line at -v 2
+
+
+def test_a_second_signal_requeues_the_running_task_at_once(r: redis.Redis) -> None:
+    Client(r).enqueue(Task("native:sleep"), task_id="sleepy")
+    worker = start_worker()
+    try:
+        wait_for(lambda: Inspector(r).get_task_info("default", "sleepy").state == "active")
+        worker.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        worker.send_signal(signal.SIGINT)
+        out, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, out
+    assert "Second signal: requeueing the running tasks now" in out
+    assert Inspector(r).get_task_info("default", "sleepy").state == "pending"
