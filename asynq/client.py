@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "Client", "EnqueueManyError"]
 
 #: Re-register a queue in ``asynq:queues`` this often. Go registers once per process and never
-#: again (its QUIRK Q1: a queue deleted by the Inspector stays invisible until the producer
-#: restarts); refreshing rides along in the same round trip as an enqueue, so it costs nothing.
+#: again, so a queue deleted by the Inspector stays invisible until the producer restarts
+#: (docs/compatibility.md#quirk-queue-registered-once); refreshing rides along in the same
+#: round trip as an enqueue, so it costs nothing.
 QUEUE_REGISTRATION_TTL = 60.0
 
 TaskSpec = Task | tuple[Task, "dict[str, Any]"]

@@ -61,7 +61,8 @@ class Inspector:
         """A snapshot of one queue: sizes per state, today's and total counters, latency, memory.
 
         ``latency`` is the age of the oldest pending task's ``pending_since``; it is zero when
-        that task has none (a task moved back to pending by ``run_task``, QUIRK Q4).
+        that task has none (a task moved back to pending by ``run_task``,
+        docs/compatibility.md#quirk-pending-since-not-restored).
         ``memory_usage`` is an estimate from sampled tasks, computed as Go does.
 
         Raises:
@@ -112,7 +113,7 @@ class Inspector:
 
         Without ``force`` the queue must hold none of those tasks. Like Go, completed and
         aggregating tasks, the paused flag, the counters and uniqueness locks are left behind
-        (QUIRK Q10).
+        (docs/compatibility.md#quirk-remove-queue-leftovers).
 
         Raises:
             ValidationError: ``queue`` is blank.
@@ -233,7 +234,8 @@ class Inspector:
     def run_task(self, queue: str, task_id: str) -> None:
         """Make a scheduled, retry, archived, completed or aggregating task pending now.
 
-        Like Go, ``retried`` and the last error are kept (QUIRK Q9).
+        Like Go, ``retried`` and the last error are kept
+        (docs/compatibility.md#quirk-run-keeps-retry-state).
 
         Raises:
             ValidationError: ``queue`` or ``task_id`` is blank.
@@ -357,7 +359,7 @@ class Inspector:
         """Make every archived task pending now; return the count.
 
         Like Go, ``retried`` is kept: a task that used up its retries is archived again on its
-        next failure (QUIRK Q9).
+        next failure (docs/compatibility.md#quirk-run-keeps-retry-state).
 
         Raises:
             ValidationError: ``queue`` is blank.
@@ -430,7 +432,8 @@ class Inspector:
         """The periodic tasks registered by live schedulers (Go or Python).
 
         ``opts`` holds the options Go's Inspector understands, in Go's ``Option.String()``
-        form; ``TaskID`` and ``Group`` options are dropped, as in Go (QUIRK Q13).
+        form; ``TaskID`` and ``Group`` options are dropped, as in Go
+        (docs/compatibility.md#quirk-scheduler-option-strings).
 
         Returns:
             The entries.

@@ -1,4 +1,4 @@
-"""Raw reads of Go's Redis layout for the client tests (protocol.md §2)."""
+"""Raw reads of Go's Redis layout for the client tests (docs/compatibility.md#redis-keys)."""
 
 from __future__ import annotations
 

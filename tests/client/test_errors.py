@@ -1,4 +1,5 @@
-"""Duplicate and id-conflict errors, QUIRK Q2, and enqueue_many's partial failures."""
+"""Duplicate and id-conflict errors, the lock an id conflict leaves, and enqueue_many's partial
+failures."""
 
 from __future__ import annotations
 
@@ -93,7 +94,8 @@ def test_task_id_conflict_across_placements(make_client, redis_url) -> None:
 
 @pytest.mark.parametrize("placement", UNIQUE_PATHS)
 def test_conflicting_unique_enqueue_leaves_its_lock(make_client, redis_url, r, placement) -> None:
-    # QUIRK Q2: the lock is taken before the id check and is not released on a conflict.
+    # The lock is taken before the id check and is not released on a conflict
+    # (docs/compatibility.md#quirk-unique-lock-kept-on-id-conflict).
     client = make_client(redis_url)
     client.enqueue(Task("t", b"old"), task_id="same")
     with pytest.raises(TaskIDConflictError):

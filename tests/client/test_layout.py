@@ -1,4 +1,5 @@
-"""What each enqueue path writes to Redis, key by key, in Go asynq v0.26.0's layout (§4.1).
+"""What each enqueue path writes to Redis, key by key, in Go asynq v0.26.0's layout
+(docs/compatibility.md#producer-writes).
 
 Every test runs under both ``Client`` and ``AsyncClient`` (the ``make_client`` fixture).
 """
@@ -71,7 +72,8 @@ def test_enqueue_with_go_defaults_stores_the_go_bytes(make_client, redis_url, r)
     client = make_client(redis_url)
     client.enqueue(Task("email:send", PAYLOAD), task_id="7d1b3f2e-5c1a-4f0e-9b7a-2d3c4e5f6a7b")
     fields = task_hash(r, "default", "7d1b3f2e-5c1a-4f0e-9b7a-2d3c4e5f6a7b")
-    # protocol.md §3.6: the bytes Go's Client.Enqueue writes for this task.
+    # The bytes Go's Client.Enqueue writes for this task
+    # (docs/compatibility.md#protobuf-worked-example).
     assert fields["msg"] == bytes.fromhex(
         "0a0a656d61696c3a73656e64120e7b22746f223a226140622e63227d1a2437643162336632652d356331612d"
         "346630652d396237612d326433633465356636613762220764656661756c74281940880e"
@@ -129,7 +131,9 @@ def test_schedule(make_client, redis_url, r) -> None:
     info = client.enqueue(Task("report", b"r"), process_in=600, queue="low", task_id="s1")
 
     fields = task_hash(r, "low", "s1")
-    assert set(fields) == {"msg", "state"}  # no pending_since, no group (QUIRK Q3)
+    # No pending_since, and no group
+    # (docs/compatibility.md#quirk-scheduled-group-task-is-not-aggregated).
+    assert set(fields) == {"msg", "state"}
     assert fields["state"] == b"scheduled"
     assert message(fields) == expected_message(type="report", payload=b"r", id="s1", queue="low")
     assert r.type("asynq:{low}:scheduled") == b"zset"
@@ -142,7 +146,8 @@ def test_schedule(make_client, redis_url, r) -> None:
 
 
 def test_schedule_with_group_is_only_scheduled(make_client, redis_url, r) -> None:
-    # QUIRK Q3: the message keeps the group but the hash gets no `group` field.
+    # The message keeps the group but the hash gets no `group` field
+    # (docs/compatibility.md#quirk-scheduled-group-task-is-not-aggregated).
     client = make_client(redis_url)
     info = client.enqueue(Task("t"), group="g1", process_in=60, task_id="sg")
     fields = task_hash(r, "default", "sg")
@@ -207,7 +212,8 @@ def test_add_to_group_unique(make_client, redis_url, r) -> None:
     info = client.add_to_group(Task("agg", b"a"), "g1", unique=120, task_id="gu")
     ukey = "asynq:{default}:unique:agg:0cc175b9c0f1b6a831c399e269772661"
     fields = task_hash(r, "default", "gu")
-    assert set(fields) == {"msg", "state", "group"}  # no unique_key field (QUIRK Q5)
+    # No unique_key field (docs/compatibility.md#quirk-group-unique-lock).
+    assert set(fields) == {"msg", "state", "group"}
     assert fields["state"] == b"aggregating"
     assert message(fields).unique_key == ukey  # ...but the message names the lock
     assert r.get(ukey) == b"gu"

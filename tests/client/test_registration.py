@@ -49,8 +49,9 @@ def test_enqueue_many_registers_each_queue_once(make_client, redis_url, r, reset
 
 
 def test_registration_is_refreshed_after_a_minute(make_client, redis_url, r) -> None:
-    # Go registers once per process (QUIRK Q1): a queue removed by the Inspector stays
-    # invisible. Here a removed queue reappears once the cached registration expires.
+    # Go registers once per process (docs/compatibility.md#quirk-queue-registered-once): a
+    # queue removed by the Inspector stays invisible. Here a removed queue reappears once the
+    # cached registration expires.
     clock = FakeClock(1_770_076_800.0)
     client = make_client(redis_url, clock=clock)
     client.enqueue(Task("t"))

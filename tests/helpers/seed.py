@@ -1,8 +1,9 @@
 """Write tasks, servers and schedulers into Redis with raw commands, in Go asynq's exact layout.
 
 Test-only. Each function writes what the Go code path it names would leave behind (see
-``protocol.md`` §2), so Inspector tests can start from any state, including ones no client call
-produces directly (active tasks with an expired lease, tasks in retry with an error, ...).
+docs/compatibility.md#redis-keys), so Inspector tests can start from any state, including ones
+no client call produces directly (active tasks with an expired lease, tasks in retry with an
+error, ...).
 The functions take any redis-py client (``Redis`` or ``RedisCluster``); they register nothing
 in ``asynq:queues`` unless asked (:func:`register`).
 
@@ -78,7 +79,8 @@ def _hash(r: Any, msg: TaskMessage, state: str, **extra: Any) -> None:
 
 
 def pending(r: Any, msg: TaskMessage, *, pending_since_ns: int | None = None) -> str:
-    """``enqueueCmd`` (or ``requeue``/``RunTask`` when ``pending_since_ns`` is None, QUIRK Q4)."""
+    """``enqueueCmd``, or ``requeue``/``RunTask`` when ``pending_since_ns`` is None
+    (docs/compatibility.md#quirk-pending-since-not-restored)."""
     _hash(r, msg, "pending", pending_since=pending_since_ns, unique_key=msg.unique_key or None)
     r.lpush(keys.pending_key(msg.queue), msg.id)
     return msg.id

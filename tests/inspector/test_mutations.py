@@ -43,7 +43,9 @@ def test_run_task_moves_a_zset_task_to_the_head_of_pending(insp, r, sc, state):
     assert tid not in members(r, f"asynq:{{{Q}}}:{state}")
     assert pending_list(r)[0] == tid  # LPUSH: the newest end, like an enqueue
     after = task_hash(r, tid)
-    # The message is untouched (QUIRK Q9: retried/error kept) and no pending_since (QUIRK Q4).
+    # The message is untouched, retried and error kept
+    # (docs/compatibility.md#quirk-run-keeps-retry-state), and there is no pending_since
+    # (docs/compatibility.md#quirk-pending-since-not-restored).
     assert after == {**before, b"state": b"pending"}
     assert insp.get_task_info(Q, tid).state is asynq.TaskState.PENDING
 
@@ -127,7 +129,8 @@ def test_archive_task_refusals(insp, r, sc):
 
 
 def test_archiving_trims_old_and_excess_entries_but_keeps_their_hashes(insp, r, sc):
-    # QUIRK Q7: the Inspector's archive trims like the server's, without deleting hashes.
+    # The Inspector's archive trims like the server's, without deleting hashes
+    # (docs/compatibility.md#quirk-archive-size-limit).
     old = seed.archived(r, seed.message(queue=Q), archived_at=NOW_SEC - 91 * DAY)
     insp.archive_task(Q, sc.pending[0])
     assert r.zscore(keys.archived_key(Q), old) is None
@@ -286,7 +289,7 @@ def test_archive_all_aggregating_and_trimming(insp, r, sc):
     assert insp.archive_all_aggregating_tasks(Q, "g1") == 3
     assert r.smembers(keys.groups_key(Q)) == {b"g2"}
     assert r.zscore(keys.archived_key(Q), old) is None
-    assert r.exists(keys.task_key(Q, old))  # QUIRK Q7
+    assert r.exists(keys.task_key(Q, old))  # docs/compatibility.md#quirk-archive-size-limit
     assert insp.archive_all_aggregating_tasks(Q, "g1") == 0
 
 
@@ -341,7 +344,8 @@ def test_delete_queue_force_leaves_what_go_leaves(insp, r, sc):
         assert not r.exists(f"asynq:{{{Q}}}:{name}")
     for tid in sc.pending + sc.scheduled + sc.retry + sc.archived:
         assert not r.exists(keys.task_key(Q, tid))
-    # QUIRK Q10: completed and aggregating tasks, groups, paused, counters, locks stay.
+    # Completed and aggregating tasks, groups, paused, counters, locks stay
+    # (docs/compatibility.md#quirk-remove-queue-leftovers).
     for tid in sc.completed + sc.groups["g1"]:
         assert r.exists(keys.task_key(Q, tid))
     for key in (keys.completed_key(Q), keys.groups_key(Q), keys.paused_key(Q)):
@@ -352,7 +356,8 @@ def test_delete_queue_force_leaves_what_go_leaves(insp, r, sc):
 
 
 def test_delete_queue_ignores_completed_and_aggregating_tasks(insp, r, redis_url):
-    # QUIRK Q10: a queue holding only completed or aggregating tasks counts as empty.
+    # A queue holding only completed or aggregating tasks counts as empty
+    # (docs/compatibility.md#quirk-remove-queue-leftovers).
     seed.register(r, "side")
     done = seed.completed(r, seed.message(queue="side", completed_at=NOW_SEC, retention=60))
     insp.delete_queue("side")

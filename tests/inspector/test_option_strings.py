@@ -83,7 +83,8 @@ def test_kept_option_strings_match_go(make_inspector, redis_url, r):
 
 
 def test_strings_that_crash_go_are_dropped(insp, r):
-    # QUIRK Q15: Go panics on an option string without "("; Python drops it.
+    # Go panics on an option string without "("; Python drops it
+    # (docs/compatibility.md#quirk-option-string-without-parenthesis).
     entry = seed.scheduler_entry(options=["Queue", 'Queue("ok")', "free text", ""])
     seed.scheduler(r, "h:1:bad", [entry], expires_at=NOW_SEC + 60)
     assert [e.opts for e in insp.scheduler_entries()] == [['Queue("ok")']]

@@ -57,7 +57,8 @@ def test_empty_registered_queue_has_zero_everything(insp, r):
 
 
 def test_latency_is_zero_when_the_oldest_pending_task_has_no_pending_since(insp, r):
-    # QUIRK Q4: RunTask/requeue do not set pending_since; Go then reports no latency at all.
+    # RunTask/requeue do not set pending_since; Go then reports no latency at all
+    # (docs/compatibility.md#quirk-pending-since-not-restored).
     seed.register(r, "q4")
     seed.pending(r, seed.message(queue="q4"))  # oldest, no pending_since
     seed.pending(r, seed.message(queue="q4"), pending_since_ns=int((NOW - 5) * 1e9))

@@ -246,7 +246,7 @@ def test_entries_and_history_of_a_running_go_scheduler(make_inspector, redis_url
     assert sorted(e.spec for e in entries) == ["0 0 1 1 *", "@every 1h", "@every 1s"]
     tick = next(e for e in entries if e.spec == "@every 1s")
     assert tick.task == asynq.Task("tick", b"tock")
-    # Go's Inspector drops Group(...) (QUIRK Q13).
+    # Go's Inspector drops Group(...) (docs/compatibility.md#quirk-scheduler-option-strings).
     assert tick.opts == [
         'Queue("sq")',
         "MaxRetry(3)",

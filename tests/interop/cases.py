@@ -3,7 +3,7 @@
 Each :class:`Case` is written once in Python's option vocabulary (durations in seconds,
 instants in Unix seconds) and translated to both sides, so the two producers get exactly the
 same inputs. Also here: the JSON form of a Python ``TaskInfo`` matching Go's peer output, and
-the expected placement of each case per Go's rules (protocol.md §5.1).
+the expected placement of each case per Go's rules (docs/compatibility.md#task-placement).
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ class Case:
         return "aggregating" if opts.get("group") else "pending"
 
     def expected_fields(self, now: float) -> dict[str, Any]:
-        """The TaskInfo fields Go's rules give this case (protocol.md §5.1), in peer JSON form."""
+        """The TaskInfo fields Go's rules (docs/compatibility.md#task-placement) give this case,
+        in peer JSON form."""
         opts = self.all_options
         timeout, deadline = opts.get("timeout", 0), opts.get("deadline")
         return {
@@ -122,7 +123,8 @@ def table(now: int) -> list[Case]:
         ),
         Case("deadline-only", "job:deadline", b"d", options={"deadline": later}),
         Case("timeout-and-deadline", "job:both", b"b", options={"timeout": 45, "deadline": later}),
-        # Go truncates durations and instants to whole seconds (QUIRK Q11).
+        # Go truncates durations and instants to whole seconds
+        # (docs/compatibility.md#quirk-whole-seconds).
         Case(
             "fractions",
             "job:frac",
@@ -149,7 +151,8 @@ def table(now: int) -> list[Case]:
         Case("group", "batch:item", b"1", options={"group": "g1", "queue": "low"}),
         Case("group-second", "batch:item", b"2", {"n": "2"}, {"group": "g1", "queue": "low"}),
         Case("group-unique", "batch:uniq", b"3", options={"group": "g2", "unique": 300}),
-        # QUIRK Q3: a future process time wins over the group; the task is merely scheduled.
+        # A future process time wins over the group; the task is merely scheduled
+        # (docs/compatibility.md#quirk-scheduled-group-task-is-not-aggregated).
         Case("group-scheduled", "batch:later", b"4", options={"group": "g1", "process_in": 900}),
         Case("group-past", "batch:past", b"5", options={"group": "g3", "process_at": now - 5}),
         Case(

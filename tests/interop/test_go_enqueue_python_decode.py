@@ -93,13 +93,14 @@ def test_python_decodes_go_unique_and_group_bookkeeping(r: redis.Redis, go_redis
 
     msg = decode_message(r.hget(keys.task_key(sched.queue, sched.id), "msg"))
     assert r.zscore(keys.scheduled_key(sched.queue), sched.id) == sched.options["process_at"]
-    # Go locks until process_at + ttl, truncated down (protocol.md §4.1).
+    # Go locks until process_at + ttl, truncated down (docs/compatibility.md#producer-writes).
     assert abs(r.ttl(msg.unique_key) - (sched.options["process_at"] + 600 - now)) <= 2
 
     msg = decode_message(r.hget(keys.task_key(grouped.queue, grouped.id), "msg"))
     assert msg.group_key == "g2"
     assert r.get(msg.unique_key) == grouped.id.encode()
-    # QUIRK Q5: the group-unique path stores no unique_key field in the hash.
+    # The group-unique path stores no unique_key field in the hash
+    # (docs/compatibility.md#quirk-group-unique-lock).
     assert r.hget(keys.task_key(grouped.queue, grouped.id), "unique_key") is None
     assert r.smembers(keys.groups_key(group.queue)) == {b"g1"}
     assert r.zrange(keys.group_key(group.queue, "g1"), 0, -1) == [group.id.encode()]

@@ -22,7 +22,7 @@ from tests.interop.redis_dump import assert_same_redis, dump
 
 pytestmark = pytest.mark.interop
 
-#: protocol.md §3.6 worked example.
+#: The worked example of docs/compatibility.md#protobuf-worked-example.
 VECTOR_ID = "7d1b3f2e-5c1a-4f0e-9b7a-2d3c4e5f6a7b"
 VECTOR_HEX = (
     "0a0a656d61696c3a73656e64120e7b22746f223a226140622e63227d1a2437643162336632652d356331612d"
@@ -44,7 +44,7 @@ def go_enqueue(go_flags: list[str], cases: list[Case]) -> list[dict[str, Any]]:
 
 
 def test_go_vector_python_codec_unit():
-    """Pure: Python composes the §3.6 message to the exact bytes Go is documented to write."""
+    """Pure: Python composes the worked example's message to the exact bytes Go writes."""
     c = vector_case()
     composed = compose(c.py_task(), c.options, 1_700_000_000.0, 1_700_000_000.0)
     assert encode_message(composed.msg).hex() == VECTOR_HEX

@@ -68,7 +68,8 @@ def test_go_server_processes_python_tasks(make_client, redis_url, r, go_redis, g
         client.enqueue(asynq.Task("nil:payload", None), deadline=time.time() + 600),
         client.enqueue_in(asynq.Task("later", b"l"), 2),
         client.enqueue_unique(asynq.Task("once", b"o"), 60),
-        # QUIRK Q3: a scheduled task with a group is forwarded to pending, not aggregated.
+        # A scheduled task with a group is forwarded to pending, not aggregated
+        # (docs/compatibility.md#quirk-scheduled-group-task-is-not-aggregated).
         client.enqueue(asynq.Task("batch:late", b"q3"), group="g1", process_in=1),
     ]
     kept = client.enqueue(asynq.Task("keep", b"k"), retention=600, queue="critical")
@@ -115,7 +116,8 @@ def test_go_server_processes_python_tasks(make_client, redis_url, r, go_redis, g
     daily = keys.processed_key("default", datetime.now(UTC).timestamp())
     assert r.get(daily) == b"6" and r.ttl(daily) > 89 * 86400
     assert r.keys("asynq:{default}:unique:*") == [
-        # Success releases the lock of a unique task; aggregation does not (QUIRK Q5).
+        # Success releases the lock of a unique task; aggregation does not
+        # (docs/compatibility.md#quirk-group-unique-lock).
         keys.unique_key("default", "batch:item", b"3").encode()
     ]
     assert not r.exists(keys.groups_key("default"), keys.group_key("default", "g1"))

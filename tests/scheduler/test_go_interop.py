@@ -71,7 +71,8 @@ async def test_go_inspector_reads_python_scheduler(make_scheduler, r, go_redis) 
 
     tick = entries[ids["tick"]]
     assert (tick["spec"], tick["type"], tick["payload"]) == ("@every 1s", "tick", "dG9jaw==")
-    # Go's Inspector parses the option strings back; it drops Group (QUIRK Q13)
+    # Go's Inspector parses the option strings back; it drops Group
+    # (docs/compatibility.md#quirk-scheduler-option-strings).
     assert tick["opts"] == [
         'Queue("sq")',
         "MaxRetry(3)",

@@ -1,4 +1,5 @@
-"""Every task outcome leaves Redis exactly as a Go v0.26.0 server would (protocol.md §4.2, §5.3)."""
+"""Every task outcome leaves Redis exactly as a Go v0.26.0 server would
+(docs/compatibility.md#task-outcomes)."""
 
 from __future__ import annotations
 
@@ -340,7 +341,8 @@ async def test_shutdown_requeues_unfinished_task_to_the_head(start_server, clien
     # RPUSH: the requeued task is the next one a worker pops (from the right).
     assert r.lrange(keys.pending_key(Q), 0, -1) == [other.id.encode(), info.id.encode()]
     assert state(r, Q, info.id) == "pending"
-    assert r.hget(keys.task_key(Q, info.id), "pending_since") is None  # Go's QUIRK Q4
+    # docs/compatibility.md#quirk-pending-since-not-restored
+    assert r.hget(keys.task_key(Q, info.id), "pending_since") is None
     assert_counters(r, processed=0, failed=0)
 
 

@@ -120,8 +120,8 @@ def test_outcome_scripts_refuse_tasks_not_active(run_op, client, r):
 
 
 def test_archive_trims_by_size_and_age(run_op, client, r):
-    """After a server-side archive the set never exceeds 9 999 (QUIRK Q7), and tasks older
-    than 90 days go; trimmed tasks lose their hashes."""
+    """After a server-side archive the set never exceeds 9 999, and tasks older than 90 days
+    go; trimmed tasks lose their hashes (docs/compatibility.md#quirk-archive-size-limit)."""
     now = time.time()
     pipe = r.pipeline(transaction=False)
     old_score = int(now) - 91 * 24 * 3600
@@ -171,7 +171,8 @@ def test_forward_moves_due_tasks(run_op, client, r):
         assert int(r.hget(keys.task_key(Q, tid), "pending_since")) == int((now + 200) * 1e9)
     assert r.zscore(keys.group_key(Q, "g1"), "grouped") == int(now + 200)
     assert r.hget(keys.task_key(Q, "grouped"), "state") == b"aggregating"
-    assert not r.sismember(keys.groups_key(Q), "g1")  # QUIRK Q6
+    # docs/compatibility.md#quirk-forward-skips-groups-set
+    assert not r.sismember(keys.groups_key(Q), "g1")
     assert r.zrange(keys.scheduled_key(Q), 0, -1) == [later.encode()]
     assert r.zcard(keys.retry_key(Q)) == 0
 
@@ -259,4 +260,5 @@ def test_reclaim_stale_aggregation_sets(run_op, r):
     assert not r.exists(set_key)
     assert r.zcard(keys.all_aggregation_sets(Q)) == 0
     assert r.zrange(keys.group_key(Q, "g"), 0, -1, withscores=True) == [(b"a", 90), (b"b", 91)]
-    assert not r.sismember(keys.groups_key(Q), "g")  # QUIRK Q6
+    # docs/compatibility.md#quirk-forward-skips-groups-set
+    assert not r.sismember(keys.groups_key(Q), "g")

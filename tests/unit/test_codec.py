@@ -1,4 +1,5 @@
-"""Protobuf bytes must equal what Go's ``proto.Marshal`` writes (protocol.md §3.6)."""
+"""Protobuf bytes must equal what Go's ``proto.Marshal`` writes
+(docs/compatibility.md#protobuf-encoding)."""
 
 from __future__ import annotations
 

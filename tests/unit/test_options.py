@@ -179,7 +179,8 @@ def test_placement_group() -> None:
 
 
 def test_scheduled_wins_over_group() -> None:
-    # QUIRK Q3: a future task with a group is merely scheduled; the message keeps the group.
+    # A future task with a group is merely scheduled; the message keeps the group
+    # (docs/compatibility.md#quirk-scheduled-group-task-is-not-aggregated).
     c = go(Task("t"), group="g1", process_in=60)
     assert c.placement is Placement.SCHEDULED
     assert c.msg.group_key == "g1"

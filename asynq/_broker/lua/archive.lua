@@ -20,7 +20,8 @@
 -- Returns: OK; error NOT FOUND when the task is not active and leased.
 --
 -- ZRANGEBYSCORE selects the same ids as Go's ZRANGE ... BYSCORE and also runs on Redis < 6.2.
--- The size trim removes ranks 0..-limit, which leaves limit - 1 tasks (Go's QUIRK Q7).
+-- The size trim removes ranks 0..-limit, which leaves limit - 1 tasks, as in Go
+-- (docs/compatibility.md#quirk-archive-size-limit).
 --#include leave_active
 --#include counters
 if not leave_active(KEYS[2], KEYS[3], ARGV[1]) then

@@ -10,9 +10,9 @@
 -- ARGV[4] -> group key prefix asynq:{<qname>}:g:
 -- Returns: the number of tasks moved (the caller repeats until 0).
 --
--- Groups reached this way are not added to asynq:{<qname>}:groups (Go's QUIRK Q6). One
--- PUBLISH on the channel named like the pending list wakes idle Python workers; it stores
--- nothing.
+-- Groups reached this way are not added to asynq:{<qname>}:groups, as in Go
+-- (docs/compatibility.md#quirk-forward-skips-groups-set). One PUBLISH on the channel named
+-- like the pending list wakes idle Python workers; it stores nothing.
 local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "LIMIT", 0, 100)
 local pushed = 0
 for _, id in ipairs(ids) do

@@ -2,7 +2,8 @@
 -- group to the archive.
 -- Effect on Redis equals Go asynq v0.26.0 archiveAllPendingCmd, archiveAllCmd and
 -- archiveAllAggregatingCmd (internal/rdb/inspect.go): messages are left as they are, and the
--- archive is trimmed without deleting the trimmed tasks' hashes (QUIRK Q7).
+-- archive is trimmed without deleting the trimmed tasks' hashes
+-- (docs/compatibility.md#quirk-archive-size-limit).
 --
 -- KEYS[1] -> the source: asynq:{<qname>}:pending, :scheduled, :retry or :g:<group>
 -- KEYS[2] -> asynq:{<qname>}:archived

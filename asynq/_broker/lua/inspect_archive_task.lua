@@ -2,7 +2,7 @@
 -- archive.
 -- Effect on Redis equals Go asynq v0.26.0 archiveTaskCmd (internal/rdb/inspect.go): the message
 -- is left as it is, and the archive is trimmed like the server's archive does, except that the
--- trimmed tasks' hashes stay behind (QUIRK Q7).
+-- trimmed tasks' hashes stay behind (docs/compatibility.md#quirk-archive-size-limit).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:archived

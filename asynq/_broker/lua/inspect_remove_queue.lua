@@ -1,8 +1,9 @@
 -- inspect_remove_queue: delete a queue's task collections and the tasks they hold.
 -- Effect on Redis equals Go asynq v0.26.0 removeQueueCmd and removeQueueForceCmd
 -- (internal/rdb/inspect.go). Like Go, completed and aggregating tasks, aggregation sets, the
--- paused flag, the counters and the uniqueness locks are left behind (QUIRK Q10); the caller
--- then removes the name from asynq:queues.
+-- paused flag, the counters and the uniqueness locks are left behind
+-- (docs/compatibility.md#quirk-remove-queue-leftovers); the caller then removes the name from
+-- asynq:queues.
 --
 -- KEYS[1] -> asynq:{<qname>}:pending
 -- KEYS[2] -> asynq:{<qname>}:active

@@ -1,8 +1,9 @@
 -- inspect_run_all: move every task of a ZSET (scheduled, retry, archived, or one group) to the
 -- pending list.
 -- Effect on Redis equals Go asynq v0.26.0 runAllCmd and, with a group, runAllAggregatingCmd
--- (internal/rdb/inspect.go). Messages are left as they are (QUIRK Q9) and pending_since is not
--- set (QUIRK Q4).
+-- (internal/rdb/inspect.go). Messages are left as they are
+-- (docs/compatibility.md#quirk-run-keeps-retry-state) and pending_since is not set
+-- (docs/compatibility.md#quirk-pending-since-not-restored).
 --
 -- KEYS[1] -> the ZSET, e.g. asynq:{<qname>}:retry or asynq:{<qname>}:g:<group>
 -- KEYS[2] -> asynq:{<qname>}:pending

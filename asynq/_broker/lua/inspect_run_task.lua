@@ -1,8 +1,9 @@
 -- inspect_run_task: move one scheduled, retry, archived, completed or aggregating task to the
 -- pending list.
 -- Effect on Redis equals Go asynq v0.26.0 runTaskCmd (internal/rdb/inspect.go). Like Go, the
--- message is left as it is (retried and error_msg are kept, QUIRK Q9) and pending_since is
--- not set (QUIRK Q4).
+-- message is left as it is (retried and error_msg are kept,
+-- docs/compatibility.md#quirk-run-keeps-retry-state) and pending_since is not set
+-- (docs/compatibility.md#quirk-pending-since-not-restored).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:pending

@@ -8,7 +8,8 @@
 -- Returns: OK.
 --
 -- A set key is its group key plus ":<set_id>", so the group key is everything before the last
--- colon. The group is not added back to asynq:{<qname>}:groups (Go's QUIRK Q6).
+-- colon. The group is not added back to asynq:{<qname>}:groups, as in Go
+-- (docs/compatibility.md#quirk-forward-skips-groups-set).
 for _, set_key in ipairs(redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1])) do
   local group_key = string.match(set_key, "^(.*):[^:]*$")
   local entries = redis.call("ZRANGE", set_key, 0, -1, "WITHSCORES")

@@ -8,9 +8,9 @@
 -- ARGV[1] -> task id
 -- Returns: OK; error NOT FOUND when the task is not active and leased.
 --
--- RPUSH puts the id at the end consumers pop from. pending_since is not restored (Go's QUIRK
--- Q4). The PUBLISH on the channel named like the pending list wakes idle Python workers; it
--- stores nothing.
+-- RPUSH puts the id at the end consumers pop from. pending_since is not restored, as in Go
+-- (docs/compatibility.md#quirk-pending-since-not-restored). The PUBLISH on the channel named
+-- like the pending list wakes idle Python workers; it stores nothing.
 --#include leave_active
 if not leave_active(KEYS[1], KEYS[2], ARGV[1]) then
   return redis.error_reply("NOT FOUND")

@@ -58,7 +58,8 @@ def run_all(qname: str, state: TaskState, group: str = "") -> Op[int]:
 def archive_all(qname: str, state: TaskState, now_sec: int, group: str = "") -> Op[int]:
     """``RDB.ArchiveAll{Pending,Scheduled,Retry,Aggregating}Tasks``: archive them all at ``now``.
 
-    The archive is then trimmed like Go's, leaving the trimmed hashes behind (QUIRK Q7).
+    The archive is then trimmed like Go's, leaving the trimmed hashes behind
+    (docs/compatibility.md#quirk-archive-size-limit).
     """
     yield from require_queue(qname)
     archived = keys.archived_key(qname)

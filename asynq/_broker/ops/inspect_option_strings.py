@@ -4,7 +4,8 @@ Schedulers store each enqueue option as Go's ``Option.String()``, e.g. ``Queue("
 ``MaxRetry(3)`` or ``Timeout(1m30s)``. Go's Inspector parses them back and keeps only the
 ``Queue``, ``MaxRetry``, ``Timeout``, ``Deadline``, ``Unique``, ``ProcessAt``, ``ProcessIn`` and
 ``Retention`` options it can parse: ``TaskID(...)``, ``Group(...)`` and malformed strings are
-dropped (QUIRK Q13; a string without ``(`` even crashes Go, QUIRK Q15). :func:`normalize`
+dropped (docs/compatibility.md#quirk-scheduler-option-strings; a string without ``(`` even
+crashes Go, docs/compatibility.md#quirk-option-string-without-parenthesis). :func:`normalize`
 returns the string Go's parsed option prints (``Timeout(90s)`` reads back as
 ``Timeout(1m30s)``), or ``None`` when Go drops it.
 """

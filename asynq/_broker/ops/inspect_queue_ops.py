@@ -89,7 +89,8 @@ def queue_info(qname: str, now_ns: int) -> Op[QueueInfo]:
     """``RDB.CurrentStats`` then ``RDB.memoryUsage``: a snapshot of one queue.
 
     Latency is ``now - pending_since`` of the oldest pending task, or zero when that task has
-    no ``pending_since`` (tasks moved by run/requeue, QUIRK Q4).
+    no ``pending_since`` (tasks moved by run/requeue,
+    docs/compatibility.md#quirk-pending-since-not-restored).
     """
     now = now_ns / 1e9
     # Go asks in three round trips; the three reads go out together here.

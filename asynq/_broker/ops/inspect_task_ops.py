@@ -32,7 +32,8 @@ from asynq.errors import (
 
 #: Archived tasks older than this many days are dropped when something is archived.
 ARCHIVE_MAX_AGE_DAYS = 90
-#: The archive keeps fewer than this many tasks (QUIRK Q7: at most 9 999 after a trim).
+#: The archive keeps fewer than this many tasks: at most 9 999 after a trim
+#: (docs/compatibility.md#quirk-archive-size-limit).
 ARCHIVE_MAX_SIZE = 10_000
 
 #: The ZSET key builder of each state kept in a queue-wide ZSET.

@@ -3,7 +3,7 @@
 //
 // Entries (fixed): "@every 1s" of task "tick" (payload "tock") with the options Queue("sq"),
 // MaxRetry(3), Timeout(90s), Retention(2h), Group("g") and Deadline(2100-01-01 UTC) (Go's
-// Inspector drops the Group option, QUIRK Q13); "@every 1h" of task "hourly" with no options;
+// Inspector drops the Group option, docs/compatibility.md#quirk-scheduler-option-strings); "@every 1h" of task "hourly" with no options;
 // "0 0 1 1 *" of task "yearly" with ProcessIn(10m).
 // Each enqueue is printed on stdout as {"event": "enqueued", "id": "...", "err": "..."}.
 // SIGTERM shuts it down (which clears its entries and history).
