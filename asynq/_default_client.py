@@ -129,6 +129,13 @@ def get_async_client() -> AsyncClient:
     return _current().async_clients.get()
 
 
+def configured_redis() -> str | RedisConnection | None:
+    """What :func:`configure` was given, when servers can connect with it too (a URL or a
+    ``RedisConnection``; not a blocking redis client); ``None`` otherwise."""
+    redis = _defaults.redis
+    return redis if isinstance(redis, str | RedisConnection) else None
+
+
 def configure(redis: RedisLike | None = None) -> None:
     """Set where the default clients connect, replacing (and closing) those made so far.
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
-import os
-import sys
 from datetime import timedelta
 from typing import Any
 
@@ -18,40 +14,18 @@ from asynq.errors import MissingDependencyError
 _LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
 
 
-def load_object(spec: str, app_dir: str = ".") -> Any:
-    """Import ``"package.module:attr.path"`` (uvicorn-style) with ``app_dir`` on ``sys.path``.
-
-    Raises:
-        CliError: malformed spec, module not importable, or attribute missing.
-    """
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise CliError(f'invalid import string {spec!r}: expected "module:object"')
-    path = os.path.abspath(app_dir)
-    if path not in sys.path:
-        sys.path.insert(0, path)
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CliError(f"could not import module {module_name!r}: {exc}") from None
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise CliError(f"module {module_name!r} has no attribute {attr!r}") from None
-    return obj
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
 _app_dir = click.option(
     "--app-dir", default=".", show_default=True, help="Directory added to sys.path for imports."
 )
 _log_level = click.option("--log-level", type=_LOG_LEVELS, default="info", show_default=True)
+_imports = click.option(
+    "-I",
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Module to import first, e.g. to register its tasks (repeatable).",
+)
 
 
 @click.command("worker", short_help="Run a worker server with a handler.")
@@ -67,6 +41,7 @@ _log_level = click.option("--log-level", type=_LOG_LEVELS, default="info", show_
 )
 @click.option("--strict", is_flag=True, help="Strict priority: drain higher weights first.")
 @click.option("--factory", is_flag=True, help="TARGET is a callable returning the handler.")
+@_imports
 @_app_dir
 @_log_level
 def worker(
@@ -75,6 +50,7 @@ def worker(
     queues: tuple[tuple[str, int], ...],
     strict: bool,
     factory: bool,
+    imports: tuple[str, ...],
     app_dir: str,
     log_level: str,
 ) -> None:
@@ -83,35 +59,44 @@ def worker(
     TARGET is a ServeMux, or any callable handler (sync or async) taking a task.
     Stop it with Ctrl-C or SIGTERM (graceful); a second signal stops it at once.
     """
-    from asynq.server import Config, Server
+    from asynq.runner import load_handler, run_worker
+    from asynq.server import Config
 
-    handler = load_object(target, app_dir)
-    if factory:
-        handler = handler()
-    if not callable(handler) and not hasattr(handler, "process_task"):
-        raise CliError(f"{target!r} is not a handler: expected a ServeMux or a callable")
+    handler = load_handler(target, app_dir=app_dir, imports=imports, factory=factory)
     settings: dict[str, Any] = {"strict_priority": strict}
     if concurrency is not None:
         settings["concurrency"] = concurrency
     if queues:
         settings["queues"] = dict(queues)
-    _setup_logging(log_level)
-    Server(get_state().connection.build(), Config(**settings)).run(handler)
+    config = Config(**settings)
+    _exit(run_worker(handler, config, redis=get_state().connection.build(), log_level=log_level))
 
 
 @click.command("scheduler", short_help="Run a periodic-task scheduler.")
 @click.argument("target")
+@click.option("--factory", is_flag=True, help="TARGET is a callable returning the scheduler.")
+@_imports
 @_app_dir
 @_log_level
-def scheduler(target: str, app_dir: str, log_level: str) -> None:
-    """Run TARGET, a "module:object" Scheduler with its periodic tasks registered."""
-    from asynq.scheduler import Scheduler
+def scheduler(
+    target: str, factory: bool, imports: tuple[str, ...], app_dir: str, log_level: str
+) -> None:
+    """Run TARGET, a "module:object" Scheduler with its periodic tasks registered.
 
-    obj = load_object(target, app_dir)
-    if not isinstance(obj, Scheduler):
-        raise CliError(f"{target!r} is not an asynq Scheduler (got {type(obj).__name__})")
-    _setup_logging(log_level)
-    obj.run()
+    TARGET may also be a PeriodicTaskManager, or a periodic task config provider (an object
+    with get_configs()), which then runs against the Redis of the connection flags.
+    """
+    from asynq.runner import load_scheduler, run_scheduler
+
+    redis = get_state().connection.build()
+    obj = load_scheduler(target, redis=redis, app_dir=app_dir, imports=imports, factory=factory)
+    _exit(run_scheduler(obj, log_level=log_level))
+
+
+def _exit(status: int) -> None:
+    """Leave with the runner's exit status (it has logged the error of a non-zero one)."""
+    if status:
+        raise SystemExit(status)
 
 
 @click.command("dash", short_help="Serve the web dashboard.")

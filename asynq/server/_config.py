@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base import keys
-from asynq._base.imports import import_object
+from asynq._imports import import_object
 from asynq._options import to_seconds as to_seconds  # re-exported for the components
 from asynq._task import Duration, Task
 from asynq.errors import ValidationError

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from click.testing import Result
 import asynq
 from asynq.inspector import Inspector
 from tests.cli._support import fails
+from tests.helpers.processes import Children, wait_while_running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,37 +55,11 @@ def app_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def spawn(redis_url: str) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(*args: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "asynq", "--uri", redis_url, *args],
-            cwd=ROOT,
-            env={**os.environ, "ASYNQ_REDIS_URL": redis_url},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+    env = {**os.environ, "ASYNQ_REDIS_URL": redis_url}
+    with Children() as children:
+        yield lambda *args: children.start(
+            [sys.executable, "-m", "asynq", "--uri", redis_url, *args], env=env, cwd=ROOT
         )
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=30)  # also closes the pipes
-
-
-def _wait_for(check: Callable[[], Any], proc: subprocess.Popen[str], what: str) -> Any:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if proc.poll() is not None:
-            raise AssertionError(f"process exited early: {proc.communicate()}")
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stop(proc: subprocess.Popen[str]) -> int:
@@ -104,13 +78,13 @@ def test_worker_processes_tasks_with_flags(
         "--queue", "critical=2", "-Q", "default", "--strict",
     )  # fmt: skip
     with Inspector(redis_url) as insp:
-        _wait_for(
+        wait_while_running(
             lambda: insp.get_task_info("critical", info.id).state.value == "completed",
             proc,
             "the task to complete",
         )
         assert insp.get_task_info("critical", info.id).result == b"done:x"
-        [server] = _wait_for(insp.servers, proc, "the server heartbeat")
+        [server] = wait_while_running(insp.servers, proc, "the server heartbeat")
         assert server.queues == {"critical": 2, "default": 1}
         assert (server.concurrency, server.strict_priority) == (3, True)
     assert _stop(proc) == 0
@@ -123,9 +97,51 @@ def test_worker_factory(
         info = client.enqueue(asynq.Task("echo", b"f"), retention=3600)
     proc = spawn("worker", "cli_test_app:make_mux", "--factory", "--app-dir", str(app_dir))
     with Inspector(redis_url) as insp:
-        _wait_for(
+        wait_while_running(
             lambda: insp.get_task_info("default", info.id).result == b"done:f", proc, "the task"
         )
+    assert _stop(proc) == 0
+
+
+def test_worker_imports_modules_first(
+    spawn: Callable[..., subprocess.Popen[str]], app_dir: Path, redis_url: str
+) -> None:
+    (app_dir / "cli_test_jobs.py").write_text(
+        "from cli_test_app import mux\n\n"
+        "@mux.task('shout')\n"
+        "def shout(task):\n"
+        "    task.result_writer.write(task.payload.upper())\n"
+    )
+    with asynq.Client(redis_url) as client:
+        info = client.enqueue(asynq.Task("shout", b"hi"), retention=3600)
+    proc = spawn(
+        "worker", "cli_test_app:mux", "--app-dir", str(app_dir), "--import", "cli_test_jobs"
+    )
+    with Inspector(redis_url) as insp:
+        wait_while_running(
+            lambda: insp.get_task_info("default", info.id).result == b"HI", proc, "the task"
+        )
+    assert _stop(proc) == 0
+
+
+def test_scheduler_runs_a_config_provider(
+    spawn: Callable[..., subprocess.Popen[str]], app_dir: Path, redis_url: str
+) -> None:
+    (app_dir / "cli_test_provider.py").write_text(
+        "from asynq import PeriodicTaskConfig, Task\n\n"
+        "def get_configs():\n"
+        "    return [PeriodicTaskConfig('@every 1s', Task('beat'), {'queue': 'beats'})]\n\n"
+        "class Provider:\n"
+        "    get_configs = staticmethod(get_configs)\n"
+    )
+    proc = spawn("scheduler", "cli_test_provider:Provider", "--factory", "--app-dir", str(app_dir))
+    with Inspector(redis_url) as insp:
+        tasks = wait_while_running(
+            lambda: "beats" in insp.queues() and insp.list_pending_tasks("beats"),
+            proc,
+            "a periodic enqueue",
+        )
+        assert tasks[0].type == "beat"
     assert _stop(proc) == 0
 
 
@@ -134,7 +150,7 @@ def test_scheduler_enqueues(
 ) -> None:
     proc = spawn("scheduler", "cli_test_app:scheduler", "--app-dir", str(app_dir))
     with Inspector(redis_url) as insp:
-        tasks = _wait_for(
+        tasks = wait_while_running(
             lambda: "cron" in insp.queues() and insp.list_pending_tasks("cron"),
             proc,
             "a periodic enqueue",
@@ -151,6 +167,7 @@ def test_scheduler_enqueues(
         (["worker", "cli_test_app:missing"], "has no attribute"),
         (["worker", "cli_test_app:APP_NOT_HANDLER"], "is not a handler"),
         (["scheduler", "cli_test_app:mux"], "is not an asynq Scheduler"),
+        (["worker", "cli_test_app:mux", "-I", "no_such_jobs_xyz"], "no_such_jobs_xyz"),
     ],
 )
 def test_bad_targets(
@@ -189,7 +206,7 @@ def test_dash_serves_the_dashboard(
         except httpx.TransportError:
             return None
 
-    resp = _wait_for(page, proc, "the dashboard to answer")
+    resp = wait_while_running(page, proc, "the dashboard to answer")
     assert resp.status_code == 200
     assert 'href="/ops/queues/shown"' in resp.text and "read-only" in resp.text
     assert 'data-refresh="8.0"' in resp.text

@@ -1,0 +1,216 @@
+"""Run a worker server or a scheduler as a process's main job, without the command line.
+
+What ``asynq worker`` and ``asynq scheduler`` do, as plain functions for framework adapters
+(a Django management command, a Flask CLI command) and ``python -m`` entry points::
+
+    import sys
+    from asynq.runner import run_worker
+
+    sys.exit(run_worker("myapp.tasks:mux", {"CONCURRENCY": 20}, imports=["myapp.jobs"]))
+
+:func:`run_worker` and :func:`run_scheduler` import what they are told, set up logging when asked,
+run until SIGTERM or SIGINT (graceful, as :meth:`Server.run <asynq.server.Server.run>` and
+:meth:`Scheduler.run <asynq.Scheduler.run>` do) and return the exit status: 0 after a clean
+stop, 1 after logging a one-line error when the input is bad or the start fails.
+:func:`load_handler` and :func:`load_scheduler` are the loading step alone; they raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from asynq._default_client import configured_redis
+from asynq._imports import import_module, import_object
+from asynq.connection import AsyncRedisLike
+from asynq.errors import AsynqError, ValidationError
+from asynq.periodic import PeriodicTaskConfigProvider, PeriodicTaskManager
+from asynq.scheduler import Scheduler
+from asynq.servemux import Handler
+from asynq.server import Config, Server
+
+__all__ = ["load_handler", "load_scheduler", "run_scheduler", "run_worker"]
+
+_log = logging.getLogger("asynq.runner")
+
+
+def _target(
+    target: object, *, app_dir: str | os.PathLike[str] | None, imports: Iterable[str], factory: bool
+) -> Any:
+    """Import ``imports``, resolve ``target`` (with ``app_dir`` first on ``sys.path``) and call
+    it when ``factory``."""
+    if app_dir is not None:
+        path = os.path.abspath(app_dir)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    if isinstance(imports, str):
+        raise ValidationError(f"imports must be a list of module names, not the string {imports!r}")
+    for name in imports:
+        import_module(name)
+    obj: Any = target
+    if isinstance(target, str):
+        module, colon, attr = target.partition(":")
+        if not colon or not module or not attr:
+            raise ValidationError(f'invalid import string {target!r}: expected "module:object"')
+        obj = import_object(target)
+    if factory:
+        if not callable(obj):
+            raise ValidationError(f"{target!r} is not callable, so it cannot be a factory")
+        obj = obj()
+    return obj
+
+
+def load_handler(
+    target: Handler | str,
+    *,
+    app_dir: str | os.PathLike[str] | None = None,
+    imports: Iterable[str] = (),
+    factory: bool = False,
+) -> Handler:
+    """The worker's handler: ``target`` itself, or the object a ``"module:object"`` string names.
+
+    Args:
+        target: A handler (a :class:`~asynq.ServeMux`, an object with ``process_task``, or a
+            sync or async callable taking the task) or its ``"module:object"`` import string.
+        app_dir: A directory put first on ``sys.path`` before importing.
+        imports: Modules imported first, in order (to register tasks defined there).
+        factory: ``target`` is a callable returning the handler; call it.
+
+    Raises:
+        ValidationError: a module cannot be imported, the attribute is missing, or the object
+            is not a handler.
+    """
+    handler = _target(target, app_dir=app_dir, imports=imports, factory=factory)
+    if not callable(handler) and not hasattr(handler, "process_task"):
+        raise ValidationError(f"{target!r} is not a handler: expected a ServeMux or a callable")
+    return handler  # type: ignore[no-any-return]
+
+
+def load_scheduler(
+    target: Scheduler | PeriodicTaskManager | PeriodicTaskConfigProvider | str,
+    *,
+    redis: AsyncRedisLike | None = None,
+    app_dir: str | os.PathLike[str] | None = None,
+    imports: Iterable[str] = (),
+    factory: bool = False,
+) -> Scheduler | PeriodicTaskManager:
+    """The scheduler to run: ``target`` itself, the object its import string names, or a
+    :class:`~asynq.PeriodicTaskManager` reading the configs of a provider.
+
+    Args:
+        target: A :class:`~asynq.Scheduler` with its periodic tasks registered, a
+            ``PeriodicTaskManager``, an object with ``get_configs()`` (see
+            :class:`~asynq.PeriodicTaskConfigProvider`), or the ``"module:object"`` import
+            string of one.
+        redis: Where a manager built for a provider connects (default: as for
+            :func:`run_worker`). A Scheduler or a manager keeps the connection it was built
+            with.
+        app_dir, imports, factory: As for :func:`load_handler`.
+
+    Raises:
+        ValidationError: an import fails, or the object is none of the above.
+    """
+    obj = _target(target, app_dir=app_dir, imports=imports, factory=factory)
+    if isinstance(obj, Scheduler | PeriodicTaskManager):
+        return obj
+    if isinstance(obj, PeriodicTaskConfigProvider):
+        return PeriodicTaskManager(obj, _redis(redis))
+    raise ValidationError(
+        f"{target!r} is not an asynq Scheduler, PeriodicTaskManager or periodic task config "
+        f"provider (got {type(obj).__name__})"
+    )
+
+
+def run_worker(
+    target: Handler | str,
+    config: Config | Mapping[str, Any] | None = None,
+    *,
+    redis: AsyncRedisLike | None = None,
+    imports: Iterable[str] = (),
+    app_dir: str | os.PathLike[str] | None = None,
+    factory: bool = False,
+    log_level: str | int | None = None,
+) -> int:
+    """Run a worker server with ``target`` until SIGTERM or SIGINT; return the exit status.
+
+    Args:
+        target: The handler or its ``"module:object"`` import string (see :func:`load_handler`).
+        config: A :class:`~asynq.server.Config`, or a settings mapping for
+            :meth:`Config.from_mapping <asynq.server.Config.from_mapping>`.
+        redis: Where to connect. Default: what :func:`asynq.configure` was given (a URL or a
+            ``RedisConnection``), else ``$ASYNQ_REDIS_URL``, else ``redis://127.0.0.1:6379/0``.
+        imports: Modules imported before the target, in order (task discovery).
+        app_dir: A directory put first on ``sys.path`` before importing.
+        factory: ``target`` is a callable returning the handler.
+        log_level: When given (``"info"``, ``logging.DEBUG``, ...), set up logging to stderr
+            at that level if the program has not, and set the ``asynq`` loggers to it.
+
+    Returns:
+        0 once the server stopped cleanly; 1 after logging a one-line error (on the
+        ``asynq.runner`` logger) when the input is bad or the server could not start.
+    """
+    try:
+        _setup_logging(log_level)
+        handler = load_handler(target, app_dir=app_dir, imports=imports, factory=factory)
+        if config is not None and not isinstance(config, Config):
+            config = Config.from_mapping(config)
+        server = Server(_redis(redis), config)
+    except ValidationError as exc:
+        return _failed("worker", exc)
+    try:
+        server.run(handler)
+    except AsynqError as exc:
+        return _failed("worker", exc)
+    return 0
+
+
+def run_scheduler(
+    target: Scheduler | PeriodicTaskManager | PeriodicTaskConfigProvider | str,
+    *,
+    redis: AsyncRedisLike | None = None,
+    imports: Iterable[str] = (),
+    app_dir: str | os.PathLike[str] | None = None,
+    factory: bool = False,
+    log_level: str | int | None = None,
+) -> int:
+    """Run a scheduler until SIGTERM or SIGINT; return the exit status.
+
+    ``target`` and ``redis`` are as for :func:`load_scheduler`; the other arguments and the
+    exit status as for :func:`run_worker`.
+    """
+    try:
+        _setup_logging(log_level)
+        scheduler = load_scheduler(
+            target, redis=redis, app_dir=app_dir, imports=imports, factory=factory
+        )
+    except ValidationError as exc:
+        return _failed("scheduler", exc)
+    try:
+        scheduler.run()
+    except AsynqError as exc:
+        return _failed("scheduler", exc)
+    return 0
+
+
+def _redis(redis: AsyncRedisLike | None) -> AsyncRedisLike | None:
+    return redis if redis is not None else configured_redis()
+
+
+def _failed(what: str, exc: AsynqError) -> int:
+    _log.error("asynq %s: %s", what, exc)
+    return 1
+
+
+def _setup_logging(level: str | int | None) -> None:
+    if level is None:
+        return
+    if isinstance(level, str):
+        name = level.upper()
+        if not isinstance(logging.getLevelName(name), int):
+            raise ValidationError(f"unknown log level {level!r}")
+        level = logging.getLevelName(name)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("asynq").setLevel(level)
