@@ -93,7 +93,10 @@ def _params(sig: inspect.Signature) -> list[tuple[str, object, object, object]]:
     return [(p.name, p.kind, p.default, annotation(p)) for p in sig.parameters.values()]
 
 
-@pytest.mark.parametrize(("sync_cls", "async_cls"), [(asynq.Client, asynq.AsyncClient)])
+@pytest.mark.parametrize(
+    ("sync_cls", "async_cls"),
+    [(asynq.Client, asynq.AsyncClient), (asynq.Inspector, asynq.AsyncInspector)],
+)
 def test_sync_and_async_twins_match(sync_cls: type, async_cls: type) -> None:
     sync_methods = _public_methods(sync_cls)
     async_methods = _public_methods(async_cls)
@@ -106,6 +109,15 @@ def test_sync_and_async_twins_match(sync_cls: type, async_cls: type) -> None:
     assert _params(inspect.signature(sync_cls)) == _params(inspect.signature(async_cls))
     assert hasattr(sync_cls, "__enter__") and hasattr(sync_cls, "__exit__")
     assert hasattr(async_cls, "__aenter__") and hasattr(async_cls, "__aexit__")
+
+
+def test_generated_sync_twins_are_up_to_date() -> None:
+    # Client and Inspector are written by scripts/gen_twins.py from their asyncio twins.
+    script = PACKAGE.parent / "scripts" / "gen_twins.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _lua_files() -> list[Path]:

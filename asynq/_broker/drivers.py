@@ -12,7 +12,7 @@ Calls that a plain standalone client can serve byte-for-byte go through the fast
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import redis
 import redis.asyncio
@@ -222,3 +222,47 @@ class AsyncDriver:
         """Close the underlying connection pool."""
         await self.release()
         await self.redis.aclose()
+
+
+class SyncFacade:
+    """Base of the public blocking classes that talk to Redis through one :class:`SyncDriver`.
+
+    It gives them ``close()`` and ``with``. The redis-py client is closed only when this library
+    opened it: a client the caller passed in stays the caller's to close.
+    """
+
+    _driver: SyncDriver
+    _owned: bool
+
+    def close(self) -> None:
+        """Close the connection pool, unless the redis client was passed in by the caller."""
+        if self._owned:
+            self._driver.close()
+        else:
+            self._driver.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncFacade:
+    """The twin of :class:`SyncFacade` for asyncio classes: ``await close()``, ``async with``."""
+
+    _driver: AsyncDriver
+    _owned: bool
+
+    async def close(self) -> None:
+        """Close the connection pool, unless the redis client was passed in by the caller."""
+        if self._owned:
+            await self._driver.close()
+        else:
+            await self._driver.release()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

@@ -1,9 +1,10 @@
 """Inspect and manage queues and tasks: :class:`Inspector` (blocking), :class:`AsyncInspector`.
 
 Both are thin shells over :class:`_InspectorCore`, which validates arguments and builds the
-broker op of each call; the only difference between the twins is ``await``. Every answer equals
-what Go asynq v0.26.0's ``Inspector`` reports for the same Redis data, quirks included (see the
-docstrings), so Go and Python processes can share queues and tools.
+broker op of each call; the only difference between the twins is ``await``, and
+:class:`Inspector` is generated from :class:`AsyncInspector` (``scripts/gen_twins.py``). Every
+answer equals what Go asynq v0.26.0's ``Inspector`` reports for the same Redis data, quirks
+included (see the docstrings), so Go and Python processes can share queues and tools.
 
 Deliberate differences from Go: arguments are validated (a blank queue, task id or group,
 ``page < 1``, ``page_size < 1`` or ``days < 1`` raise :class:`~asynq.ValidationError`); queue

@@ -1,15 +1,10 @@
-"""The asyncio :class:`AsyncInspector`; the twin of :class:`~asynq.inspector.Inspector`."""
+"""The asyncio :class:`AsyncInspector`, the source of its generated blocking twin."""
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
-from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
-
 from asynq._base.clock import Clock
-from asynq._broker.drivers import AsyncDriver
-from asynq._resolve import resolve_async
+from asynq._broker.drivers import AsyncDriver, AsyncFacade
+from asynq._resolve import is_cluster, resolve_async
 from asynq._snapshots import (
     ClusterNode,
     DailyStats,
@@ -24,10 +19,10 @@ from asynq.connection import AsyncRedisLike
 from asynq.inspector._core import _A, _C, _G, _P, _R, _S, _X, DEFAULT_PAGE_SIZE, _InspectorCore
 
 
-class AsyncInspector:
+class AsyncInspector(AsyncFacade):
     """Inspect and manage queues, tasks, servers and schedulers from asyncio code.
 
-    The twin of :class:`Inspector`: the same methods, as coroutines.
+    The same methods as the blocking :class:`Inspector`, as coroutines.
 
     Args:
         redis: A Redis URL (see :class:`~asynq.RedisConnection`), a ``RedisConnection``, or an
@@ -44,7 +39,7 @@ class AsyncInspector:
     def __init__(self, redis: AsyncRedisLike | None = None, *, clock: Clock | None = None) -> None:
         client, self._owned = resolve_async(redis)
         self._driver = AsyncDriver(client)
-        self._core = _InspectorCore(clock, isinstance(client, AsyncRedisCluster))
+        self._core = _InspectorCore(clock, is_cluster(client))
 
     # ---- queues -------------------------------------------------------------------------
 
@@ -487,18 +482,3 @@ class AsyncInspector:
             BrokerError: Redis failed.
         """
         return await self._driver.run(self._core.redis_info())
-
-    # ---- lifecycle ----------------------------------------------------------------------
-
-    async def close(self) -> None:
-        """Close the connection pool, unless the redis client was passed in by the caller."""
-        if self._owned:
-            await self._driver.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()

@@ -15,8 +15,8 @@ from tests.helpers import seed
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(fn)
-        for name, fn in vars(cls).items()
-        if callable(fn) and not name.startswith("_")
+        for name, fn in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
     }
 
 
