@@ -13,4 +13,7 @@ class AsynqConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from asynq_django import checks, conf  # noqa: F401 - registration happens on import
+        from asynq_django import checks, clients, conf  # noqa: F401 - registers on import
+
+        # Task functions' .enqueue() in views goes to ASYNQ's Redis (no connection made yet).
+        clients.configure_defaults()

@@ -1,9 +1,11 @@
-"""The project's Redis clients, built from the ``ASYNQ`` setting on first use.
+"""The project's Redis clients, built from the ``ASYNQ`` setting on first use (no I/O before).
 
-A blocking :class:`asynq.Client` / :class:`asynq.Inspector` is shared by every thread (redis-py
-pools its connections). asyncio clients are bound to the event loop that created their
-connections, so there is one per running loop. All are dropped when ``ASYNQ`` or ``TASKS``
-changes (``override_settings``) and rebuilt from the new value.
+asynq's process-wide default clients (:func:`asynq.get_client`, :func:`asynq.get_async_client`,
+used by ``@asynq.task`` functions) are pointed at ``ASYNQ``'s Redis, so a task function's
+``.enqueue()`` in a view goes where the worker listens. A ``TASKS`` alias whose ``OPTIONS`` name
+another Redis gets clients of its own. Inspectors (for results and the admin) are shared the
+same way: one blocking inspector per Redis, one asyncio inspector per Redis and event loop.
+Everything is rebuilt when ``ASYNQ`` or ``TASKS`` changes (``override_settings``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import threading
 import weakref
 from typing import Any
 
+import asynq
 from asynq import AsyncClient, AsyncInspector, Client, Inspector
-from asynq_django.conf import AsynqSettings, get_settings
+from asynq_django.conf import AsynqSettings, SettingsError, get_settings
 
 _lock = threading.Lock()
+#: Where asynq's default clients point (the ``_where`` of ASYNQ), once configured.
+_configured: list[str] = []
 _sync: dict[tuple[str, str], Any] = {}
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, Any]] = (
     weakref.WeakKeyDictionary()
@@ -26,6 +31,31 @@ _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, Any]] =
 def _where(settings: AsynqSettings) -> str:
     # Clients are shared by everything that reaches the same Redis the same way.
     return repr((settings.redis_url, settings.cluster, sorted(settings.redis_options.items())))
+
+
+def configure_defaults() -> None:
+    """Point asynq's default clients at ``ASYNQ``'s Redis (once; again after a change).
+
+    An invalid ``ASYNQ`` leaves them alone: the system checks report it.
+    """
+    try:
+        settings = get_settings()
+    except SettingsError:
+        return
+    where = _where(settings)
+    with _lock:
+        if _configured == [where]:
+            return
+        asynq.configure(redis=settings.connection())
+        _configured[:] = [where]
+
+
+def _uses_defaults(settings: AsynqSettings | None) -> bool:
+    if settings is None:
+        configure_defaults()
+        return True
+    configure_defaults()
+    return _configured == [_where(settings)]
 
 
 def _shared(kind: type[Any], settings: AsynqSettings | None) -> Any:
@@ -49,8 +79,18 @@ def _per_loop(kind: type[Any], settings: AsynqSettings | None) -> Any:
 
 
 def get_client(settings: AsynqSettings | None = None) -> Client:
-    """The shared blocking client (for ``settings``, default: the ``ASYNQ`` setting)."""
+    """The blocking client for ``settings`` (default: ``ASYNQ``, i.e. asynq's default)."""
+    if _uses_defaults(settings):
+        return asynq.get_client()
     client: Client = _shared(Client, settings)
+    return client
+
+
+def get_async_client(settings: AsynqSettings | None = None) -> AsyncClient:
+    """The asyncio client of the running event loop for ``settings``."""
+    if _uses_defaults(settings):
+        return asynq.get_async_client()
+    client: AsyncClient = _per_loop(AsyncClient, settings)
     return client
 
 
@@ -60,12 +100,6 @@ def get_inspector(settings: AsynqSettings | None = None) -> Inspector:
     return inspector
 
 
-def get_async_client(settings: AsynqSettings | None = None) -> AsyncClient:
-    """The asyncio client of the running event loop."""
-    client: AsyncClient = _per_loop(AsyncClient, settings)
-    return client
-
-
 def get_async_inspector(settings: AsynqSettings | None = None) -> AsyncInspector:
     """The asyncio inspector of the running event loop."""
     inspector: AsyncInspector = _per_loop(AsyncInspector, settings)
@@ -73,10 +107,12 @@ def get_async_inspector(settings: AsynqSettings | None = None) -> AsyncInspector
 
 
 def reset() -> None:
-    """Forget every client; blocking ones are closed, asyncio ones are left to their loop."""
+    """Forget every client (the settings changed); blocking ones are closed."""
     with _lock:
         old = list(_sync.values())
         _sync.clear()
         _by_loop.clear()
+        _configured.clear()
     for client in old:
         client.close()
+    configure_defaults()

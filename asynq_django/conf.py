@@ -242,10 +242,18 @@ def merged(options: Mapping[str, Any] | None) -> AsynqSettings:
     return parse({**base, **(options or {})})
 
 
+def reload() -> None:
+    """Read the settings (and ``$ASYNQ_REDIS_URL``) again and rebuild the clients.
+
+    ``override_settings`` does this by itself; call it after changing the environment.
+    """
+    _cache.clear()
+    from asynq_django import clients
+
+    clients.reset()
+
+
 @receiver(setting_changed)
 def _forget_settings(*, setting: str, **kwargs: Any) -> None:
     if setting in ("ASYNQ", "TASKS"):
-        _cache.clear()
-        from asynq_django import clients
-
-        clients.reset()
+        reload()

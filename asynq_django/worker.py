@@ -24,14 +24,16 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+import asynq
 from asynq import (
     ActiveTask,
-    HandlerNotFoundError,
     Inspector,
     QueueNotFoundError,
+    ServeMux,
     Server,
     SkipRetry,
     TaskNotFoundError,
+    TaskRegistry,
     call_handler,
 )
 from asynq.servemux import Handler, HandlerFunc, is_async_handler
@@ -72,8 +74,9 @@ class DjangoHandler:
 
     Args:
         settings: Where the task records are read from (the worker's Redis).
-        fallback: The handler for types that are not Django tasks (none: they fail with
-            :class:`asynq.HandlerNotFoundError` and are retried, as Go does).
+        fallback: The handler for types that are not Django tasks (default:
+            :data:`asynq.default_registry`, where ``@asynq.task`` functions live). A type
+            neither knows fails with :class:`asynq.HandlerNotFoundError` and is retried.
         worker_id: Recorded in each task's ``worker_ids`` (set to the server id once known).
     """
 
@@ -81,7 +84,7 @@ class DjangoHandler:
         self, settings: AsynqSettings, fallback: Handler | None = None, worker_id: str = ""
     ) -> None:
         self.settings = settings
-        self.fallback = fallback
+        self.fallback = asynq.default_registry if fallback is None else fallback
         self.worker_id = worker_id
 
     async def process_task(self, task: ActiveTask) -> None:
@@ -90,9 +93,7 @@ class DjangoHandler:
 
         django_task = records.find_task(task.type)
         if django_task is None:
-            if self.fallback is None:
-                raise HandlerNotFoundError(task.type)
-            await call_handler(close_connections(self._fallback_function()), task)
+            await call_handler(close_connections(_leaf(self.fallback, task)), task)
             return
         attempt = _Attempt(self, django_task, task)
         await attempt.begin()
@@ -101,9 +102,19 @@ class DjangoHandler:
         else:
             await call_handler(close_connections(attempt.run_sync), task)
 
-    def _fallback_function(self) -> HandlerFunc:
-        process = getattr(self.fallback, "process_task", None)
-        return process if callable(process) else self.fallback  # type: ignore[return-value]
+
+def _leaf(handler: Handler, task: ActiveTask) -> HandlerFunc:
+    """The function that will really run ``task`` under ``handler``: through ServeMuxes (and
+    their middleware) and task registries, so that the connection cleanup wraps it in the
+    thread it runs in."""
+    while True:
+        if isinstance(handler, ServeMux):
+            handler = handler.handler(task)[0]
+        elif isinstance(handler, TaskRegistry):
+            handler = handler[task.type]
+        else:
+            process = getattr(handler, "process_task", None)
+            return process if callable(process) else handler  # type: ignore[return-value]
 
 
 class _Attempt:

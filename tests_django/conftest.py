@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from asynq_django import clients
+from asynq_django import clients, conf
 from tests.helpers.redis_procs import RedisProcess
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     proc = RedisProcess()
     _redis.append(proc)
     os.environ["ASYNQ_REDIS_URL"] = proc.url
+    conf.reload()  # the app read the settings at start-up, before this URL existed
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -70,7 +70,6 @@ ASYNQ = {
     "CONCURRENCY": 4,
     "SHUTDOWN_TIMEOUT": 3,
     "RETENTION": 600,
-    "HANDLER": "tests_django.shop.tasks.mux",
 }
 TASKS = {
     "default": {

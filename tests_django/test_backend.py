@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -122,3 +123,36 @@ def test_enqueue_on_commit_option_defers_every_enqueue_in_atomic_blocks(r: redis
             dropped = tasks.add.enqueue(2, 2)
             raise RuntimeError("roll back")
         assert r.exists(f"asynq:{{default}}:t:{dropped.id}") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_on_commit_takes_task_functions_and_plain_tasks(r: redis.Redis) -> None:
+    import asynq
+    from asynq_django import enqueue_on_commit
+
+    with transaction.atomic():
+        fn_id = enqueue_on_commit(tasks.touch, 5)
+        task_id = enqueue_on_commit(asynq.Task("plain:task"), queue="critical")
+        assert r.exists(f"asynq:{{default}}:t:{fn_id}", f"asynq:{{critical}}:t:{task_id}") == 0
+        with pytest.raises(asynq.ValidationError):
+            enqueue_on_commit(tasks.touch, 1, 2, 3)  # refused at once, not at commit
+    info = Inspector(r).get_task_info("default", fn_id)
+    assert (info.type, json.loads(info.payload)) == ("native:touch", {"order_id": 5})
+    assert Inspector(r).get_task_info("critical", task_id).type == "plain:task"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        dropped = enqueue_on_commit(tasks.touch, 6)
+        raise RuntimeError("roll back")
+    assert r.exists(f"asynq:{{default}}:t:{dropped}") == 0
+
+
+def test_task_functions_enqueue_to_the_asynq_redis_url(r: redis.Redis) -> None:
+    other_db = os.environ["ASYNQ_REDIS_URL"].rsplit("/", 1)[0] + "/3"
+    with override_settings(ASYNQ={"REDIS_URL": other_db}):
+        info = tasks.touch.enqueue(9)
+    db3 = redis.Redis.from_url(other_db)
+    try:
+        assert Inspector(db3).get_task_info("default", info.id).type == "native:touch"
+    finally:
+        db3.flushdb()
+        db3.close()
+    assert r.exists(f"asynq:{{default}}:t:{info.id}") == 0

@@ -25,7 +25,7 @@ def test_burst_worker_runs_django_and_native_tasks_then_exits_0(r: redis.Redis) 
     paid = [tasks.mark_paid.enqueue(o.pk) for o in orders[:2]]
     shipped = tasks.ship.enqueue(orders[2].pk)
     summed = tasks.add.enqueue(20, b=22)
-    Client(r).enqueue(Task.from_json("native:touch", {"order_id": orders[3].pk}), queue="critical")
+    tasks.touch.using(queue="critical").enqueue(orders[3].pk)  # an @asynq.task function
     # A Go service produces a typed task with the JSON payload the backend uses.
     Client(r).enqueue(Task.from_json("email:send", {"args": ["go@example.com"]}))
 
@@ -54,6 +54,14 @@ def test_failures_keep_error_class_and_traceback(r: redis.Redis) -> None:
     assert error.exception_class is ValueError
     assert "ValueError: boom" in error.traceback
     assert failed.attempts == 1
+
+
+def test_a_project_handler_takes_the_types_no_task_declares(r: redis.Redis) -> None:
+    order = Order.objects.create()
+    Client(r).enqueue(Task.from_json("mux:touch", {"order_id": order.pk}))
+    done = manage("asynq_worker", "--burst", "--handler", "tests_django.shop.tasks.mux")
+    assert done.returncode == 0, done.stderr
+    assert Order.objects.get(pk=order.pk).status == "mux-touched"
 
 
 @pytest.mark.parametrize(
@@ -92,7 +100,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
 
 def test_sigterm_stops_gracefully_and_verbosity_logs(r: redis.Redis) -> None:
     order = Order.objects.create()
-    Client(r).enqueue(Task.from_json("native:touch", {"order_id": order.pk}))
+    tasks.touch.enqueue(order.pk)
     worker = start_worker("-v", "2")
     try:
         wait_for(lambda: Order.objects.get(pk=order.pk).status == "touched")
@@ -107,7 +115,7 @@ def test_sigterm_stops_gracefully_and_verbosity_logs(r: redis.Redis) -> None:
 
 
 def test_a_second_signal_requeues_the_running_task_at_once(r: redis.Redis) -> None:
-    Client(r).enqueue(Task("native:sleep"), task_id="sleepy")
+    tasks.sleep.using(task_id="sleepy").enqueue()
     worker = start_worker()
     try:
         wait_for(lambda: Inspector(r).get_task_info("default", "sleepy").state == "active")

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
+import asynq
 from asynq import ServeMux
 from asynq_django.tasks_api import task
 from tests_django.shop.models import Order
@@ -50,24 +51,45 @@ def send_email(to: str) -> str:
     return f"sent to {to}"
 
 
+@asynq.task("native:touch")
+def touch(order_id: int) -> None:
+    Order.objects.filter(pk=order_id).update(status="touched")
+
+
+@asynq.task("native:sleep")
+async def sleep() -> None:
+    await asyncio.sleep(60)
+
+
+@asynq.task("native:connection")
+def connection_state(order_id: int, drop: bool = False) -> None:
+    """Notes whether this thread's database connection was open when the task began, then
+    (with ``drop``) closes the raw connection behind Django's back, as a database server or
+    load balancer drops an idle connection."""
+    note_connection(order_id, drop)
+
+
 @task()
-def remember_thread(order_id: int) -> None:
-    """Notes the thread it ran in and its database connection's identity."""
+def connection_state_task(order_id: int, drop: bool = False) -> None:
+    """:func:`connection_state` as a django.tasks task."""
+    note_connection(order_id, drop)
+
+
+def note_connection(order_id: int, drop: bool) -> None:
     from django.db import connection
 
-    Order.objects.filter(pk=order_id).update(
-        note=f"{threading.get_ident()}:{id(connection.connection)}"
-    )
+    was_open = connection.connection is not None
+    order = Order.objects.get(pk=order_id)
+    order.note = f"{order.note}{threading.get_ident()}:{was_open};"
+    order.save()
+    if drop:
+        connection.connection.close()
 
 
+#: A project handler for ASYNQ["HANDLER"] / --handler.
 mux = ServeMux()
 
 
-@mux.task("native:touch")
-def touch(task: Any) -> None:
-    Order.objects.filter(pk=task.json()["order_id"]).update(status="touched")
-
-
-@mux.task("native:sleep")
-async def sleep(task: Any) -> None:
-    await asyncio.sleep(60)
+@mux.task("mux:touch")
+def mux_touch(task: Any) -> None:
+    Order.objects.filter(pk=task.json()["order_id"]).update(status="mux-touched")
