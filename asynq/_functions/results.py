@@ -15,12 +15,22 @@ from asynq._functions.arguments import Arguments
 from asynq._functions.eager import eager_result
 from asynq._task import TaskInfo, TaskState
 from asynq.client import AsyncClient, Client
-from asynq.errors import FailedPreconditionError, TaskNotFoundError, ValidationError
+from asynq.errors import (
+    FailedPreconditionError,
+    QueueNotFoundError,
+    TaskNotFoundError,
+    ValidationError,
+)
 from asynq.inspector import AsyncInspector, Inspector
 
 __all__ = ["read_result", "read_result_async"]
 
-_NO_RETENTION = "a task keeps its result only when enqueued with a retention"
+
+def _not_found(queue: str, task_id: str) -> TaskNotFoundError:
+    # An unknown queue is just as much "no such task" to someone asking for a result.
+    error = TaskNotFoundError(queue, task_id)
+    error.add_note("a task keeps its result only when enqueued with a retention")
+    return error
 
 
 def read_result(
@@ -33,9 +43,8 @@ def read_result(
         inspector = Inspector(client().redis)
         try:
             info = inspector.get_task_info(queue, task_id)
-        except TaskNotFoundError as exc:
-            exc.add_note(_NO_RETENTION)
-            raise
+        except (TaskNotFoundError, QueueNotFoundError) as exc:
+            raise _not_found(queue, task_id) from exc
         finally:
             inspector.close()
     return decoded(info, arguments)
@@ -50,9 +59,8 @@ async def read_result_async(
         inspector = AsyncInspector(client().redis)
         try:
             info = await inspector.get_task_info(queue, task_id)
-        except TaskNotFoundError as exc:
-            exc.add_note(_NO_RETENTION)
-            raise
+        except (TaskNotFoundError, QueueNotFoundError) as exc:
+            raise _not_found(queue, task_id) from exc
         finally:
             await inspector.close()
     return decoded(info, arguments)

@@ -110,3 +110,15 @@ def test_enqueue_writes_the_payload_go_would_read(
         b'{"a":7,"b":"seven","d":true}',
     )
     assert r.llen("asynq:{low}:pending") == 1
+
+
+async def test_handles_without_a_client_use_the_default_clients(
+    sync_client: asynq.Client, redis_url: str, r: redis.Redis
+) -> None:
+    async with asynq.AsyncClient(redis_url) as aclient:
+        with asynq.use_client(sync_client, async_client=aclient):
+            first = mixed.enqueue(1, "sync")
+            second = await mixed.aenqueue_in(60, 2, "async")
+    assert r.llen("asynq:{default}:pending") == 1
+    assert r.zscore("asynq:{default}:scheduled", second.id) is not None
+    assert first.payload == b'{"a":1,"b":"sync"}'

@@ -1,0 +1,22 @@
+"""Calls that type checkers must refuse; each line's expected mypy error is in the test."""
+
+from __future__ import annotations
+
+import asynq
+
+
+@asynq.task("typing:bad")
+def send_welcome(user_id: int, *, template: str = "default") -> str:
+    return str(user_id)
+
+
+@asynq.task("typing:bad-task")
+def takes_task(task: asynq.ActiveTask, word: str) -> None: ...
+
+
+send_welcome.enqueue("42")  # E: wrong argument type
+send_welcome.enqueue(42, templat="x")  # E: unknown argument name
+send_welcome.enqueue()  # E: missing argument
+send_welcome.using(queue="low").task(42, template=3)  # E: wrong keyword type
+takes_task.enqueue(1)  # E: the task parameter is not an argument
+number: int = send_welcome.result("id")  # E: wrong result type

@@ -1,0 +1,42 @@
+"""Calls of task-function handles that type-check (``mypy --strict`` must pass)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asynq
+
+
+@asynq.task("typing:welcome", queue="critical")
+def send_welcome(user_id: int, *, template: str = "default") -> str:
+    return f"{user_id}:{template}"
+
+
+@asynq.task
+async def resize(image_id: int, width: int = 800) -> dict[str, int]:
+    return {"id": image_id, "width": width}
+
+
+@asynq.task("typing:takes-task")
+def takes_task(task: asynq.ActiveTask, word: str) -> None:
+    print(task.id, word)
+
+
+def produce(client: asynq.Client) -> None:
+    info: asynq.TaskInfo = send_welcome.enqueue(42)
+    send_welcome.enqueue(42, template="short")
+    send_welcome.enqueue_in(timedelta(minutes=5), 42)
+    send_welcome.using(queue="low", client=client, unique=60).enqueue_at(0, user_id=1)
+    task: asynq.Task = resize.task(7, width=100)
+    resize.enqueue(7)
+    takes_task.enqueue("hi")  # the ActiveTask parameter is not an argument
+    text: str = send_welcome(1)  # a plain call
+    welcome_result: str = send_welcome.result(info)
+    print(task, text, welcome_result)
+
+
+async def aproduce() -> None:
+    info = await resize.aenqueue(1, 2)
+    await resize.aenqueue_in(10, 1)
+    sizes: dict[str, int] = await resize.aresult(info)  # the awaited return type
+    print(sizes)
