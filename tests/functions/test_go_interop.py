@@ -1,0 +1,120 @@
+"""Task functions and Go services: a Go producer's ``json.Marshal`` of a struct is what a
+Python task function reads, and what a handle enqueues is what a Go handler unmarshals into
+the same struct (unknown fields refused). Runs tests/go/cmd/fn_struct (Go asynq v0.26.0)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import asynq
+from tests.helpers import gopeer
+from tests.helpers.waiting import wait_until
+from tests.server.gohelpers import addr, go_events, go_json
+
+pytestmark = pytest.mark.interop
+
+registry = asynq.TaskRegistry()
+received: list[dict[str, Any]] = []
+
+
+@dataclass
+class Address:
+    city: str
+    zip: str
+
+
+@registry.task("fn:welcome")
+def welcome(
+    user_id: int,
+    email: str,
+    sent_at: datetime,
+    tags: list[str],
+    scores: dict[str, float],
+    token: bytes,
+    address: Address,
+    note: str | None = None,
+) -> None:
+    received.append(dict(locals()))
+
+
+SENT_AT = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
+
+
+async def test_a_go_producer_enqueues_a_python_task_function(
+    start_server: Any, redis_url: str
+) -> None:
+    received.clear()
+    await start_server(registry)
+    welcome_json = {
+        "user_id": 42,
+        "email": "ada@example.com",
+        "sent_at": "2026-03-01T12:30:15.25Z",
+        "tags": ["new", "eu"],
+        "scores": {"a": 1.5},
+        "token": "AAH/",  # []byte is base64 in Go's JSON
+        "address": {"city": "Paris", "zip": "75001"},
+    }
+    sent = go_json("fn_struct", redis_url, "-mode", "enqueue", input=welcome_json)
+    assert json.loads(sent["payload"]) == welcome_json  # the struct's own marshalling
+    await wait_until(lambda: received)
+    assert received == [
+        {
+            "user_id": 42,
+            "email": "ada@example.com",
+            "sent_at": SENT_AT,
+            "tags": ["new", "eu"],
+            "scores": {"a": 1.5},
+            "token": b"\x00\x01\xff",
+            "address": Address("Paris", "75001"),
+            "note": None,
+        }
+    ]
+
+
+@pytest.fixture
+def go_fn_server(redis_url: str) -> Iterator[gopeer.GoProcess]:
+    proc = gopeer.start_go("fn_struct", "-redis", addr(redis_url), "-mode", "server")
+    yield proc
+    proc.stop()
+
+
+async def test_a_go_server_decodes_what_a_handle_enqueues(
+    go_fn_server: gopeer.GoProcess, redis_url: str
+) -> None:
+    await wait_until(lambda: go_events(go_fn_server, "started"), within=30)
+    with asynq.Client(redis_url) as client:
+        info = welcome.using(client=client).enqueue(
+            7,
+            "bob@example.com",
+            SENT_AT,
+            ["vip"],
+            {"x": 2.0},
+            b"\x00\x01\xff",
+            Address("Oslo", "0150"),
+            note="hello",
+        )
+    decoded = await wait_until(
+        lambda: go_events(go_fn_server, "decoded") or go_events(go_fn_server, "error")
+    )
+    assert decoded == [
+        {
+            "event": "decoded",
+            "id": info.id,
+            "welcome": {
+                "user_id": 7,
+                "email": "bob@example.com",
+                "sent_at": "2026-03-01T12:30:15.25Z",
+                "tags": ["vip"],
+                "scores": {"x": 2},
+                "token": "AAH/",
+                "address": {"city": "Oslo", "zip": "0150"},
+                "note": "hello",
+            },
+        }
+    ], go_fn_server.output()
