@@ -56,3 +56,36 @@ def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
         out, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, out
     assert "took" in out  # the middleware ran
+
+
+def test_task_functions_example(redis_url: str, r: redis.Redis) -> None:
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "asynq", "worker", "task_functions:asynq.default_registry"),
+            *("--app-dir", str(EXAMPLES), "--queue", "critical=2", "--queue", "default=1"),
+        ],
+        env=_env(redis_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLES / "task_functions.py")],
+            env=_env(redis_url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        deadline = time.monotonic() + 30
+        while int(r.get("asynq:{critical}:processed") or 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the welcome email, done alongside the report
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        logs, _ = worker.communicate(timeout=30)
+    assert "refused: task \"email:welcome\": got an unexpected keyword argument 'templat'" in out
+    assert "enqueued task_functions.build_report " in out
+    assert "report: {'year': 2026, 'month': 11, 'rows': 123}" in out
+    assert "welcome ada@example.com (Plan.PRO, short) attempt 0" in logs
+    assert worker.returncode == 0, logs
