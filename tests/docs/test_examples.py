@@ -18,27 +18,37 @@ def _env(url: str) -> dict[str, str]:
     return {**os.environ, "ASYNQ_REDIS_URL": url}
 
 
-def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "producer.py")],
-        env=_env(redis_url),
+def _run(script: str, url: str) -> str:
+    """Run an example script to completion; return its stdout."""
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        env=_env(url),
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     ).stdout
+
+
+def _start(args: list[str], url: str) -> subprocess.Popen[str]:
+    """Start a long-running example process, its stderr merged into stdout."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env=_env(url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
+    out = _run("producer.py", redis_url)
     assert "already queued" in out
     assert r.llen("asynq:{critical}:pending") == 1
     assert r.zcard("asynq:{default}:scheduled") == 1
     assert r.llen("asynq:{default}:pending") == 101  # report + 100 images
 
-    worker = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "worker.py")],
-        env=_env(redis_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = _start([str(EXAMPLES / "worker.py")], redis_url)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -59,25 +69,15 @@ def test_producer_then_worker_examples(redis_url: str, r: redis.Redis) -> None:
 
 
 def test_task_functions_example(redis_url: str, r: redis.Redis) -> None:
-    worker = subprocess.Popen(
+    worker = _start(
         [
-            *(sys.executable, "-m", "asynq", "worker", "task_functions:asynq.default_registry"),
+            *("-m", "asynq", "worker", "task_functions:asynq.default_registry"),
             *("--app-dir", str(EXAMPLES), "--queue", "critical=2", "--queue", "default=1"),
         ],
-        env=_env(redis_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        redis_url,
     )
     try:
-        out = subprocess.run(
-            [sys.executable, str(EXAMPLES / "task_functions.py")],
-            env=_env(redis_url),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
+        out = _run("task_functions.py", redis_url)
         deadline = time.monotonic() + 30
         while int(r.get("asynq:{critical}:processed") or 0) < 1 and time.monotonic() < deadline:
             time.sleep(0.1)  # the welcome email, done alongside the report

@@ -22,7 +22,6 @@ import (
 	"flag"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -49,19 +48,6 @@ type Welcome struct {
 	Note    *string            `json:"note,omitempty"`
 }
 
-var out = struct {
-	sync.Mutex
-	enc *json.Encoder
-}{enc: json.NewEncoder(os.Stdout)}
-
-func emit(v any) {
-	out.Lock()
-	defer out.Unlock()
-	if err := out.enc.Encode(v); err != nil {
-		peershared.Fatal("writing JSON: %v", err)
-	}
-}
-
 func enqueue(rf *peershared.RedisFlags) {
 	var w Welcome
 	peershared.ReadJSON(&w)
@@ -84,10 +70,10 @@ func handle(ctx context.Context, t *asynq.Task) error {
 	dec.DisallowUnknownFields()
 	var w Welcome
 	if err := dec.Decode(&w); err != nil {
-		emit(map[string]string{"event": "error", "id": id, "error": err.Error()})
+		peershared.Emit(map[string]string{"event": "error", "id": id, "error": err.Error()})
 		return err
 	}
-	emit(map[string]any{"event": "decoded", "id": id, "welcome": w})
+	peershared.Emit(map[string]any{"event": "decoded", "id": id, "welcome": w})
 	return nil
 }
 
@@ -104,7 +90,7 @@ func serve(rf *peershared.RedisFlags) {
 	if err := srv.Start(mux); err != nil {
 		peershared.Fatal("server start: %v", err)
 	}
-	emit(map[string]string{"event": "started"})
+	peershared.Emit(map[string]string{"event": "started"})
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -200,6 +201,16 @@ func WriteJSON(v any) {
 	if err := json.NewEncoder(os.Stdout).Encode(v); err != nil {
 		Fatal("writing JSON: %v", err)
 	}
+}
+
+var emitMu sync.Mutex
+
+// Emit prints v as one line of JSON on stdout; safe to call from several goroutines (a
+// server's handlers), exiting on error.
+func Emit(v any) {
+	emitMu.Lock()
+	defer emitMu.Unlock()
+	WriteJSON(v)
 }
 
 // ErrString is err's text, or "" for nil.
