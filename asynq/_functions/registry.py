@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
@@ -53,7 +54,7 @@ def type_name_of(fn: Callable[..., Any]) -> str:
         if spec is not None and spec.name:
             module = spec.name.removesuffix(".__main__")
         elif path:
-            module = path.rsplit("/", 1)[-1].removesuffix(".py")
+            module = Path(path).stem
     return f"{module}.{fn.__qualname__}"
 
 
@@ -122,9 +123,20 @@ class TaskRegistry:
 
         return decorate
 
+    @overload
     def register(
-        self, fn: Callable[P, R], name: str | None = None, **options: Any
-    ) -> TaskFunction[P, R]:
+        self,
+        fn: Callable[Concatenate[ActiveTask, P], R],
+        name: str | None = None,
+        **options: Unpack[TaskFunctionOptions],
+    ) -> TaskFunction[P, R]: ...
+    @overload
+    def register(
+        self, fn: Callable[P, R], name: str | None = None, **options: Unpack[TaskFunctionOptions]
+    ) -> TaskFunction[P, R]: ...
+    def register(
+        self, fn: Callable[..., Any], name: str | None = None, **options: Any
+    ) -> TaskFunction[Any, Any]:
         """Register ``fn`` under ``name`` (default: its dotted path); return its handle.
 
         The non-decorator form of :meth:`task`.

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import pydantic
 import pytest
 import redis
 
 import asynq
+from asynq.testing import run_handler_sync
 
 registry = asynq.TaskRegistry()
 ran: list[Any] = []
@@ -43,6 +45,16 @@ async def outer(n: int) -> int:
     info = add.enqueue(n)  # a blocking enqueue inside async code, eager too
     inner = await add.aenqueue(n)
     return int(add.result(info)) + int(await add.aresult(inner))
+
+
+class Order(pydantic.BaseModel):
+    id: int
+    items: list[str]
+
+
+@registry.task("eager:order")
+def place(order: Order) -> Order:
+    return order.model_copy(update={"items": [*order.items, "receipt"]})
 
 
 @pytest.fixture(autouse=True)
@@ -115,3 +127,15 @@ def test_results_of_an_eager_block_are_forgotten_when_it_ends() -> None:
         info = add.enqueue(1)
     with asynq.eager(), pytest.raises(asynq.TaskNotFoundError):
         add.result(info.id)
+
+
+def test_pydantic_models_as_arguments_and_results() -> None:
+    with asynq.eager():
+        info = place.enqueue(Order(id=1, items=["book"]))
+        assert info.payload == b'{"order":{"id":1,"items":["book"]}}'
+        assert place.result(info) == Order(id=1, items=["book", "receipt"])
+    # A handle is a handler too: asynq.testing runs it as a worker would.
+    bad = asynq.Task("eager:order", b'{"order":{"id":"x","items":[]}}')
+    run = run_handler_sync(place, bad)
+    assert isinstance(run.error, asynq.TaskArgumentsError)
+    assert 'argument "order": id: Input should be a valid integer' in str(run.error)
