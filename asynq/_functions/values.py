@@ -13,7 +13,7 @@ Python                            JSON
 ``UUID``, ``Decimal``             their text
 ``bytes``                         standard base64 text (Go's ``[]byte``)
 ``Enum``                          the member's value
-dataclass, Pydantic model         an object of its fields
+dataclass, Pydantic model         an object of its fields (a ``TypedDict`` too)
 ``list``, ``tuple``, ``set``      an array (a set's members sorted when they can be)
 ``dict``                          an object; ``int`` keys become text, as in Go
 ================================  ===============================================
@@ -32,6 +32,7 @@ import sys
 import types
 import typing
 import uuid
+from collections import abc
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -130,7 +131,7 @@ def from_json(data: Any, annotation: Any, where: str) -> Any:
     if isinstance(annotation, typing.NewType):
         return from_json(data, annotation.__supertype__, where)
     origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
+    if origin in (typing.Annotated, typing.Required, typing.NotRequired):
         return from_json(data, typing.get_args(annotation)[0], where)
     if origin is typing.Union or origin is types.UnionType:
         return _union(data, typing.get_args(annotation), where)
@@ -173,8 +174,25 @@ def _union(data: Any, options: tuple[Any, ...], where: str) -> Any:
     raise ValueProblem(where, "; ".join(dict.fromkeys(problems)) or f"unexpected {_shown(data)}")
 
 
+#: Abstract collection types an annotation may use, and the concrete type decoded for each.
+_ARRAY_ORIGINS: dict[Any, type] = {
+    list: list,
+    tuple: tuple,
+    set: set,
+    frozenset: frozenset,
+    abc.Sequence: list,
+    abc.MutableSequence: list,
+    abc.Iterable: list,
+    abc.Collection: list,
+    abc.Set: frozenset,
+    abc.MutableSet: set,
+}
+_OBJECT_ORIGINS = (dict, abc.Mapping, abc.MutableMapping)
+
+
 def _generic(data: Any, origin: Any, args: tuple[Any, ...], where: str) -> Any:
-    if origin in (list, set, frozenset, tuple) or _is_abstract_sequence(origin):
+    concrete = _ARRAY_ORIGINS.get(origin)
+    if concrete is not None:
         if not isinstance(data, list):
             raise ValueProblem(where, f"expected an array, got {_shown(data)}")
         if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
@@ -185,9 +203,8 @@ def _generic(data: Any, origin: Any, args: tuple[Any, ...], where: str) -> Any:
                 for i, (v, a) in enumerate(zip(data, args, strict=True))
             )
         item = args[0] if args else Any
-        items = [from_json(v, item, f"{where}[{i}]") for i, v in enumerate(data)]
-        return (origin if origin in (set, frozenset, tuple) else list)(items)
-    if origin is dict or _is_abstract_mapping(origin):
+        return concrete(from_json(v, item, f"{where}[{i}]") for i, v in enumerate(data))
+    if origin in _OBJECT_ORIGINS:
         if not isinstance(data, dict):
             raise ValueProblem(where, f"expected an object, got {_shown(data)}")
         key_type, value_type = args if len(args) == 2 else (Any, Any)
@@ -200,18 +217,6 @@ def _generic(data: Any, origin: Any, args: tuple[Any, ...], where: str) -> Any:
     if isinstance(origin, type):
         return _class(data, origin, where)
     return data
-
-
-def _is_abstract_sequence(origin: Any) -> bool:
-    from collections import abc
-
-    return origin in (abc.Sequence, abc.MutableSequence, abc.Iterable, abc.Collection, abc.Set)
-
-
-def _is_abstract_mapping(origin: Any) -> bool:
-    from collections import abc
-
-    return origin in (abc.Mapping, abc.MutableMapping)
 
 
 def _key_from_text(key: str, key_type: Any, where: str) -> Any:
@@ -271,6 +276,8 @@ def _class(data: Any, cls: type, where: str) -> Any:  # noqa: C901 - one branch 
                 raise ValueProblem(where, f"{data!r} is not base64") from None
     elif dataclasses.is_dataclass(cls):
         return _dataclass(data, cls, where)
+    elif typing.is_typeddict(cls):
+        return _typeddict(data, cls, where)
     elif (model := _pydantic_model_class()) is not None and issubclass(cls, model):
         return _pydantic(data, cls, where)
     elif isinstance(data, cls):
@@ -299,6 +306,26 @@ def _dataclass(data: Any, cls: type, where: str) -> Any:
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ValueProblem(where, f"missing field {name!r} of {cls.__qualname__}")
     return cls(**values)
+
+
+def _typeddict(data: Any, cls: type, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueProblem(where, f"expected an object for {cls.__qualname__}, got {_shown(data)}")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise ValueProblem(where, f"unknown key(s) of {cls.__qualname__}: {', '.join(unknown)}")
+    # Python 3.11 counts a NotRequired[...] written as a string annotation as required.
+    required = {
+        key
+        for key, hint in hints.items()
+        if typing.get_origin(hint) is typing.Required
+        or (typing.get_origin(hint) is not typing.NotRequired and key in cls.__required_keys__)  # type: ignore[attr-defined]
+    }
+    missing = sorted(required - set(data))
+    if missing:
+        raise ValueProblem(where, f"missing key(s) of {cls.__qualname__}: {', '.join(missing)}")
+    return {key: from_json(value, hints[key], f"{where}.{key}") for key, value in data.items()}
 
 
 def _pydantic(data: Any, cls: type, where: str) -> Any:

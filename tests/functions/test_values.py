@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, Any, Literal, NewType, Optional, Union
+from typing import Annotated, Any, Literal, NewType, NotRequired, Optional, TypedDict, Union
 
 import pydantic
 import pytest
@@ -43,6 +44,12 @@ class Customer(pydantic.BaseModel):
     id: int
     email: str
     since: date
+
+
+class Event(TypedDict):
+    name: str
+    at: datetime
+    seats: NotRequired[int]
 
 
 UserId = NewType("UserId", int)
@@ -84,6 +91,14 @@ PARIS = timezone(timedelta(hours=1))
         pytest.param(5, Annotated[int, "meta"], 5),
         pytest.param({"a": [1]}, Any, {"a": [1]}),
         pytest.param(2.5, float, 2.5),
+        pytest.param([1, 2], Sequence[int], [1, 2]),
+        pytest.param(frozenset({"a"}), Set[str], ["a"]),
+        pytest.param({"a": 1}, Mapping[str, int], {"a": 1}),
+        pytest.param(
+            {"name": "launch", "at": datetime(2026, 1, 1, tzinfo=UTC)},
+            Event,
+            {"name": "launch", "at": "2026-01-01T00:00:00+00:00"},
+        ),
         pytest.param(
             Customer(id=1, email="a@b.c", since=date(2020, 1, 2)),
             Customer,
@@ -126,6 +141,8 @@ def test_go_forms_are_read() -> None:
         pytest.param({"y": 1}, Point, "missing field 'x' of Point", id="field"),
         pytest.param({"x": 1, "z": 2}, Point, "unknown field(s) of Point: z", id="extra"),
         pytest.param([], Point, "expected an object for Point, got an array", id="not-object"),
+        pytest.param({"at": "2026-01-01"}, Event, "missing key(s) of Event: name", id="typeddict"),
+        pytest.param({"name": "n", "at": "2026-01-01", "x": 1}, Event, "unknown key(s)", id="td-x"),
         pytest.param(
             {"id": "x", "email": "e", "since": "2020-01-01"},
             Customer,
