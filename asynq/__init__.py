@@ -1,7 +1,13 @@
 """asynq: a distributed task queue on Redis, wire-compatible with Go's hibiken/asynq v0.26.0."""
 
 from asynq._base.clock import Clock, FakeClock, SystemClock
-from asynq._default_client import configure, get_async_client, get_client, use_client
+from asynq._default_client import (
+    configure,
+    get_async_client,
+    get_client,
+    use_client,
+    use_loop_client,
+)
 from asynq._functions import (
     TaskFunction,
     TaskRegistry,
@@ -123,4 +129,5 @@ __all__ = [
     "get_client",
     "task",
     "use_client",
+    "use_loop_client",
 ]

@@ -1,5 +1,5 @@
 """The process-wide default clients: :func:`get_client`, :func:`get_async_client`,
-:func:`configure` and :func:`use_client`.
+:func:`configure`, :func:`use_client` and :func:`use_loop_client`.
 
 Code that enqueues from many places (views, task functions, framework adapters) should not each
 open its own connection pool. These functions hand out one :class:`~asynq.Client` per process
@@ -20,6 +20,7 @@ and one :class:`~asynq.AsyncClient` per event loop, made lazily from :func:`conf
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import os
 import threading
@@ -87,6 +88,10 @@ _override: contextvars.ContextVar[tuple[Client | None, AsyncClient | None]] = (
 )
 
 
+#: Clients set by :func:`use_loop_client`, by event loop: a stack, innermost last.
+_loop_clients: dict[asyncio.AbstractEventLoop, list[AsyncClient]] = {}
+
+
 def _current() -> _Defaults:
     defaults = _defaults
     if defaults.pid != os.getpid():  # forked without the at-fork hook (fork() called from C)
@@ -117,7 +122,8 @@ def get_async_client() -> AsyncClient:
     Each event loop gets its own (asyncio connections cannot cross loops), made on first use
     from the same configuration as :func:`get_client` and closed when the loop shuts down
     (``asyncio.run``, ``asgiref.sync.async_to_sync`` and ASGI servers all shut their loops down
-    that way). Inside a :func:`use_client` block given an ``async_client``, that client.
+    that way). Inside a :func:`use_client` block given an ``async_client``, that client; else,
+    while a :func:`use_loop_client` block is open on this loop, the client given there.
 
     Raises:
         RuntimeError: called outside a running event loop.
@@ -126,6 +132,10 @@ def get_async_client() -> AsyncClient:
     override = _override.get()[1]
     if override is not None:
         return override
+    if _loop_clients:
+        stack = _loop_clients.get(asyncio.get_running_loop())
+        if stack:
+            return stack[-1]
     return _current().async_clients.get()
 
 
@@ -201,8 +211,39 @@ def use_client(
         _override.reset(token)
 
 
+@contextmanager
+def use_loop_client(async_client: AsyncClient) -> Iterator[None]:
+    """Make ``async_client`` the default :class:`~asynq.AsyncClient` of the running event loop
+    while the ``with`` block is open.
+
+    Unlike :func:`use_client`, which follows the context of the code inside its block, this
+    applies to every task on the loop, whenever and wherever it was started: what a server
+    framework needs when one place (an ASGI lifespan) opens the client and the request tasks,
+    started elsewhere, enqueue through it. A :func:`use_client` block still wins inside it.
+    Blocks nest; the client stays open (closing it is the caller's business).
+
+    Raises:
+        RuntimeError: called outside a running event loop.
+        ValidationError: ``async_client`` is not an AsyncClient.
+    """
+    if not isinstance(async_client, AsyncClient):
+        raise ValidationError(
+            f"use_loop_client() expects an asynq.AsyncClient, not {async_client!r}"
+        )
+    loop = asyncio.get_running_loop()
+    stack = _loop_clients.setdefault(loop, [])
+    stack.append(async_client)
+    try:
+        yield
+    finally:
+        stack.remove(async_client)
+        if not stack and _loop_clients.get(loop) is stack:
+            del _loop_clients[loop]
+
+
 def _after_fork_in_child() -> None:
     _defaults.forget_after_fork()
+    _loop_clients.clear()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,180 @@
+"""Workers for a FastAPI app: inside the app's lifespan, in a process of their own
+(``python -m asynq_fastapi worker myapp.main:app``) or embedded beside the web server
+(``asynq_lifespan(worker=True)``).
+
+Either way the worker server starts after the app's lifespan has opened its resources and
+stops before the lifespan closes them, so task functions reuse them: :func:`lifespan_state`
+is what the lifespan yielded (what routes see as ``request.state``) and :func:`current_app`
+the app, whose ``app.state`` the lifespan may also have filled. No ``Request`` is faked: a task
+is not a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import signal
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import asynq
+from asynq.servemux import Handler
+from asynq.server import Config, Server
+
+__all__ = [
+    "Handler",
+    "WorkerRequest",
+    "current_app",
+    "lifespan_state",
+    "run_app_worker",
+    "running_worker",
+    "worker_request",
+]
+
+
+@dataclass
+class WorkerRequest:
+    """What ``python -m asynq_fastapi worker`` asks of the app's lifespan: start no worker of
+    your own, tell me where you connect."""
+
+    redis: str | asynq.RedisConnection | None = None
+    seen: bool = False
+
+    def found(self, redis: str | asynq.RedisConnection) -> None:
+        """Called by ``asynq_lifespan``: the Redis it connects to."""
+        self.redis = redis
+        self.seen = True
+
+
+#: Set by :func:`run_app_worker` while it enters the app's lifespan.
+worker_request: contextvars.ContextVar[WorkerRequest | None] = contextvars.ContextVar(
+    "asynq_fastapi_worker_request", default=None
+)
+_app: contextvars.ContextVar[Any] = contextvars.ContextVar("asynq_fastapi_app", default=None)
+_state: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "asynq_fastapi_state", default=None
+)
+
+
+def current_app() -> Any:
+    """The FastAPI app whose worker runs the current task.
+
+    Raises:
+        LookupError: not inside a task run by an ``asynq_fastapi`` worker.
+    """
+    app = _app.get()
+    if app is None:
+        raise LookupError("current_app() is only set inside tasks run by an asynq_fastapi worker")
+    return app
+
+
+def lifespan_state() -> Mapping[str, Any]:
+    """What the app's lifespan yielded (read-only), as routes see it in ``request.state``.
+
+    In a ``python -m asynq_fastapi worker`` process: the whole state of the app's lifespan.
+    In a worker embedded with ``asynq_lifespan(worker=True)``: only what ``asynq_lifespan``
+    yields (``{"asynq": client}``), since an outer lifespan yields after the worker started;
+    reach its resources through ``current_app().state`` instead.
+
+    Raises:
+        LookupError: not inside a task run by an ``asynq_fastapi`` worker.
+    """
+    state = _state.get()
+    if state is None:
+        raise LookupError(
+            "lifespan_state() is only set inside tasks run by an asynq_fastapi worker"
+        )
+    return state
+
+
+@asynccontextmanager
+async def running_worker(
+    redis: str | asynq.RedisConnection | None,
+    tasks: Handler | None,
+    config: Config | None,
+    *,
+    app: Any,
+    state: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Server]:
+    """A started worker server on the running loop, shut down gracefully on exit.
+
+    Its tasks see ``app`` through :func:`current_app` and ``state`` through
+    :func:`lifespan_state` (the context variables are set before the server starts its
+    tasks, which copy the context).
+    """
+    server = Server(redis, config)
+    app_token = _app.set(app)
+    state_token = _state.set(MappingProxyType(dict(state or {})))
+    try:
+        await server.start(tasks if tasks is not None else asynq.default_registry)
+    finally:
+        _state.reset(state_token)
+        _app.reset(app_token)
+    try:
+        yield server
+    finally:
+        await server.shutdown()
+
+
+async def run_app_worker(
+    app: Any,
+    tasks: Handler | None = None,
+    config: Config | Mapping[str, Any] | None = None,
+    *,
+    redis: str | asynq.RedisConnection | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run a worker server inside ``app``'s lifespan until SIGTERM/SIGINT (or ``stop``).
+
+    Enters the app's lifespan (its whole lifespan, as a web server would), starts the worker
+    server once it has started, and on the signal stops the server gracefully before the
+    lifespan closes what it opened. An ``asynq_lifespan`` in the app starts no worker of its
+    own here; its Redis address is the worker's unless ``redis`` is given.
+
+    Args:
+        app: The FastAPI (or any Starlette) app.
+        tasks: What the worker runs; default :data:`asynq.default_registry`.
+        config: A :class:`asynq.server.Config` or a settings mapping.
+        redis: Where the worker connects; default: the app's ``asynq_lifespan``, else
+            ``$ASYNQ_REDIS_URL``.
+        stop: Stop when this event is set (for running it from code rather than a process).
+
+    Raises:
+        ValidationError: ``config`` is invalid.
+    """
+    if config is not None and not isinstance(config, Config):
+        config = Config.from_mapping(config)
+    stop = stop or asyncio.Event()
+    request = WorkerRequest()
+    token = worker_request.set(request)
+    try:
+        async with app.router.lifespan_context(app) as state:
+            worker_request.reset(token)
+            where = redis if redis is not None else request.redis
+            async with running_worker(where, tasks, config, app=app, state=state or {}):
+                with _signals_setting(stop):
+                    await stop.wait()
+    finally:
+        if worker_request.get() is request:
+            worker_request.reset(token)
+
+
+@contextmanager
+def _signals_setting(event: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``event`` inside the block (where the loop supports signals)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, event.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue  # not the main thread, or no signal support on this loop
+        installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
