@@ -35,8 +35,13 @@ def test_a_registry_of_its_own_keeps_its_functions_apart() -> None:
     async def own(word: str) -> str:
         return word
 
+    @registry.task(max_retry=1)  # options without a name: the dotted path again
+    def unnamed() -> None: ...
+
+    assert unnamed.type_name == f"{__name__}.{unnamed.__qualname__}"
+    assert "<locals>" in unnamed.type_name
     assert "reg:own" in registry
-    assert list(registry) == ["reg:own"]
+    assert list(registry) == sorted(["reg:own", unnamed.type_name])
     assert "reg:own" not in asynq.default_registry
     assert registry["reg:own"] is own
     assert is_async_handler(own)

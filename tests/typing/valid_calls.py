@@ -17,6 +17,23 @@ async def resize(image_id: int, width: int = 800) -> dict[str, int]:
     return {"id": image_id, "width": width}
 
 
+@asynq.task()
+def no_name(flag: bool) -> None: ...
+
+
+@asynq.task(queue="low", timeout=60)
+async def options_only(n: int) -> int:
+    return n
+
+
+registry = asynq.TaskRegistry()
+
+
+@registry.task("typing:own", max_retry=1)
+def own(items: list[str]) -> int:
+    return len(items)
+
+
 @asynq.task("typing:takes-task")
 def takes_task(task: asynq.ActiveTask, word: str) -> None:
     print(task.id, word)
@@ -30,9 +47,12 @@ def produce(client: asynq.Client) -> None:
     task: asynq.Task = resize.task(7, width=100)
     resize.enqueue(7)
     takes_task.enqueue("hi")  # the ActiveTask parameter is not an argument
+    no_name.enqueue(True)
+    options_only.using(client=client).enqueue(1)
+    count: int = own.result(own.enqueue(["a"]))
     text: str = send_welcome(1)  # a plain call
     welcome_result: str = send_welcome.result(info)
-    print(task, text, welcome_result)
+    print(task, text, welcome_result, count)
 
 
 async def aproduce() -> None:
