@@ -95,29 +95,40 @@ class AsynqBackend(api.BaseTaskBackend):  # type: ignore[misc,valid-type]
 
     # -- enqueue ---------------------------------------------------------------------------
 
-    def _message(
-        self, task: Any, args: Any, kwargs: Any, task_id: str
-    ) -> tuple[Task, dict[str, Any], Any]:
+    def asynq_task(self, task: Any, args: Any, kwargs: Any) -> tuple[Task, dict[str, Any]]:
+        """The asynq task and enqueue options of a call of ``task`` (what a periodic entry
+        registers; an enqueue adds the id and the enqueue time).
+
+        Raises:
+            InvalidTask: the task does not fit this backend.
+            SettingsError: this alias's settings are invalid.
+        """
         if self._problem is not None:
             raise self._problem
         self.validate_task(task)
-        args, kwargs = api.normalize_json(list(args)), api.normalize_json(dict(kwargs))
-        enqueued_at = records.now()
         options: dict[str, Any] = {
             "queue": task.queue_name,
-            "task_id": task_id,
             "max_retry": _pick(task, "max_retry", self.settings.max_retry),
             "retention": _pick(task, "retention", self.settings.retention) or None,
             "timeout": _pick(task, "timeout", self.settings.timeout) or None,
             "unique": getattr(task, "unique", None),
             "process_at": task.run_after,
-            "headers": {records.ENQUEUED_AT_HEADER: enqueued_at.isoformat()},
         }
         message = Task(records.task_type(task), records.payload(args, kwargs))
+        return message, {k: v for k, v in options.items() if v is not None}
+
+    def _message(
+        self, task: Any, args: Any, kwargs: Any, task_id: str
+    ) -> tuple[Task, dict[str, Any], Any]:
+        args, kwargs = api.normalize_json(list(args)), api.normalize_json(dict(kwargs))
+        message, options = self.asynq_task(task, args, kwargs)
+        enqueued_at = records.now()
+        options["task_id"] = task_id
+        options["headers"] = {records.ENQUEUED_AT_HEADER: enqueued_at.isoformat()}
         result = records.build_result(
             task, task_id, self.alias, enqueued_at=enqueued_at, args=args, kwargs=kwargs
         )
-        return message, {k: v for k, v in options.items() if v is not None}, result
+        return message, options, result
 
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         """Enqueue ``task``; inside an atomic block at commit when ``ENQUEUE_ON_COMMIT``."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import asynq
 from asynq import ServeMux
+from asynq_django import periodic
 from asynq_django.tasks_api import task
 from tests_django.shop.models import Order
 
@@ -93,3 +94,6 @@ mux = ServeMux()
 @mux.task("mux:touch")
 def mux_touch(task: Any) -> None:
     Order.objects.filter(pk=task.json()["order_id"]).update(status="mux-touched")
+
+
+periodic("@every 1s", touch, kwargs={"order_id": 0}, queue="critical")

@@ -12,7 +12,8 @@ from django.utils import autoreload
 from django.utils.module_loading import autodiscover_modules, import_string
 
 from asynq import AsynqError, Server
-from asynq_django.conf import SettingsError, get_settings, parse_queues
+from asynq_django.conf import SettingsError, parse_queues
+from asynq_django.management.base import settings_or_error
 from asynq_django.worker import DjangoHandler, stop_when_drained
 
 log = logging.getLogger("asynq_django")
@@ -90,10 +91,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            settings = get_settings()
-        except SettingsError as exc:
-            raise CommandError(f"{exc} ({exc.check_id})") from None
+        settings = settings_or_error()
         concurrency = options["concurrency"]
         if concurrency is not None and concurrency < 1:
             raise CommandError(f"--concurrency must be at least 1, not {concurrency}")

@@ -1,0 +1,107 @@
+"""asynq_stats, asynq_pause / asynq_unpause and asynq_scheduler, run as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import redis
+
+from asynq import Inspector
+from tests_django.conftest import HERE, manage
+from tests_django.shop import tasks
+
+
+def test_stats_as_table_and_json(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)
+    tasks.add.enqueue(3, 4)
+    tasks.ship.enqueue(1)
+    Inspector(r).pause_queue("critical")
+
+    table = manage("asynq_stats")
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split()[:3] == ["queue", "pending", "active"]
+    assert [row.split()[:2] for row in rows] == [["critical", "(paused)"], ["default", "2"]]
+
+    data = json.loads(manage("asynq_stats", "--json").stdout)
+    assert {q["queue"]: q["pending"] for q in data["queues"]} == {"critical": 1, "default": 2}
+    assert data["totals"]["pending"] == 3
+
+
+def test_stats_interval_reports_until_interrupted(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "manage.py"), "asynq_stats", "--json", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert [json.loads(line)["totals"]["pending"] for line in lines] == [1, 1]
+
+
+def test_pause_and_unpause(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)
+    done = manage("asynq_pause", "default")
+    assert done.returncode == 0, done.stderr
+    assert Inspector(r).get_queue_info("default").paused
+    again = manage("asynq_pause", "default")
+    assert again.returncode != 0
+    assert again.stderr.strip() == 'CommandError: queue "default" is already paused'
+    assert manage("asynq_unpause", "default").returncode == 0
+    assert not Inspector(r).get_queue_info("default").paused
+
+
+def test_bad_settings_are_one_line_command_errors() -> None:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "manage.py"), "asynq_stats"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent), "ASYNQ_REDIS_URL": "http://x"},
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "(asynq.E002)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_scheduler_lists_and_enqueues_settings_and_code_entries(r: redis.Redis) -> None:
+    listed = manage("asynq_scheduler", "--list")
+    assert listed.returncode == 0, listed.stderr
+    types = sorted(line.split("\t")[1] for line in listed.stdout.splitlines())
+    assert types == ["native:touch", "tests_django.shop.tasks.add"]
+
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "manage.py"), "asynq_scheduler"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        inspector = Inspector(r)
+        while time.monotonic() < deadline:
+            queues = inspector.queues()
+            if {"default", "critical"} <= set(queues) and all(
+                inspector.get_queue_info(q).pending for q in ("default", "critical")
+            ):
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    [added] = inspector.list_pending_tasks("default")[:1]
+    assert json.loads(added.payload) == {"args": [1, 2], "kwargs": {}}
+    assert inspector.list_pending_tasks("critical")[0].type == "native:touch"
