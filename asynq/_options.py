@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asynq._base import keys
+from asynq._base import gofmt, keys
 from asynq._base.codec import TaskMessage
 from asynq._task import EnqueueOptions, Task, validate_headers
 from asynq.errors import ValidationError
@@ -130,6 +130,19 @@ def _process_at(task: Task, overrides: Mapping[str, Any], now: float) -> float:
             return _unix(name, value)
         return now + to_seconds(name, value)
     return now
+
+
+def option_strings(opts: Mapping[str, Any]) -> list[str]:
+    """Go's ``Option.String()`` of each option in ``opts``, as a scheduler publishes them with
+    its entries (``Queue("critical")``, ``MaxRetry(3)``...).
+
+    Raises:
+        ValidationError: an option has no Go form or a bad value.
+    """
+    try:
+        return gofmt.option_strings(opts)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) -> Composed:

@@ -16,6 +16,7 @@
     │   ├── TaskAlreadyRunningError / TaskAlreadyPendingError
     │   └── QueueAlreadyPausedError / QueueNotPausedError
     ├── HandlerNotFoundError                   no handler is registered for a task type
+    ├── ServerCrashedError                     a worker server shut down: a vital part crashed
     ├── TaskCanceledError                      ``context canceled``: cancelled via ``asynq:cancel``
     ├── TaskDeadlineExceededError              ``context deadline exceeded``
     ├── LeaseExpiredError                      ``asynq: task lease expired``
@@ -119,6 +120,22 @@ class HandlerNotFoundError(AsynqError):
     def __init__(self, task_type: str) -> None:
         super().__init__(f'handler not found for task "{task_type}"')
         self.task_type = task_type
+
+
+class ServerCrashedError(AsynqError):
+    """A worker server shut itself down because a component it cannot run without crashed.
+
+    Raised by ``Server.serve()`` and ``Server.run()`` after the graceful shutdown (the
+    running tasks were requeued). ``component`` names the part (``"processor"``,
+    ``"heartbeat"``); the component's exception is the ``__cause__``.
+    """
+
+    def __init__(self, component: str, error: BaseException) -> None:
+        super().__init__(
+            f"asynq: the server shut down because its {component} crashed: "
+            f"{str(error) or type(error).__name__}"
+        )
+        self.component = component
 
 
 class TaskCanceledError(AsynqError):

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta, tzinfo
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-from asynq._base import gofmt
 from asynq._base.clock import Clock
+from asynq._base.lifecycle import NEW, Service
+from asynq._options import option_strings
 from asynq._task import Task
 from asynq.connection import AsyncRedisLike
 from asynq.errors import FailedPreconditionError, ValidationError
@@ -29,7 +30,6 @@ from asynq.scheduler import (
     PostEnqueueHook,
     PreEnqueueHook,
     Scheduler,
-    _Service,
 )
 
 __all__ = [
@@ -71,7 +71,7 @@ class PeriodicTaskConfig:
         digest.update(self.task.type.encode())
         digest.update(self.task.payload)
         opts = dict(self.opts)
-        for text in sorted(_option_strings(opts)):
+        for text in sorted(option_strings(opts)):
             digest.update(text.encode())
         extras: dict[str, Any] = {}
         if opts.get("headers"):
@@ -79,17 +79,10 @@ class PeriodicTaskConfig:
         if self.task.headers:
             extras["task_headers"] = sorted(self.task.headers.items())
         if self.task.options:
-            extras["task_options"] = sorted(_option_strings(self.task.options))
+            extras["task_options"] = sorted(option_strings(self.task.options))
         if extras:
             digest.update(b"\x00asynq-python\x00" + json.dumps(extras, sort_keys=True).encode())
         return digest.hexdigest()
-
-
-def _option_strings(opts: Mapping[str, Any]) -> list[str]:
-    try:
-        return gofmt.option_strings(opts)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
 
 
 @runtime_checkable
@@ -120,7 +113,7 @@ def _check(config: Any) -> PeriodicTaskConfig:
     return config
 
 
-class PeriodicTaskManager(_Service):
+class PeriodicTaskManager(Service):
     """Keeps a scheduler registered with the configs a provider returns.
 
     Args:
@@ -153,6 +146,7 @@ class PeriodicTaskManager(_Service):
         dedup: bool = True,
         sync_interval: float | timedelta = DEFAULT_SYNC_INTERVAL,
     ) -> None:
+        super().__init__()
         if isinstance(provider, PeriodicTaskConfigProvider):
             self._get: Callable[[], Any] = provider.get_configs
         elif callable(provider):
@@ -180,7 +174,6 @@ class PeriodicTaskManager(_Service):
         )
         self._entry_ids: dict[str, str] = {}  # config hash -> entry id
         self._sync_task: asyncio.Task[None] | None = None
-        self._stopped: asyncio.Event | None = None
 
     @property
     def scheduler(self) -> Scheduler:
@@ -192,7 +185,13 @@ class PeriodicTaskManager(_Service):
         """A copy of the registered entries: config hash -> scheduler entry id."""
         return dict(self._entry_ids)
 
-    # run() and serve() come from asynq.scheduler._Service.
+    def run(self) -> None:
+        """Run until SIGTERM or SIGINT, then shut down gracefully (see ``Scheduler.run``)."""
+        self._run(self.start)
+
+    async def serve(self) -> None:
+        """Start, then wait until :meth:`shutdown` is called; cancelling it also shuts down."""
+        await self._serve(self.start)
 
     async def start(self) -> None:
         """Read the configs, register them all, start the scheduler and the periodic sync.
@@ -202,9 +201,9 @@ class PeriodicTaskManager(_Service):
             FailedPreconditionError: the manager was started before.
             Exception: whatever the provider raised.
         """
-        if self._stopped is not None:
+        if self._state != NEW:
             raise FailedPreconditionError("asynq: the periodic task manager was started before")
-        self._stopped = asyncio.Event()
+        self._activate()
         configs = [_check(c) for c in await self._read()]
         self._apply(configs)
         await self._scheduler.start()
@@ -212,13 +211,17 @@ class PeriodicTaskManager(_Service):
 
     async def shutdown(self) -> None:
         """Stop syncing and shut the scheduler down (see ``Scheduler.shutdown``)."""
+        await super().shutdown()
+
+    async def _shut_down(self) -> None:
         if self._sync_task is not None:
             self._sync_task.cancel()
             await asyncio.wait([self._sync_task])
             self._sync_task = None
         await self._scheduler.shutdown()
-        if self._stopped is not None:
-            self._stopped.set()
+
+    def _hurry(self) -> None:
+        self._scheduler._hurry()
 
     async def sync(self) -> None:
         """Read the provider now and apply the difference (also done every sync_interval).

@@ -46,19 +46,16 @@ import json
 import logging
 import math
 import os
-import signal
-import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import redis as redis_lib
 from redis.cluster import RedisCluster
 
-from asynq._base import gofmt
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._base.codec import (
     SchedulerEnqueueEventMessage,
@@ -66,9 +63,10 @@ from asynq._base.codec import (
     fill_timestamp,
     fill_timestamp_ns,
 )
+from asynq._base.lifecycle import ACTIVE, CLOSED, Service, hostname
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import scheduler_ops
-from asynq._options import compose, to_seconds
+from asynq._options import compose, option_strings, to_seconds
 from asynq._resolve import resolve_async
 from asynq._snapshots import SchedulerEntry
 from asynq._task import Task, TaskInfo
@@ -106,13 +104,6 @@ PostEnqueueHook: TypeAlias = Callable[
 ]
 
 
-def _hostname() -> str:
-    try:
-        return socket.gethostname() or "unknown-host"
-    except OSError:
-        return "unknown-host"
-
-
 def _location(value: tzinfo | str) -> tzinfo:
     if isinstance(value, str):
         return load_location(value)
@@ -130,13 +121,6 @@ def _interval(value: float | timedelta | None) -> float:
     return seconds
 
 
-def _option_strings(opts: Mapping[str, Any]) -> list[str]:
-    try:
-        return gofmt.option_strings(opts)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 def schedule_fingerprint(spec: str, task: Task, opts: Mapping[str, Any]) -> str:
     """The hex SHA-256 that identifies one periodic task across scheduler replicas.
 
@@ -150,7 +134,7 @@ def schedule_fingerprint(spec: str, task: Task, opts: Mapping[str, Any]) -> str:
         task.type.encode(),
         task.payload,
         json.dumps(sorted(headers.items())).encode(),
-        *(s.encode() for s in sorted(_option_strings(merged))),
+        *(s.encode() for s in sorted(option_strings(merged))),
     ]
     digest = hashlib.sha256()
     for part in parts:
@@ -201,51 +185,7 @@ class _Entry:
         )
 
 
-_State = Literal["new", "active", "closed"]
-
-
-class _Service:
-    """The ``run()``/``serve()`` lifecycle shared by Scheduler and PeriodicTaskManager.
-
-    A subclass creates ``_stopped`` in :meth:`start` and sets it when :meth:`shutdown` is done.
-    """
-
-    _stopped: asyncio.Event | None
-    _log: logging.Logger
-    #: What ``run()`` says it is stopping ("Send signal TERM or INT to stop the ...").
-    _service_name: ClassVar[str]
-
-    async def start(self) -> None:
-        raise NotImplementedError
-
-    async def shutdown(self) -> None:
-        raise NotImplementedError
-
-    def run(self) -> None:
-        """Run until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``).
-
-        This is the process entry point: it starts an event loop, so call it from the main
-        thread of a program that has none running.
-        """
-        asyncio.run(self._serve(on_signals=True))
-
-    async def serve(self) -> None:
-        """Start, then wait until :meth:`shutdown` is called; cancelling it also shuts down."""
-        await self._serve(on_signals=False)
-
-    async def _serve(self, *, on_signals: bool) -> None:
-        await self.start()
-        assert self._stopped is not None
-        try:
-            if on_signals:
-                await wait_for_signals(self._stopped, self._log, self._service_name)
-            else:
-                await self._stopped.wait()
-        finally:
-            await self.shutdown()
-
-
-class Scheduler(_Service):
+class Scheduler(Service):
     """Enqueues registered tasks periodically; Go's ``asynq.Scheduler``.
 
     Args:
@@ -284,12 +224,12 @@ class Scheduler(_Service):
         logger: logging.Logger | None = None,
         dedup: bool = True,
     ) -> None:
+        super().__init__()
         if isinstance(redis, redis_lib.Redis | RedisCluster):
             raise ValidationError(
                 "the scheduler runs on asyncio: pass a URL, a RedisConnection or a "
                 "redis.asyncio client, not a blocking redis.Redis"
             )
-        self._redis_arg = redis
         self._location = _location(location)
         self._interval = _interval(heartbeat_interval)
         self._pre = pre_enqueue
@@ -297,19 +237,18 @@ class Scheduler(_Service):
         self._clock = clock or SYSTEM_CLOCK
         self._log = logger or logging.getLogger("asynq.scheduler")
         self._dedup = dedup
-        self._id = f"{_hostname()}:{os.getpid()}:{uuid.uuid4()}"
+        self._id = f"{hostname()}:{os.getpid()}:{uuid.uuid4()}"
         self._entries: dict[str, _Entry] = {}
         self._ever_registered: list[str] = []
         self._lock = threading.Lock()
-        self._state: _State = "new"
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._stopped: asyncio.Event | None = None
+        #: Set to make the cron loop look at the entries again (bound to a loop when awaited).
+        self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._jobs: set[asyncio.Task[None]] = set()
-        self._driver: AsyncDriver | None = None
-        self._client: AsyncClient | None = None
-        self._owned = False
+        client, self._owned = resolve_async(redis)
+        self._driver = AsyncDriver(client)
+        self._client = AsyncClient(client, clock=self._clock)
 
     # --- registration ----------------------------------------------------------------------
 
@@ -345,11 +284,11 @@ class Scheduler(_Service):
             schedule=schedule,
             task=task,
             opts=options,
-            opt_strings=_option_strings(options),
+            opt_strings=option_strings(options),
             fingerprint=schedule_fingerprint(spec, task, options),
         )
         with self._lock:
-            if self._state == "active":
+            if self._state == ACTIVE:
                 entry.next = self._next(entry, self._clock.now_ns())
             self._entries[entry.id] = entry
             self._ever_registered.append(entry.id)
@@ -373,29 +312,34 @@ class Scheduler(_Service):
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    # run() and serve() come from _Service.
+    def run(self) -> None:
+        """Run until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``); a second
+        signal stops waiting for the enqueues in flight.
+
+        This is the process entry point: it starts an event loop, so call it from the main
+        thread of a program that has none running (elsewhere it runs without signal handling).
+        """
+        self._run(self.start)
+
+    async def serve(self) -> None:
+        """Start, then wait until :meth:`shutdown` is called; cancelling it also shuts down."""
+        await self._serve(self.start)
 
     async def start(self) -> None:
         """Start enqueuing and heartbeating in background tasks of the running loop.
 
         Raises:
             FailedPreconditionError: the scheduler is running or was shut down.
-            ValidationError: the Redis argument is not usable.
         """
-        if self._state == "active":
+        if self._state == ACTIVE:
             raise FailedPreconditionError("asynq: the scheduler is already running")
-        if self._state == "closed":
+        if self._state == CLOSED:
             raise FailedPreconditionError("asynq: the scheduler has already been stopped")
-        client, self._owned = resolve_async(self._redis_arg)
-        self._driver = AsyncDriver(client)
-        self._client = AsyncClient(client, clock=self._clock)
         self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        self._stopped = asyncio.Event()
         self._log.info("Scheduler starting")
         self._log.info("Scheduler timezone is set to %s", self._location)
         with self._lock:
-            self._state = "active"
+            self._activate()
             now_ns = self._clock.now_ns()
             for entry in self._entries.values():
                 entry.next = self._next(entry, now_ns)
@@ -407,11 +351,11 @@ class Scheduler(_Service):
     async def shutdown(self) -> None:
         """Stop: withdraw the entries, wait for enqueues in flight, delete the history.
 
-        Does nothing if the scheduler is not running.
+        Does nothing if the scheduler was never started; later calls wait for the first.
         """
-        if self._state != "active":
-            return
-        self._state = "closed"
+        await super().shutdown()
+
+    async def _shut_down(self) -> None:
         self._log.info("Scheduler shutting down")
         cron_task, heartbeat_task = self._tasks
         await _cancel(heartbeat_task)
@@ -422,12 +366,14 @@ class Scheduler(_Service):
         await self._quietly(
             "clear the scheduler history", scheduler_ops.clear_history(self._ever_registered)
         )
-        assert self._driver is not None
         if self._owned:
             await self._driver.close()
-        assert self._stopped is not None
-        self._stopped.set()
         self._log.info("Scheduler stopped")
+
+    def _hurry(self) -> None:
+        """A second signal: give up the enqueues in flight instead of waiting for them."""
+        for job in list(self._jobs):
+            job.cancel()
 
     # --- internals -------------------------------------------------------------------------
 
@@ -443,7 +389,7 @@ class Scheduler(_Service):
     def _poke(self) -> None:
         """Wake the cron loop so it sees a changed entry set (safe from any thread)."""
         loop, wakeup = self._loop, self._wakeup
-        if loop is None or wakeup is None or loop.is_closed():
+        if loop is None or loop.is_closed():
             return
         try:
             running = asyncio.get_running_loop()
@@ -455,7 +401,6 @@ class Scheduler(_Service):
             loop.call_soon_threadsafe(wakeup.set)
 
     async def _cron_loop(self) -> None:
-        assert self._wakeup is not None
         while True:
             now_ns = self._clock.now_ns()
             soonest: int | None = None
@@ -490,7 +435,6 @@ class Scheduler(_Service):
             )
 
     async def _fire(self, entry: _Entry, tick: int) -> None:
-        assert self._driver is not None and self._client is not None
         if self._dedup:
             try:
                 won = await self._driver.run(
@@ -537,28 +481,10 @@ class Scheduler(_Service):
             self._log.exception("Scheduler %s hook failed", name)
 
     async def _quietly(self, what: str, op: Any) -> None:
-        assert self._driver is not None
         try:
             await self._driver.run(op)
         except AsynqError as exc:
             self._log.warning("Scheduler could not %s: %s", what, exc)
-
-
-async def wait_for_signals(stopped: asyncio.Event, logger: logging.Logger, what: str) -> None:
-    """Return on SIGTERM or SIGINT, or once ``stopped`` is set (Go's ``waitForSignals``).
-
-    Handlers are installed on the running loop for the duration of the call only.
-    """
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for sig in signals:
-        loop.add_signal_handler(sig, stopped.set)
-    logger.info("Send signal TERM or INT to stop the %s", what)
-    try:
-        await stopped.wait()
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

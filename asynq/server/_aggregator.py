@@ -61,17 +61,35 @@ class Aggregator(QueueComponent):
         self._max_delay = max_delay
         self._max_size = max_size
         self._checks: set[asyncio.Task[int]] = set()
+        #: Checks that raised, waiting to be reported by run().
+        self._crashed: list[BaseException] = []
 
     async def run(self) -> None:
-        """Start a check every interval until cancelled."""
+        """Start a check every interval until cancelled.
+
+        A check that crashed (rather than logging a Redis error) is raised from here at the
+        next tick, so that the server's supervisor sees it as a crash of the aggregator.
+        """
         while True:
             await asyncio.sleep(self._interval)
+            self._raise_crashed_check()
             if len(self._checks) >= MAX_CHECKS_IN_FLIGHT:
                 self._log.warning("Max number of aggregation checks in flight. Skipping")
                 continue
             check = asyncio.create_task(self.aggregate_once(self._clock.now()))
             self._checks.add(check)
-            check.add_done_callback(self._checks.discard)
+            check.add_done_callback(self._check_done)
+
+    def _check_done(self, check: asyncio.Task[int]) -> None:
+        self._checks.discard(check)
+        error = None if check.cancelled() else check.exception()
+        if error is not None:
+            self._crashed.append(error)
+
+    def _raise_crashed_check(self) -> None:
+        if self._crashed:
+            error, self._crashed = self._crashed[0], []
+            raise error
 
     async def wait_checks(self) -> None:
         """Wait for the checks in flight (at shutdown, after :meth:`run` was cancelled)."""

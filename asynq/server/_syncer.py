@@ -67,7 +67,7 @@ class Syncer:
         """Try each queued write once; keep the ones that failed and are not stale."""
         pending, self._requests = self._requests, []
         now = self._clock.now()
-        for request in pending:
+        for index, request in enumerate(pending):
             if request.deadline < now:
                 self._log.warning("dropping stale write: %s", request.description)
                 continue
@@ -75,6 +75,11 @@ class Syncer:
                 await self._driver.run(request.make_op())
             except AsynqError:
                 self._requests.append(request)
+            except BaseException:
+                # Cancelled (at shutdown) or crashed: the writes not done yet stay queued for
+                # the final flush or the restarted syncer.
+                self._requests.extend(pending[index:])
+                raise
 
     async def flush(self) -> None:
         """The final attempt at shutdown: try every queued write once, log what still fails."""

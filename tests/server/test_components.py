@@ -172,10 +172,10 @@ async def test_failed_outcome_write_goes_to_syncer(start_server, client, r):
     await asyncio.wait_for(started.wait(), 5)
     r.lrem(keys.active_key(Q), 0, info.id)  # done will answer NOT FOUND
     release.set()
-    await wait_until(lambda: server._syncer.pending == 1)
+    await wait_until(lambda: server._parts.syncer.pending == 1)
     r.lpush(keys.active_key(Q), info.id)
-    await server._syncer.sync_once()
-    assert server._syncer.pending == 0
+    await server._parts.syncer.sync_once()
+    assert server._parts.syncer.pending == 0
     assert not r.exists(keys.task_key(Q, info.id))
 
 

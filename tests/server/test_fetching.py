@@ -94,7 +94,7 @@ async def test_server_on_redis_cluster(cluster):
         await wait_until(lambda: rc.hget(keys.task_key("beta", failing.id), "state") == b"retry")
         await asyncio.wait_for(started.wait(), 5)
         await wait_until(lambda: server.in_flight == 1)  # only the blocking task is left
-        await server._heartbeat.beat()
+        await server._parts.heartbeat.beat()
         assert rc.zcard(keys.ALL_SERVERS) == 1
         ident = server.identity
         assert rc.hlen(keys.workers_key(ident.host, ident.pid, ident.server_id)) == 1

@@ -31,7 +31,7 @@ async def test_server_and_worker_state(start_server, client, r):
     )
     info = client.enqueue(asynq.Task("work", b"payload"), timeout=120)
     await asyncio.wait_for(started.wait(), 5)
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     now = time.time()
 
     host, pid, sid = socket.gethostname(), os.getpid(), server.server_id
@@ -60,7 +60,7 @@ async def test_server_and_worker_state(start_server, client, r):
     assert abs(wi.deadline.seconds - (wi.start_time.seconds + 120)) <= 1
 
     server.stop()
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     assert ServerInfoMessage.FromString(r.get(skey)).status == "stopped"
     await server.shutdown()
     assert not r.exists(skey) and not r.exists(wkey)
@@ -70,7 +70,7 @@ async def test_server_and_worker_state(start_server, client, r):
 
 async def test_idle_server_has_no_workers_hash(start_server, r):
     server = await start_server(lambda task: None)
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     host, pid, sid = socket.gethostname(), os.getpid(), server.server_id
     assert r.exists(keys.server_info_key(host, pid, sid))
     assert not r.exists(keys.workers_key(host, pid, sid))
@@ -92,12 +92,12 @@ async def test_lease_is_extended_with_zadd_xx(start_server, client, r):
     lease = keys.lease_key(Q)
     assert int(time.time()) + 29 <= r.zscore(lease, info.id) <= int(time.time()) + 30
     r.zadd(lease, {info.id: int(time.time()) + 3})
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     score = r.zscore(lease, info.id)
     assert int(time.time()) + 29 <= score <= int(time.time()) + 30 and score == int(score)
     # XX: a task whose lease entry vanished is not re-added.
     r.zrem(lease, info.id)
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     assert r.zscore(lease, info.id) is None
 
 
@@ -112,7 +112,7 @@ async def test_expired_local_lease_interrupts_without_writing(start_server, clie
     info = client.enqueue(asynq.Task("work", b""))
     await asyncio.wait_for(sleeper.started.wait(), 5)
     clock.advance(31)
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     await wait_until(lambda: errors)
     assert isinstance(errors[0], asynq.LeaseExpiredError)
     assert str(errors[0]) == "asynq: task lease expired"

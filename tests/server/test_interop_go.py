@@ -103,7 +103,7 @@ async def test_go_inspector_lists_python_server_and_workers(start_server, client
     server = await start_server(handler, concurrency=7, queues={"critical": 4, "default": 2})
     info = client.enqueue(asynq.Task("long", b"payload"), queue="critical", timeout=300)
     await asyncio.wait_for(started.wait(), 5)
-    await server._heartbeat.beat()
+    await server._parts.heartbeat.beat()
     (srv,) = go_json("srv_inspect", redis_url, "servers")
     assert srv["id"] == server.server_id
     assert (srv["concurrency"], srv["queues"], srv["status"]) == (
