@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,6 +133,47 @@ async def test_second_sigint_requeues_at_once(start_worker, client, r):
     # Without the second signal this would wait the 60 s shutdown timeout.
     assert proc.wait(15) == 0
     assert sorted(m.decode() for m in r.lrange(keys.pending_key(Q), 0, -1)) == sorted(ids)
+
+
+async def test_run_exits_non_zero_after_a_vital_crash(start_worker, client, r, tmp_path):
+    proc = start_worker(CRASH_HEARTBEAT="1", HEARTBEAT="0.2", CONCURRENCY="1")
+    await wait_until(lambda: _server_info(r), within=15)
+    info = client.enqueue(asynq.Task("sleep", b"30"))
+    assert proc.wait(15) == 1
+    assert state(r, Q, info.id) == "pending"  # requeued by the graceful shutdown
+    assert r.lrange(keys.pending_key(Q), 0, -1) == [info.id.encode()]
+    assert r.zcard(keys.ALL_SERVERS) == 0 and r.zcard(keys.ALL_WORKERS) == 0
+    output = (tmp_path / "worker-0.log").read_text()
+    assert "component heartbeat crashed; shutting the server down" in output
+    assert "ServerCrashedError: asynq: the server shut down because its heartbeat crashed" in output
+
+
+def test_run_outside_the_main_thread(redis_url, client, r, caplog):
+    """No signal handling there: run() says so and still runs until shutdown()."""
+    caplog.set_level(logging.WARNING)
+    server = Server(redis_url, Config(**FAST))
+    done: list[str] = []
+
+    async def handler(task: asynq.Task) -> None:
+        done.append(task.id)
+        asyncio.get_running_loop().create_task(server.shutdown())
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(handler)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    info = client.enqueue(asynq.Task("t", b""))
+    thread.join(15)
+    assert not thread.is_alive() and errors == []
+    assert done == [info.id] and server.state == "closed"
+    assert r.zcard(keys.ALL_SERVERS) == 0
+    assert any("Cannot handle SIGTERM, SIGINT, SIGTSTP here" in m for m in caplog.messages)
 
 
 async def test_sigkill_then_recover_loses_nothing(start_worker, redis_url, client, r):

@@ -2,7 +2,8 @@
 
 Handlers: ``sleep`` tasks sleep for the float in their payload; every finished task id is
 RPUSHed onto the Redis list ``test:done``. Environment: ``CONCURRENCY``, ``SHUTDOWN_TIMEOUT``,
-``HEARTBEAT`` (interval, seconds).
+``HEARTBEAT`` (interval, seconds), ``CRASH_HEARTBEAT`` (when set, the heartbeat crashes as soon
+as a task is in flight).
 """
 
 from __future__ import annotations
@@ -27,8 +28,21 @@ async def handler(task: ActiveTask) -> None:
         await client.aclose()
 
 
+def _crash_heartbeat_with_a_task_in_flight() -> None:
+    beat = heartbeat.Heartbeat.beat
+
+    async def crashing_beat(self: heartbeat.Heartbeat) -> None:
+        if self.server_info().active_worker_count > 0:
+            raise RuntimeError("injected heartbeat crash")
+        await beat(self)
+
+    heartbeat.Heartbeat.beat = crashing_beat  # type: ignore[method-assign]
+
+
 def main() -> None:
     heartbeat.HEARTBEAT_INTERVAL = float(os.environ.get("HEARTBEAT", "5"))
+    if os.environ.get("CRASH_HEARTBEAT"):
+        _crash_heartbeat_with_a_task_in_flight()
     config = Config(
         concurrency=int(os.environ.get("CONCURRENCY", "4")),
         shutdown_timeout=float(os.environ.get("SHUTDOWN_TIMEOUT", "8")),
