@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,15 @@ class Children:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        for proc in self._procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.communicate(timeout=30)
+        reap(self._procs)
+
+
+def reap(procs: Iterable[subprocess.Popen[Any]]) -> None:
+    """Kill each process still running, then wait for it (closing its pipes)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
 
 
 def wait_while_running(

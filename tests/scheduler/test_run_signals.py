@@ -11,7 +11,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ import redis
 import asynq
 from asynq.periodic import PeriodicTaskConfig, PeriodicTaskManager
 from asynq.scheduler import Scheduler
+from tests.helpers.processes import reap
 
 SCHEDULER = """
     import sys, asynq
@@ -43,6 +44,28 @@ MANAGER = """
 """
 
 
+StartProgram = Callable[[str], "subprocess.Popen[bytes]"]
+
+
+@pytest.fixture
+def start_program(redis_url: str) -> Iterator[StartProgram]:
+    """``start_program(source)``: run the Python ``source`` with the Redis URL as argument
+    (killed at teardown if still running)."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(program: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(program), redis_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    reap(procs)
+
+
 def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -52,20 +75,13 @@ def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyp
 
 @pytest.mark.parametrize("program", [SCHEDULER, MANAGER], ids=["scheduler", "manager"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-def test_run_stops_on_signal(redis_url: str, r: redis.Redis, program: str, sig: int) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(program), redis_url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for(lambda: r.zcard("asynq:schedulers") == 1 and r.keys("asynq:scheduler_history:*"))
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def test_run_stops_on_signal(
+    start_program: StartProgram, r: redis.Redis, program: str, sig: int
+) -> None:
+    proc = start_program(program)
+    wait_for(lambda: r.zcard("asynq:schedulers") == 1 and r.keys("asynq:scheduler_history:*"))
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err.decode()
     assert out.decode().strip() == "exited cleanly"
     assert r.zcard("asynq:schedulers") == 0
@@ -112,26 +128,19 @@ STUCK_MANAGER = (
 
 
 @pytest.mark.parametrize("program", [STUCK_SCHEDULER, STUCK_MANAGER], ids=["scheduler", "manager"])
-def test_second_signal_stops_at_once(redis_url: str, r: redis.Redis, program: str) -> None:
+def test_second_signal_stops_at_once(
+    start_program: StartProgram, r: redis.Redis, program: str
+) -> None:
     """The first signal waits for the enqueues in flight; the second gives them up."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(program), redis_url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for(lambda: r.get("test:hook") and r.zcard("asynq:schedulers") == 1)
-        proc.send_signal(signal.SIGTERM)
-        # The shutdown withdrew the entries, then waits for the stuck enqueue.
-        wait_for(lambda: r.zcard("asynq:schedulers") == 0)
-        assert proc.poll() is None
-        proc.send_signal(signal.SIGINT)
-        # Without the second signal this would wait the hook's 60 s.
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc = start_program(program)
+    wait_for(lambda: r.get("test:hook") and r.zcard("asynq:schedulers") == 1)
+    proc.send_signal(signal.SIGTERM)
+    # The shutdown withdrew the entries, then waits for the stuck enqueue.
+    wait_for(lambda: r.zcard("asynq:schedulers") == 0)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    # Without the second signal this would wait the hook's 60 s.
+    out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err.decode()
     assert out.decode().strip() == "exited cleanly"
     assert b"Second signal: stopping the" in err

@@ -24,6 +24,7 @@ from asynq._broker.drivers import AsyncDriver
 from asynq.server import Config, Server
 from asynq.server._forwarder import Forwarder
 from asynq.server._recoverer import Recoverer
+from tests.helpers.processes import reap
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import FAST, state
 
@@ -94,10 +95,7 @@ def start_worker(
         return proc
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    reap(procs)
 
 
 def _server_info(r: redis.Redis) -> ServerInfoMessage | None:
