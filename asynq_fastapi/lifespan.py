@@ -105,9 +105,9 @@ class AsynqLifespan:
             app.state.asynq = client
             request = worker_request.get()
             if request is not None:
-                # `python -m asynq_fastapi worker`: it runs the server once the whole app
-                # lifespan has started; it needs to know where this lifespan connects.
-                request.found(where)
+                # `python -m asynq_fastapi worker`: it runs the server itself, once the whole
+                # app lifespan has started, with this lifespan's settings.
+                request.found(where, self.tasks, self.worker_config)
             elif self.runs_worker():
                 await stack.enter_async_context(
                     running_worker(where, self.tasks, self.worker_config, app=app)

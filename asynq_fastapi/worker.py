@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -38,15 +39,19 @@ __all__ = [
 @dataclass
 class WorkerRequest:
     """What ``python -m asynq_fastapi worker`` asks of the app's lifespan: start no worker of
-    your own, tell me where you connect."""
+    your own, tell me where you connect and what a worker of yours would run."""
 
     redis: str | asynq.RedisConnection | None = None
-    seen: bool = False
+    tasks: Handler | None = None
+    config: Config | None = None
 
-    def found(self, redis: str | asynq.RedisConnection) -> None:
-        """Called by ``asynq_lifespan``: the Redis it connects to."""
+    def found(
+        self, redis: str | asynq.RedisConnection, tasks: Handler | None, config: Config | None
+    ) -> None:
+        """Called by ``asynq_lifespan`` with its settings."""
         self.redis = redis
-        self.seen = True
+        self.tasks = tasks
+        self.config = config
 
 
 #: Set by :func:`run_app_worker` while it enters the app's lifespan.
@@ -125,6 +130,7 @@ async def run_app_worker(
     config: Config | Mapping[str, Any] | None = None,
     *,
     redis: str | asynq.RedisConnection | None = None,
+    overrides: Mapping[str, Any] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run a worker server inside ``app``'s lifespan until SIGTERM/SIGINT (or ``stop``).
@@ -132,14 +138,18 @@ async def run_app_worker(
     Enters the app's lifespan (its whole lifespan, as a web server would), starts the worker
     server once it has started, and on the signal stops the server gracefully before the
     lifespan closes what it opened. An ``asynq_lifespan`` in the app starts no worker of its
-    own here; its Redis address is the worker's unless ``redis`` is given.
+    own here; its settings (Redis address, ``tasks``, ``worker_config``) are the worker's
+    unless given here.
 
     Args:
         app: The FastAPI (or any Starlette) app.
-        tasks: What the worker runs; default :data:`asynq.default_registry`.
-        config: A :class:`asynq.server.Config` or a settings mapping.
+        tasks: What the worker runs; default: the ``asynq_lifespan``'s ``tasks``, else
+            :data:`asynq.default_registry`.
+        config: A :class:`asynq.server.Config` or a settings mapping; default: the
+            ``asynq_lifespan``'s ``worker_config``.
         redis: Where the worker connects; default: the app's ``asynq_lifespan``, else
             ``$ASYNQ_REDIS_URL``.
+        overrides: Config settings applied over ``config`` (command-line flags).
         stop: Stop when this event is set (for running it from code rather than a process).
 
     Raises:
@@ -153,8 +163,16 @@ async def run_app_worker(
     try:
         async with app.router.lifespan_context(app) as state:
             worker_request.reset(token)
-            where = redis if redis is not None else request.redis
-            async with running_worker(where, tasks, config, app=app, state=state or {}):
+            config = config if config is not None else request.config
+            if overrides:
+                config = dataclasses.replace(config or Config(), **overrides)
+            async with running_worker(
+                redis if redis is not None else request.redis,
+                tasks if tasks is not None else request.tasks,
+                config,
+                app=app,
+                state=state or {},
+            ):
                 with _signals_setting(stop):
                     await stop.wait()
     finally:

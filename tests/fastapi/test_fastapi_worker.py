@@ -1,0 +1,153 @@
+"""Workers for a FastAPI app, on a real Redis: task functions taking and returning Pydantic
+models run inside the app's lifespan (reusing what it opened), in-process, as
+``python -m asynq_fastapi worker`` and embedded with ``asynq_lifespan(worker=True)``; a payload
+that fails validation is archived at once; a Go producer's JSON feeds the same function."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+import asynq
+from asynq_fastapi import asynq_lifespan, current_app, run_app_worker
+from tests.fastapi import sample_app
+from tests.fastapi.processes import child, wait_for
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import FAST
+
+GREETING = sample_app.Greeting(name="ada", times=2)
+EXPECTED = sample_app.Greeted(text="hello ada hello ada", by="opened-by-lifespan")
+
+
+def inspector_task(redis_url: str, task_id: str, queue: str = "default") -> asynq.TaskInfo:
+    with asynq.Inspector(redis_url) as inspector:
+        return inspector.get_task_info(queue, task_id)
+
+
+def finished(redis_url: str, task_id: str) -> asynq.TaskInfo | None:
+    info = inspector_task(redis_url, task_id)
+    return info if info.state in (asynq.TaskState.COMPLETED, asynq.TaskState.ARCHIVED) else None
+
+
+@pytest.fixture
+async def app_worker(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[asyncio.Event]:
+    """The sample app's worker running in this test's loop, inside the app's lifespan."""
+    monkeypatch.setenv("ASYNQ_REDIS_URL", redis_url)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_app_worker(sample_app.app, sample_app.tasks, FAST, stop=stop))
+    yield stop
+    stop.set()
+    await asyncio.wait_for(worker, 20)
+
+
+async def test_pydantic_arguments_and_result_inside_the_lifespan(
+    app_worker: asyncio.Event, redis_url: str
+) -> None:
+    async with asynq.AsyncClient(redis_url) as client:
+        info = await sample_app.greet.using(client=client).aenqueue(GREETING)
+        payload = json.loads(info.payload)
+        assert payload == {"greeting": {"name": "ada", "times": 2}}
+        await wait_until(lambda: finished(redis_url, info.id))
+        result = await sample_app.greet.using(client=client).aresult(info)
+    assert result == EXPECTED  # decoded back into the return annotation, a Greeted
+    assert isinstance(result, sample_app.Greeted)
+
+
+async def test_a_payload_failing_validation_is_archived_at_once(
+    app_worker: asyncio.Event, redis_url: str
+) -> None:
+    async with asynq.AsyncClient(redis_url) as client:
+        bad = asynq.Task.from_json("sample:greet", {"greeting": {"name": 5, "times": "many"}})
+        info = await client.enqueue(bad, max_retry=5)
+    archived = await wait_until(lambda: finished(redis_url, info.id))
+    assert archived.state == asynq.TaskState.ARCHIVED
+    assert archived.retried == 0  # not retried: retrying cannot fix the payload
+    assert archived.last_err.startswith('task "sample:greet": argument "greeting": ')
+    assert "name: Input should be a valid string" in archived.last_err
+    assert "times: Input should be a valid integer" in archived.last_err
+
+
+@pytest.mark.interop
+async def test_a_go_producers_json_feeds_the_same_function(
+    app_worker: asyncio.Event, redis_url: str
+) -> None:
+    from tests.server.gohelpers import go_enqueue
+
+    # What Go's json.Marshal writes for struct{ Greeting struct{ Name string `json:"name"`;
+    # Times int `json:"times"` } `json:"greeting"` }.
+    payload = b'{"greeting":{"name":"ada","times":2}}'
+    [task_id] = go_enqueue(
+        redis_url, [{"type": "sample:greet", "payload": payload, "options": {"retention": 3600}}]
+    )
+    done = await wait_until(lambda: finished(redis_url, task_id))
+    assert done.state == asynq.TaskState.COMPLETED, done.last_err
+    assert json.loads(done.result) == EXPECTED.model_dump()
+
+
+def test_the_worker_process_runs_inside_the_apps_lifespan(redis_url: str) -> None:
+    argv = ["-m", "asynq_fastapi", "worker", "tests.fastapi.sample_app:app"]
+    argv += ["--tasks", "tests.fastapi.sample_app:tasks", "--concurrency", "2"]
+    with child(argv, ASYNQ_REDIS_URL=redis_url) as proc:
+        info = sample_app.greet.using(client=asynq.Client(redis_url)).enqueue(GREETING)
+        done = wait_for(lambda: finished(redis_url, info.id), proc, "the task")
+        assert done.state == asynq.TaskState.COMPLETED, done.last_err
+        with asynq.Inspector(redis_url) as inspector:
+            [server] = inspector.servers()
+        assert server.concurrency == 2
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        _, err = proc.communicate()
+    assert proc.returncode == 0, err
+    assert json.loads(done.result) == EXPECTED.model_dump()
+
+
+def test_a_bad_app_string_is_one_error_line(redis_url: str) -> None:
+    argv = ["-m", "asynq_fastapi", "worker", "tests.fastapi.sample_app:nothing"]
+    with child(argv, ASYNQ_REDIS_URL=redis_url) as proc:
+        proc.wait(timeout=30)
+        _, err = proc.communicate()
+    assert proc.returncode == 1
+    assert "asynq_fastapi worker: cannot import 'tests.fastapi.sample_app:nothing'" in err
+
+
+class Job(BaseModel):
+    n: int
+
+
+embedded = asynq.TaskRegistry()
+
+
+@embedded.task("embedded:square", retention=3600)
+async def square(job: Job) -> int:
+    return job.n * job.n + current_app().state.offset
+
+
+def test_an_embedded_worker_runs_beside_the_app(redis_url: str) -> None:
+    lifespan = asynq_lifespan(redis_url, worker=True, tasks=embedded, worker_config=FAST)
+    app = FastAPI(lifespan=lifespan)
+    app.state.offset = 1
+
+    @app.post("/square/{n}")
+    async def post_square(n: int) -> dict[str, Any]:
+        info = await square.aenqueue(Job(n=n))
+        return {"id": info.id}
+
+    with TestClient(app) as http:
+        task_id = http.post("/square/7").json()["id"]
+        with asynq.Inspector(redis_url) as inspector:
+            assert len(inspector.servers()) == 1
+        done = asyncio.run(wait_until(lambda: finished(redis_url, task_id)))
+    assert done.state == asynq.TaskState.COMPLETED, done.last_err
+    assert json.loads(done.result) == 50
+    with asynq.Inspector(redis_url) as inspector:
+        assert inspector.servers() == []  # stopped with the lifespan
