@@ -20,13 +20,20 @@ from typing import Any
 
 from asynq._base import gofmt, keys
 from asynq._base.codec import TaskMessage
-from asynq._task import EnqueueOptions, Task, validate_headers
+from asynq._task import EnqueueOptions, Task, validate_headers, validate_text
 from asynq.errors import ValidationError
 
 DEFAULT_MAX_RETRY = 25
 DEFAULT_TIMEOUT_SECONDS = 1800
 #: ``retry`` is an int32 field of the TaskMessage.
 MAX_RETRY_LIMIT = 2**31 - 1
+#: The longest duration Go can read back: ``timeout``, ``retention`` and unique TTLs are stored
+#: as int64 seconds and read as ``time.Duration(n) * time.Second``, an int64 of nanoseconds, so
+#: anything longer wraps around (about 292 years).
+MAX_DURATION_SECONDS = (2**63 - 1) // 1_000_000_000
+#: The latest instant a deadline or process time may name: 9999-12-31T23:59:59Z, the end of
+#: both a protobuf ``Timestamp``'s valid range and Python's ``datetime``.
+MAX_UNIX_SECONDS = 253_402_300_799
 
 _KNOWN = frozenset(EnqueueOptions.__annotations__) | frozenset(EnqueueOptions.__optional_keys__)
 
@@ -67,9 +74,30 @@ def to_seconds(name: str, value: Any) -> float:
     return seconds
 
 
+def go_duration(name: str, value: Any) -> float:
+    """Like :func:`to_seconds`, also refusing what Go's ``time.Duration`` cannot hold.
+
+    Raises:
+        ValidationError: for a negative, non-numeric, NaN or too long duration (the message
+            names the option and the allowed range).
+    """
+    if isinstance(value, timedelta):
+        seconds: float = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value if isinstance(value, float) else min(value, MAX_DURATION_SECONDS + 1)
+    else:
+        raise ValidationError(f"{name} must be a number of seconds or a timedelta, not {value!r}")
+    if not 0 <= seconds <= MAX_DURATION_SECONDS:  # also false for NaN
+        raise ValidationError(
+            f"{name} must be between 0 and {MAX_DURATION_SECONDS} seconds (the longest "
+            f"duration Go can read back), not {value!r}"
+        )
+    return float(seconds)
+
+
 def _whole_seconds(name: str, value: Any) -> int:
     """Truncate like Go's ``int64(d.Seconds())`` but refuse a value that would truncate to 0."""
-    seconds = to_seconds(name, value)
+    seconds = go_duration(name, value)
     if 0 < seconds < 1:
         raise ValidationError(f"{name} must be at least one second (got {seconds}s)")
     return int(seconds)
@@ -79,27 +107,35 @@ def _unix(name: str, value: Any) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValidationError(f"{name} must be an aware datetime (give it a tzinfo)")
-        return value.timestamp()
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    raise ValidationError(f"{name} must be Unix seconds or an aware datetime, not {value!r}")
+        unix = value.timestamp()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        unix = value if isinstance(value, float) else min(value, MAX_UNIX_SECONDS + 1)
+    else:
+        raise ValidationError(f"{name} must be Unix seconds or an aware datetime, not {value!r}")
+    return _in_instant_range(name, unix, value)
+
+
+def _in_instant_range(name: str, unix: float, given: Any) -> float:
+    if not 0 <= unix <= MAX_UNIX_SECONDS:  # also false for NaN
+        raise ValidationError(
+            f"{name} must fall between 1970-01-01 and 9999-12-31 UTC (Unix seconds 0 to "
+            f"{MAX_UNIX_SECONDS}), not {given!r}"
+        )
+    return unix
 
 
 def validate_queue_name(qname: Any) -> str:
     """Return ``qname`` if Go and Redis Cluster both accept it; raise otherwise."""
-    if not isinstance(qname, str) or not qname.strip():
-        raise ValidationError("queue name cannot be empty")
-    if "{" in qname or "}" in qname:
+    name = validate_text("queue name", qname)
+    if "{" in name or "}" in name:
         # The queue name sits inside the {hash tag} of every key: a brace would split the tag
         # and scatter one queue's keys over several cluster slots (CROSSSLOT errors).
-        raise ValidationError(f"queue name cannot contain '{{' or '}}': {qname!r}")
-    return qname
+        raise ValidationError(f"queue name cannot contain '{{' or '}}': {name!r}")
+    return name
 
 
 def _name(option: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{option} cannot be empty")
-    return value
+    return validate_text(option, value)
 
 
 def merge_options(task: Task, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,7 +164,8 @@ def _process_at(task: Task, overrides: Mapping[str, Any], now: float) -> float:
             continue
         if name == "process_at":
             return _unix(name, value)
-        return now + to_seconds(name, value)
+        later = now + go_duration(name, value)
+        return _in_instant_range("process_in (counted from now)", later, value)
     return now
 
 
@@ -187,7 +224,7 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
 
     unique_ttl: int | None = None
     if opts.get("unique") is not None:
-        ttl = to_seconds("unique", opts["unique"])
+        ttl = go_duration("unique", opts["unique"])
         if ttl < 1:
             raise ValidationError("unique TTL cannot be less than 1s")
         msg.unique_key = keys.unique_key(qname, task.type, task.raw_payload)
@@ -198,7 +235,7 @@ def compose(task: Task, overrides: Mapping[str, Any], now: float, later: float) 
             # Go truncates time.Until(processAt + ttl), read strictly after "now": a whole
             # number of seconds comes out one lower (ProcessIn(10m) + Unique(1h) → 4199). The
             # clock may return "now" twice, so take the largest integer strictly below.
-            remaining = process_at + to_seconds("unique", opts["unique"]) - later
+            remaining = process_at + ttl - later
             unique_ttl = max(math.ceil(remaining) - 1, 1)
         return Composed(msg, Placement.SCHEDULED, process_at, unique_ttl)
     if msg.group_key:

@@ -88,6 +88,29 @@ def _check_payload(payload: object) -> bytes | None:
     )
 
 
+def validate_text(what: str, value: object) -> str:
+    """Return ``value`` if it is a non-blank ``str`` that UTF-8 can encode; raise otherwise.
+
+    Names (task types, queues, ids, groups) become Redis keys and protobuf ``string`` fields,
+    which must be valid UTF-8: a lone surrogate would fail half-way through a write.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(f"{what} cannot be empty")
+    _check_utf8(what, value)
+    return value
+
+
+def _check_utf8(what: str, value: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{what} must be encodable as UTF-8 (it holds a lone surrogate): {value!r}"
+        ) from None
+
+
 def validate_headers(headers: object) -> dict[str, str]:
     """Return a copy of ``headers`` if it maps ``str`` to ``str`` (field 15); raise otherwise."""
     if headers is None:
@@ -98,6 +121,8 @@ def validate_headers(headers: object) -> dict[str, str]:
     for key, value in headers.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise ValidationError("task headers must map str to str")
+        _check_utf8("a task header", key)
+        _check_utf8(f"task header {key!r}", value)
         result[key] = value
     return result
 
@@ -122,7 +147,8 @@ class Task:
         **options: Default enqueue options (see :class:`TaskOptions`).
 
     Raises:
-        ValidationError: if the type is blank or the payload is not bytes.
+        ValidationError: if the type is not a non-blank UTF-8 ``str``, the payload is not
+            bytes, or an option is unknown.
     """
 
     __slots__ = ("_headers", "_options", "_payload", "_type")
@@ -135,9 +161,7 @@ class Task:
         headers: Mapping[str, str] | None = None,
         **options: Unpack[TaskOptions],
     ) -> None:
-        if not isinstance(type, str) or not type.strip():
-            raise ValidationError("task type cannot be empty")
-        self._type = type
+        self._type = validate_text("task type", type)
         self._payload = _check_payload(payload)
         self._headers = MappingProxyType(validate_headers(headers))
         _check_options(options)

@@ -19,7 +19,7 @@ from asynq._snapshots import (
     SchedulerEntry,
     ServerInfo,
 )
-from asynq._task import TaskInfo, TaskState
+from asynq._task import TaskInfo, TaskState, validate_text
 from asynq.errors import ValidationError
 
 #: Tasks per page when a listing names no ``page_size`` (Go's default, 30).
@@ -27,15 +27,11 @@ DEFAULT_PAGE_SIZE = 30
 
 
 def _queue(queue: str) -> str:
-    if not isinstance(queue, str) or not queue.strip():
-        raise ValidationError("queue name must contain one or more characters")
-    return queue
+    return validate_text("queue name", queue)
 
 
 def _name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{what} cannot be empty")
-    return value
+    return validate_text(what, value)
 
 
 def _paging(page: int, page_size: int) -> tuple[int, int]:
