@@ -32,7 +32,9 @@ from asynq.client import AsyncClient, Client, EnqueueManyError
 from asynq.connection import AsyncRedisLike, RedisConnection, RedisLike
 from asynq.errors import (
     AsynqError,
+    BrokerConnectionError,
     BrokerError,
+    BrokerReplyError,
     DuplicateTaskError,
     FailedPreconditionError,
     HandlerNotFoundError,
@@ -53,6 +55,7 @@ from asynq.errors import (
     TaskDeadlineExceededError,
     TaskIDConflictError,
     TaskNotFoundError,
+    UnreadableDataError,
     ValidationError,
 )
 from asynq.inspector import AsyncInspector, Inspector
@@ -68,7 +71,9 @@ __all__ = [
     "AsyncInspector",
     "AsyncRedisLike",
     "AsynqError",
+    "BrokerConnectionError",
     "BrokerError",
+    "BrokerReplyError",
     "Client",
     "Clock",
     "ClusterNode",
@@ -119,6 +124,7 @@ __all__ = [
     "TaskOptions",
     "TaskRegistry",
     "TaskState",
+    "UnreadableDataError",
     "ValidationError",
     "WorkerInfo",
     "__version__",

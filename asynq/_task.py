@@ -105,7 +105,7 @@ def validate_text(what: str, value: object) -> str:
 def _check_utf8(what: str, value: str) -> None:
     try:
         value.encode()
-    except UnicodeEncodeError as exc:
+    except UnicodeEncodeError:
         raise ValidationError(
             f"{what} must be encodable as UTF-8 (it holds a lone surrogate): {value!r}"
         ) from None

@@ -11,7 +11,8 @@ Supported URLs (Go's ``ParseRedisURI`` plus a cluster form):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeAlias, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,7 +25,44 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from asynq.errors import ValidationError
 
-__all__ = ["AsyncRedis", "AsyncRedisLike", "RedisConnection", "RedisLike", "SyncRedis"]
+__all__ = [
+    "REDACTED",
+    "AsyncRedis",
+    "AsyncRedisLike",
+    "RedisConnection",
+    "RedisLike",
+    "SyncRedis",
+    "redact",
+]
+
+#: What stands in for a password in anything asynq prints, logs or raises.
+REDACTED = "***"
+
+# The user-info of a URL: "scheme://" then anything up to the *last* "@" before the path. The
+# password may itself hold "@" or ":", so everything after the first ":" is masked.
+_URL_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/\s]*)@")
+# A bare "user:password@host" (the CLI accepts URLs without a scheme) at the start of the text.
+_BARE_USERINFO = re.compile(r"^(?P<head>)(?P<info>[^/\s:@]*:[^/\s]*)@")
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match["info"].partition(":")
+    return f"{match['head']}{user}{colon and ':' + REDACTED}@"
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with the password of every URL in it, and each of ``secrets``, masked.
+
+    The one place credentials are scrubbed: error messages, log lines, the CLI's and the
+    dashboard's output and ``repr(RedisConnection)`` all pass through it.
+    """
+    text = _URL_USERINFO.sub(_mask_userinfo, text)
+    text = _BARE_USERINFO.sub(_mask_userinfo, text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
 
 #: A blocking redis-py client this library can drive.
 SyncRedis: TypeAlias = redis.Redis | RedisCluster
@@ -105,6 +143,15 @@ class RedisConnection:
     cluster: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "password" and value is not None:
+                value = REDACTED
+            shown.append(f"{f.name}={value!r}")
+        return redact(f"RedisConnection({', '.join(shown)})", self.password)
+
     @classmethod
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisConnection:
         """Parse a Redis URL (see the module docstring).
@@ -134,7 +181,7 @@ class RedisConnection:
             if "db" in query:
                 db = _db_number(query["db"][0])
         except ValueError as exc:
-            raise ValidationError(f"invalid database number in redis URL {url!r}") from exc
+            raise ValidationError(f"invalid database number in redis URL {redact(url)!r}") from exc
         common: dict[str, Any] = {"db": db, "username": username, "password": password}
         if parts.scheme == "redis-socket":
             if not parts.path:

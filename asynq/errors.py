@@ -6,6 +6,9 @@
     ├── ValidationError (also a ValueError)   bad input: blank type/queue/id, bad duration, ...
     ├── MissingDependencyError (also ImportError)  an optional extra is not installed
     ├── BrokerError                            Redis could not be reached or answered an error
+    │   ├── BrokerConnectionError              ... could not be reached (refused, timeout, auth)
+    │   ├── BrokerReplyError                   ... answered an error reply (WRONGTYPE, ...)
+    │   └── UnreadableDataError                ... holds a value asynq cannot decode
     ├── DuplicateTaskError                     the uniqueness lock is held by another task
     ├── TaskIDConflictError                    a task with that id already exists in the queue
     ├── QueueNotFoundError                     the queue is not in ``asynq:queues``
@@ -28,8 +31,11 @@
 outcome of its task. Their ``str()`` ends with Go's sentinel text ("skip retry for the task",
 "revoke task") so the ``error_msg`` Go tools show matches a Go handler's wrapped error.
 
-Redis client exceptions never leak: the broker drivers translate them into ``BrokerError``
-with the original chained as ``__cause__``.
+Redis client exceptions never leak: the broker drivers translate them into
+``BrokerConnectionError`` or ``BrokerReplyError`` with the original chained as ``__cause__``
+and any credentials masked. Only a ``BrokerConnectionError`` means Redis is out of reach; the
+other two say that Redis works but some of its data is damaged, which the readers (CLI,
+dashboard, metrics) report against the one queue or task concerned.
 """
 
 from __future__ import annotations
@@ -49,6 +55,18 @@ class MissingDependencyError(AsynqError, ImportError):
 
 class BrokerError(AsynqError):
     """Redis could not be reached, or answered with an unexpected error."""
+
+
+class BrokerConnectionError(BrokerError):
+    """Redis could not be reached: connection refused or lost, a timeout, failed authentication."""
+
+
+class BrokerReplyError(BrokerError):
+    """Redis answered with an error reply, e.g. ``WRONGTYPE`` for a key of another type."""
+
+
+class UnreadableDataError(BrokerError):
+    """A key holds a value asynq cannot decode (a corrupt task message, a non-UTF-8 name)."""
 
 
 class DuplicateTaskError(AsynqError):
@@ -196,7 +214,9 @@ class RevokeTask(_Signal):
 
 __all__ = [
     "AsynqError",
+    "BrokerConnectionError",
     "BrokerError",
+    "BrokerReplyError",
     "DuplicateTaskError",
     "FailedPreconditionError",
     "HandlerNotFoundError",
@@ -216,5 +236,6 @@ __all__ = [
     "TaskDeadlineExceededError",
     "TaskIDConflictError",
     "TaskNotFoundError",
+    "UnreadableDataError",
     "ValidationError",
 ]

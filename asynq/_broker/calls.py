@@ -11,7 +11,7 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from asynq.errors import BrokerError
+from asynq.errors import BrokerReplyError
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ Call: TypeAlias = Command | Script | Pipeline | Stream
 Op: TypeAlias = Generator[Call, Any, T]
 
 
-class ReplyError(BrokerError):
+class ReplyError(BrokerReplyError):
     """Redis answered a call with an error reply (for example a script's ``NOT FOUND``)."""
 
 

@@ -21,7 +21,8 @@ import redis.exceptions
 from asynq._broker import scripts
 from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script, Stream
 from asynq._broker.wire import AsyncLane, Meanwhile, SyncLane
-from asynq.errors import BrokerError
+from asynq.connection import redact
+from asynq.errors import BrokerConnectionError, BrokerError
 
 if TYPE_CHECKING:
     from asynq.connection import AsyncRedis, SyncRedis
@@ -33,9 +34,11 @@ def translate(exc: redis.exceptions.RedisError) -> BrokerError:
     """Map a redis-py exception to the asynq tree (the original is kept as ``__cause__``)."""
     error: BrokerError
     if isinstance(exc, redis.exceptions.ResponseError):
-        error = ReplyError(str(exc))
+        error = ReplyError(redact(str(exc)))
+    elif isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        error = BrokerConnectionError(redact(f"redis: {type(exc).__name__}: {exc}"))
     else:
-        error = BrokerError(f"redis: {type(exc).__name__}: {exc}")
+        error = BrokerError(redact(f"redis: {type(exc).__name__}: {exc}"))
     error.__cause__ = exc
     return error
 

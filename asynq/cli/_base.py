@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from asynq.cli._state import CliError
-from asynq.errors import AsynqError, BrokerError
+from asynq.errors import AsynqError, BrokerConnectionError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,10 +72,13 @@ class Failures:
 
     @contextmanager
     def item(self) -> Iterator[None]:
-        """Run one item: its asynq error is reported, a Redis failure still aborts everything."""
+        """Run one item: its asynq error is reported, an unreachable Redis aborts everything.
+
+        Damaged data (a key of the wrong type, an undecodable task) is one item's error.
+        """
         try:
             yield
-        except BrokerError:
+        except BrokerConnectionError:
             raise
         except AsynqError as exc:
             self.report(exc)

@@ -10,7 +10,8 @@ import redis
 from asynq._version import GO_ASYNQ_VERSION, __version__
 from asynq.cli._base import AliasedGroup
 from asynq.cli._state import DEFAULT_CLUSTER_ADDRS, CliError, CliState, Connection
-from asynq.errors import AsynqError, BrokerError
+from asynq.connection import redact
+from asynq.errors import AsynqError, BrokerConnectionError, BrokerError
 
 
 class RootGroup(AliasedGroup):
@@ -20,12 +21,21 @@ class RootGroup(AliasedGroup):
         """Run the sub-command and translate errors."""
         try:
             return super().invoke(ctx)
-        except (BrokerError, redis.RedisError) as exc:
+        except (BrokerConnectionError, redis.ConnectionError, redis.TimeoutError) as exc:
             state = ctx.find_object(CliState)
             where = state.connection.describe() if state else "redis"
-            raise CliError(f"cannot talk to Redis at {where}: {exc}") from None
+            raise _error(ctx, f"cannot talk to Redis at {where}: {exc}") from None
+        except (BrokerError, redis.RedisError) as exc:
+            # Redis answered, but with an error (WRONGTYPE: a key holds damaged data...).
+            raise _error(ctx, f"Redis answered with an error: {exc}") from None
         except AsynqError as exc:
-            raise CliError(str(exc)) from None
+            raise _error(ctx, str(exc)) from None
+
+
+def _error(ctx: click.Context, message: str) -> CliError:
+    """``message`` as a CLI error, with the password of the connection flags masked."""
+    state = ctx.find_object(CliState)
+    return CliError(redact(message, state.connection.password if state else None))
 
 
 @click.group(

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from asynq.connection import RedisConnection
+from asynq.connection import RedisConnection, redact
 from asynq.errors import AsynqError
 from asynq.inspector import Inspector
 
@@ -33,7 +33,7 @@ class Connection:
     uri: str = "127.0.0.1:6379"
     db: int | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: bool = False
     insecure: bool = False
     cluster: bool = False
@@ -55,7 +55,7 @@ class Connection:
             else:
                 conn = RedisConnection.from_url(self.uri, **options)
         except AsynqError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(redact(str(exc), self.password)) from None
         changes: dict[str, Any] = {}
         if self.db is not None and not conn.cluster:
             changes["db"] = self.db
@@ -74,7 +74,7 @@ class Connection:
 
     def describe(self) -> str:
         """Where the flags point, for error messages."""
-        return f"cluster {self.cluster_addrs}" if self.cluster else self.uri
+        return redact(f"cluster {self.cluster_addrs}" if self.cluster else self.uri, self.password)
 
 
 @dataclass

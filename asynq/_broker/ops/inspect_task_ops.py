@@ -22,12 +22,12 @@ from asynq._broker.calls import Command, Op, ReplyError, Script, as_int, as_str
 from asynq._broker.ops.inspect_queue_ops import require_queue
 from asynq._task import TaskInfo, TaskState
 from asynq.errors import (
-    BrokerError,
     FailedPreconditionError,
     TaskAlreadyArchivedError,
     TaskAlreadyPendingError,
     TaskAlreadyRunningError,
     TaskNotFoundError,
+    UnreadableDataError,
 )
 
 #: Archived tasks older than this many days are dropped when something is archived.
@@ -165,7 +165,7 @@ def _read_task(qname: str, task_id: str, now_sec: int) -> Op[tuple[TaskMessage, 
     msg = _decode(reply[0])
     state_text = as_str(reply[1]) if reply[1] is not None else ""
     if msg is None or state_text not in TaskState.__members__.values():
-        raise BrokerError(f"task {task_id} in queue {qname!r} holds undecodable data")
+        raise UnreadableDataError(f"task {task_id} in queue {qname!r} holds undecodable data")
     info = TaskInfo.from_message(
         msg,
         TaskState(state_text),
