@@ -155,7 +155,9 @@ def configure(redis: RedisLike | None = None) -> None:
             it). ``None`` goes back to ``$ASYNQ_REDIS_URL`` or ``redis://127.0.0.1:6379/0``.
 
     Call it at start-up, before enqueueing: a call in flight on a replaced client may fail when
-    that client is closed. A URL is checked here, so a malformed one fails at once.
+    that client is closed. A URL is checked here, so a malformed one fails at once. The same URL
+    as the one configured already keeps the clients made so far, so that several parts of a
+    program (several framework apps, say) can each point the defaults at their Redis.
 
     Raises:
         ValidationError: ``redis`` is not a URL, RedisConnection or blocking redis client, or
@@ -169,6 +171,8 @@ def configure(redis: RedisLike | None = None) -> None:
             "configure(redis=...) takes a Redis URL, a RedisConnection or a redis.Redis, "
             f"not {type(redis).__name__}"
         )
+    if isinstance(redis, str) and redis == _defaults.redis:
+        return
     old, _defaults = _defaults, _Defaults(redis)
     if old.pid == os.getpid():
         old.close()

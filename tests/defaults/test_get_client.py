@@ -96,3 +96,15 @@ def test_a_given_blocking_client_has_no_async_twin(redis_url: str) -> None:
 def test_configure_rejects_bad_input(value: object, needle: str) -> None:
     with pytest.raises(asynq.ValidationError, match=needle):
         asynq.configure(value)  # type: ignore[arg-type]
+
+
+def test_configuring_the_same_url_again_keeps_the_clients(redis_url: str) -> None:
+    asynq.configure(redis_url)
+    try:
+        first = asynq.get_client()
+        asynq.configure(redis_url)
+        assert asynq.get_client() is first
+        asynq.configure(redis_url + "?client_name=other")
+        assert asynq.get_client() is not first
+    finally:
+        asynq.configure()
