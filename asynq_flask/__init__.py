@@ -1,7 +1,23 @@
-"""Flask integration for asynq.
+"""Flask integration for asynq: the :class:`Asynq` extension.
 
-Not implemented yet: this package only reserves the import name. Until it lands, use
-:class:`asynq.Client` / :class:`asynq.AsyncClient` and :class:`asynq.server.Server` directly;
-the dashboard already mounts anywhere through :func:`asynq.web.create_app` (ASGI) and
-:func:`asynq.web.create_wsgi_app` (WSGI).
+::
+
+    from asynq_flask import Asynq
+
+    asynq = Asynq(app)                         # or asynq.init_app(app) in a factory
+
+    @asynq.task("email:welcome")
+    def send_welcome(user_id: int) -> None: ...
+
+- settings from ``ASYNQ_*`` config keys (see :meth:`Asynq.init_app`);
+- task functions that run inside a fresh app context per task;
+- ``flask asynq worker|scheduler|stats|pause|unpause``.
+
+Needs the ``flask`` extra: ``pip install 'asynq-python[flask]'``.
 """
+
+from asynq_flask.extension import EXTENSION_KEY, Asynq, AsynqState
+from asynq_flask.settings import AsynqSettings
+from asynq_flask.worker import AppContextHandler
+
+__all__ = ["EXTENSION_KEY", "AppContextHandler", "Asynq", "AsynqSettings", "AsynqState"]

@@ -1,0 +1,157 @@
+"""``flask asynq ...``: the worker, the scheduler and a few operations, for the current app.
+
+``init_app`` adds the group to ``app.cli``, so it works with ``flask --app pkg:create_app`` and
+with ``FLASK_APP`` alike, and every command runs inside the app's context:
+
+- ``flask asynq worker``: runs the task functions registered on the app's extension, each in a
+  fresh app context, with the ``ASYNQ_*`` server settings (flags override them);
+- ``flask asynq scheduler [TARGET]``: runs ``ASYNQ_SCHEDULER`` (or TARGET);
+- ``flask asynq stats``, ``flask asynq pause QUEUE...``, ``flask asynq unpause QUEUE...``: the
+  ``asynq`` command line's ``stats``, ``queue pause`` and ``queue resume``, on the app's Redis.
+
+The worker and the scheduler are :func:`asynq.runner.run_worker` and
+:func:`asynq.runner.run_scheduler`: graceful on SIGTERM/SIGINT, and bad input is one logged line
+and exit status 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from asynq.cli import main as asynq_main
+from asynq.cli._params import QUEUE_WEIGHT
+from asynq.runner import run_scheduler, run_worker
+from asynq_flask.extension import EXTENSION_KEY, AsynqState
+
+__all__ = ["asynq_cli"]
+
+_LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
+_log_level = click.option("--log-level", type=_LOG_LEVELS, default="info", show_default=True)
+_imports = click.option(
+    "-I",
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Module to import first, e.g. to register its tasks (repeatable; adds to ASYNQ_IMPORTS).",
+)
+#: Sub-commands that hand their arguments on to the ``asynq`` command line.
+_PASS_THROUGH: dict[str, Any] = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+asynq_cli = AppGroup("asynq", help="Run asynq workers and schedulers for this app.")
+
+
+def _state() -> AsynqState:
+    state = current_app.extensions.get(EXTENSION_KEY)
+    if not isinstance(state, AsynqState):
+        raise click.ClickException(
+            f"the app {current_app.name!r} has no asynq extension: call Asynq(app) or "
+            "asynq.init_app(app) in the app factory"
+        )
+    return state
+
+
+def _exit(status: int) -> None:
+    """Leave with the runner's exit status (it has logged the one-line error of a non-zero)."""
+    if status:
+        raise SystemExit(status)
+
+
+@asynq_cli.command("worker")
+@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=None, help="Workers.")
+@click.option(
+    "-Q",
+    "--queue",
+    "queues",
+    type=QUEUE_WEIGHT,
+    multiple=True,
+    help="Queue to process as name=weight (repeatable) [default: ASYNQ_QUEUES].",
+)
+@click.option("--strict", is_flag=True, default=None, help="Strict priority.")
+@_imports
+@_log_level
+def worker(
+    concurrency: int | None,
+    queues: tuple[tuple[str, int], ...],
+    strict: bool | None,
+    imports: tuple[str, ...],
+    log_level: str,
+) -> None:
+    """Run a worker server for the task functions of this app's asynq extension.
+
+    Each task runs inside a fresh app context. Stop it with Ctrl-C or SIGTERM (graceful).
+    """
+    state = _state()
+    changes: dict[str, Any] = {}
+    if concurrency is not None:
+        changes["concurrency"] = concurrency
+    if queues:
+        changes["queues"] = dict(queues)
+    if strict:
+        changes["strict_priority"] = True
+    config = dataclasses.replace(state.settings.server, **changes)
+    handler = state.extension.handler(current_app._get_current_object())  # type: ignore[attr-defined]
+    _exit(
+        run_worker(
+            handler,
+            config,
+            imports=[*state.settings.imports, *imports],
+            log_level=log_level,
+        )
+    )
+
+
+@asynq_cli.command("scheduler")
+@click.argument("target", required=False)
+@click.option("--factory", is_flag=True, help="TARGET is a callable returning the scheduler.")
+@_imports
+@_log_level
+def scheduler(target: str | None, factory: bool, imports: tuple[str, ...], log_level: str) -> None:
+    """Run TARGET, a "module:object" Scheduler (default: ASYNQ_SCHEDULER).
+
+    TARGET may also be a PeriodicTaskManager or a periodic task config provider.
+    """
+    state = _state()
+    target = target or state.settings.scheduler
+    if not target:
+        raise click.ClickException('give a TARGET or set ASYNQ_SCHEDULER to a "module:object"')
+    _exit(
+        run_scheduler(
+            target,
+            imports=[*state.settings.imports, *imports],
+            factory=factory,
+            log_level=log_level,
+        )
+    )
+
+
+def _forward(*argv: str) -> None:
+    """Run the ``asynq`` command line on the app's Redis (it exits with its status)."""
+    url = _state().settings.redis_url
+    asynq_main([*(["--uri", url] if url else []), *argv])
+
+
+@asynq_cli.command("stats", context_settings=_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def stats(args: tuple[str, ...]) -> None:
+    """Show task counts by state and queue (as `asynq stats`; --json for JSON)."""
+    _forward("stats", *args)
+
+
+@asynq_cli.command("pause")
+@click.argument("queues", nargs=-1, required=True)
+def pause(queues: tuple[str, ...]) -> None:
+    """Pause QUEUES: workers stop taking their tasks."""
+    _forward("queue", "pause", *queues)
+
+
+@asynq_cli.command("unpause")
+@click.argument("queues", nargs=-1, required=True)
+def unpause(queues: tuple[str, ...]) -> None:
+    """Unpause QUEUES."""
+    _forward("queue", "resume", *queues)

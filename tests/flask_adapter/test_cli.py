@@ -1,0 +1,116 @@
+"""``flask asynq ...`` in real subprocesses: the worker drains tasks that use the database, under
+``flask --app factory`` and ``FLASK_APP`` alike; the other commands; bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.flask_adapter import shop
+from tests.helpers.processes import Children, wait_while_running
+
+ROOT = Path(__file__).resolve().parents[2]
+FLASK = [sys.executable, "-m", "flask"]
+
+
+@pytest.fixture
+def env(redis_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ASYNQ_REDIS_URL": redis_url,
+        "SHOP_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.db'}",
+    }
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[object]:
+    """The same app in this process (same Redis, same database file), to enqueue and check."""
+    app = shop.create_app(
+        ASYNQ_REDIS_URL=env["ASYNQ_REDIS_URL"], SQLALCHEMY_DATABASE_URI=env["SHOP_DATABASE_URI"]
+    )
+    with app.app_context():
+        shop.db.session.add(shop.User(id=1, name="ada"))
+        shop.db.session.commit()
+    yield app
+    with app.app_context():
+        shop.db.engine.dispose()
+
+
+def flask(
+    env: dict[str, str], *argv: str, app_arg: bool = True
+) -> subprocess.CompletedProcess[str]:
+    prefix = [*FLASK, "--app", "tests.flask_adapter.shop:create_app"] if app_arg else FLASK
+    return subprocess.run(
+        [*prefix, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("how", ["--app", "FLASK_APP"])
+def test_worker_drains_database_tasks_and_stops_cleanly(
+    how: str, app: object, env: dict[str, str], r: redis.Redis
+) -> None:
+    with app.app_context():  # type: ignore[attr-defined]
+        for _ in range(6):
+            shop.welcome.enqueue(1)
+        asynq_info = shop.async_hello.enqueue("hello")
+    if how == "--app":
+        argv = [*FLASK, "--app", "tests.flask_adapter.shop:create_app", "asynq", "worker"]
+    else:
+        env = {**env, "FLASK_APP": "tests.flask_adapter.shop:create_app"}
+        argv = [*FLASK, "asynq", "worker"]
+    with Children() as children:
+        worker = children.start([*argv, "-c", "3", "-Q", "default=1"], env=env, cwd=ROOT)
+        wait_while_running(
+            lambda: r.zcard("asynq:{default}:completed") == 7, worker, "the worker to drain"
+        )
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    with app.app_context():  # type: ignore[attr-defined]
+        assert shop.db.session.get(shop.User, 1).welcomed == 6
+        assert shop.async_hello.result(asynq_info) == "hello from shop"
+
+
+def test_stats_pause_and_unpause_act_on_the_apps_redis(
+    app: object, env: dict[str, str], r: redis.Redis
+) -> None:
+    with app.app_context():  # type: ignore[attr-defined]
+        shop.welcome.using(queue="mail").enqueue(1)
+
+    paused = flask(env, "asynq", "pause", "mail")
+    assert paused.returncode == 0, paused.stderr
+    assert r.exists("asynq:{mail}:paused")
+    stats = flask(env, "asynq", "stats", "--json")
+    assert stats.returncode == 0, stats.stderr
+    assert '"queue": "mail"' in stats.stdout and '"paused": true' in stats.stdout
+    unpaused = flask(env, "asynq", "unpause", "mail")
+    assert unpaused.returncode == 0, unpaused.stderr
+    assert not r.exists("asynq:{mail}:paused")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["asynq", "worker", "-I", "shop.nowhere"], "shop.nowhere"),
+        (["asynq", "worker", "-Q", "mail=fast"], "weight must be an integer"),
+        (["asynq", "scheduler"], "ASYNQ_SCHEDULER"),
+        (["asynq", "scheduler", "tests.flask_adapter.shop:db"], "is not an asynq Scheduler"),
+        (["asynq", "unpause", "never-paused"], "error:"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_non_zero_exit(
+    argv: list[str], needle: str, env: dict[str, str]
+) -> None:
+    done = flask(env, *argv)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert any(needle in line for line in lines), done.stderr
+    assert "Traceback" not in done.stderr
