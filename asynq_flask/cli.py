@@ -24,22 +24,12 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from asynq.cli import main as asynq_main
-from asynq.cli._params import QUEUE_WEIGHT
+from asynq.cli._run import exit_with, import_option, log_level_option, worker_options
 from asynq.runner import run_scheduler, run_worker
 from asynq_flask.extension import EXTENSION_KEY, AsynqState
 
 __all__ = ["asynq_cli"]
 
-_LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
-_log_level = click.option("--log-level", type=_LOG_LEVELS, default="info", show_default=True)
-_imports = click.option(
-    "-I",
-    "--import",
-    "imports",
-    multiple=True,
-    metavar="MODULE",
-    help="Module to import first, e.g. to register its tasks (repeatable; adds to ASYNQ_IMPORTS).",
-)
 #: Sub-commands that hand their arguments on to the ``asynq`` command line.
 _PASS_THROUGH: dict[str, Any] = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 
@@ -56,29 +46,14 @@ def _state() -> AsynqState:
     return state
 
 
-def _exit(status: int) -> None:
-    """Leave with the runner's exit status (it has logged the one-line error of a non-zero)."""
-    if status:
-        raise SystemExit(status)
-
-
 @asynq_cli.command("worker")
-@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=None, help="Workers.")
-@click.option(
-    "-Q",
-    "--queue",
-    "queues",
-    type=QUEUE_WEIGHT,
-    multiple=True,
-    help="Queue to process as name=weight (repeatable) [default: ASYNQ_QUEUES].",
-)
-@click.option("--strict", is_flag=True, default=None, help="Strict priority.")
-@_imports
-@_log_level
+@worker_options
+@import_option
+@log_level_option
 def worker(
     concurrency: int | None,
     queues: tuple[tuple[str, int], ...],
-    strict: bool | None,
+    strict: bool,
     imports: tuple[str, ...],
     log_level: str,
 ) -> None:
@@ -96,7 +71,7 @@ def worker(
         changes["strict_priority"] = True
     config = dataclasses.replace(state.settings.server, **changes)
     handler = state.extension.handler(current_app._get_current_object())  # type: ignore[attr-defined]
-    _exit(
+    exit_with(
         run_worker(
             handler,
             config,
@@ -109,8 +84,8 @@ def worker(
 @asynq_cli.command("scheduler")
 @click.argument("target", required=False)
 @click.option("--factory", is_flag=True, help="TARGET is a callable returning the scheduler.")
-@_imports
-@_log_level
+@import_option
+@log_level_option
 def scheduler(target: str | None, factory: bool, imports: tuple[str, ...], log_level: str) -> None:
     """Run TARGET, a "module:object" Scheduler (default: ASYNQ_SCHEDULER).
 
@@ -120,7 +95,7 @@ def scheduler(target: str | None, factory: bool, imports: tuple[str, ...], log_l
     target = target or state.settings.scheduler
     if not target:
         raise click.ClickException('give a TARGET or set ASYNQ_SCHEDULER to a "module:object"')
-    _exit(
+    exit_with(
         run_scheduler(
             target,
             imports=[*state.settings.imports, *imports],

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -11,14 +12,18 @@ from asynq.cli._params import INTERVAL, QUEUE_WEIGHT
 from asynq.cli._state import CliError, get_state
 from asynq.errors import MissingDependencyError
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 _LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
 
 
 _app_dir = click.option(
     "--app-dir", default=".", show_default=True, help="Directory added to sys.path for imports."
 )
-_log_level = click.option("--log-level", type=_LOG_LEVELS, default="info", show_default=True)
-_imports = click.option(
+#: ``--log-level``, shared with the framework adapters' worker commands.
+log_level_option = click.option("--log-level", type=_LOG_LEVELS, default="info", show_default=True)
+#: ``-I/--import MODULE`` (repeatable), shared with the framework adapters' worker commands.
+import_option = click.option(
     "-I",
     "--import",
     "imports",
@@ -28,22 +33,32 @@ _imports = click.option(
 )
 
 
+def worker_options(command: F) -> F:
+    """``-c/--concurrency``, ``-Q/--queue name=weight`` (repeatable) and ``--strict``: the
+    worker flags, shared with the framework adapters' worker commands."""
+    command = click.option(
+        "--strict", is_flag=True, help="Strict priority: drain higher weights first."
+    )(command)
+    command = click.option(
+        "-Q",
+        "--queue",
+        "queues",
+        type=QUEUE_WEIGHT,
+        multiple=True,
+        help="Queue to process as name=weight (repeatable) [default: the configured queues].",
+    )(command)
+    return click.option(
+        "-c", "--concurrency", type=click.IntRange(min=1), default=None, help="Workers."
+    )(command)
+
+
 @click.command("worker", short_help="Run a worker server with a handler.")
 @click.argument("target")
-@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=None, help="Workers.")
-@click.option(
-    "-Q",
-    "--queue",
-    "queues",
-    type=QUEUE_WEIGHT,
-    multiple=True,
-    help="Queue to process as name=weight (repeatable) [default: default=1].",
-)
-@click.option("--strict", is_flag=True, help="Strict priority: drain higher weights first.")
+@worker_options
 @click.option("--factory", is_flag=True, help="TARGET is a callable returning the handler.")
-@_imports
+@import_option
 @_app_dir
-@_log_level
+@log_level_option
 def worker(
     target: str,
     concurrency: int | None,
@@ -69,15 +84,17 @@ def worker(
     if queues:
         settings["queues"] = dict(queues)
     config = Config(**settings)
-    _exit(run_worker(handler, config, redis=get_state().connection.build(), log_level=log_level))
+    exit_with(
+        run_worker(handler, config, redis=get_state().connection.build(), log_level=log_level)
+    )
 
 
 @click.command("scheduler", short_help="Run a periodic-task scheduler.")
 @click.argument("target")
 @click.option("--factory", is_flag=True, help="TARGET is a callable returning the scheduler.")
-@_imports
+@import_option
 @_app_dir
-@_log_level
+@log_level_option
 def scheduler(
     target: str, factory: bool, imports: tuple[str, ...], app_dir: str, log_level: str
 ) -> None:
@@ -90,10 +107,10 @@ def scheduler(
 
     redis = get_state().connection.build()
     obj = load_scheduler(target, redis=redis, app_dir=app_dir, imports=imports, factory=factory)
-    _exit(run_scheduler(obj, log_level=log_level))
+    exit_with(run_scheduler(obj, log_level=log_level))
 
 
-def _exit(status: int) -> None:
+def exit_with(status: int) -> None:
     """Leave with the runner's exit status (it has logged the error of a non-zero one)."""
     if status:
         raise SystemExit(status)
@@ -111,7 +128,7 @@ def _exit(status: int) -> None:
     show_default=True,
     help="Auto-refresh interval: seconds or a Go duration such as 8s (0: off).",
 )
-@_log_level
+@log_level_option
 def dash(
     host: str, port: int, read_only: bool, root_path: str, refresh: timedelta, log_level: str
 ) -> None:
