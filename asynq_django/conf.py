@@ -248,9 +248,10 @@ def reload() -> None:
     ``override_settings`` does this by itself; call it after changing the environment.
     """
     _cache.clear()
-    from asynq_django import clients
+    from asynq_django import clients, dashboard
 
     clients.reset()
+    dashboard.close_dashboards()
 
 
 @receiver(setting_changed)

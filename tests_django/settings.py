@@ -70,6 +70,7 @@ ASYNQ = {
     "CONCURRENCY": 4,
     "SHUTDOWN_TIMEOUT": 3,
     "RETENTION": 600,
+    "API_TOKEN": "s3cret-token",
     "PERIODIC_TASKS": [
         {"cron": "@every 1s", "task": "tests_django.shop.tasks.add", "args": [1, 2]}
     ],
