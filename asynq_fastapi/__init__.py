@@ -15,6 +15,7 @@
 - :func:`asynq_lifespan`: one ``AsyncClient`` per process, opened and closed by the lifespan
   (optionally with a worker server beside the app);
 - :func:`get_asynq_client` / :data:`AsynqClient`: the client as a dependency;
+- :func:`asynq_dashboard_router`: the dashboard as an ``APIRouter``, behind your dependencies;
 - ``python -m asynq_fastapi worker myapp.main:app``: a worker process running inside the
   app's lifespan (:func:`run_app_worker`, :func:`lifespan_state`, :func:`current_app`).
 
@@ -32,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "asynq_fastapi needs the 'fastapi' extra: pip install 'asynq-python[fastapi]'"
     ) from exc
 
+from asynq_fastapi.dashboard import asynq_dashboard_router
 from asynq_fastapi.dependencies import AsynqClient, LifespanNotRunningError, get_asynq_client
 from asynq_fastapi.lifespan import AsynqLifespan, asynq_lifespan
 from asynq_fastapi.worker import current_app, lifespan_state, run_app_worker
@@ -40,6 +42,7 @@ __all__ = [
     "AsynqClient",
     "AsynqLifespan",
     "LifespanNotRunningError",
+    "asynq_dashboard_router",
     "asynq_lifespan",
     "current_app",
     "get_asynq_client",
