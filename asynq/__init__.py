@@ -55,6 +55,7 @@ from asynq.errors import (
     TaskDeadlineExceededError,
     TaskIDConflictError,
     TaskNotFoundError,
+    TaskWrapperError,
     UnreadableDataError,
     ValidationError,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "TaskOptions",
     "TaskRegistry",
     "TaskState",
+    "TaskWrapperError",
     "UnreadableDataError",
     "ValidationError",
     "WorkerInfo",

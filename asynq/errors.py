@@ -20,6 +20,7 @@
     │   └── QueueAlreadyPausedError / QueueNotPausedError
     ├── HandlerNotFoundError                   no handler is registered for a task type
     ├── ServerCrashedError                     a worker server shut down: a vital part crashed
+    ├── TaskWrapperError                       a server-wide task_wrapper / thread_wrapper raised
     ├── TaskCanceledError                      ``context canceled``: cancelled via ``asynq:cancel``
     ├── TaskDeadlineExceededError              ``context deadline exceeded``
     ├── LeaseExpiredError                      ``asynq: task lease expired``
@@ -154,6 +155,18 @@ class ServerCrashedError(AsynqError):
             f"{str(error) or type(error).__name__}"
         )
         self.component = component
+
+
+class TaskWrapperError(AsynqError):
+    """A server-wide hook (``Config.task_wrapper`` or ``Config.thread_wrapper``) raised, so the
+    task failed (and is retried like any failure) whatever its handler did.
+
+    ``hook`` names the hook; the hook's exception is the ``__cause__``.
+    """
+
+    def __init__(self, hook: str, error: BaseException) -> None:
+        super().__init__(f"asynq: {hook} failed: {type(error).__name__}: {error}")
+        self.hook = hook
 
 
 class TaskCanceledError(AsynqError):

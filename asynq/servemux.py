@@ -4,7 +4,9 @@ A *handler* processes one task. It is any of:
 
 - an ``async def`` function taking the task;
 - a plain ``def`` function taking the task: the server runs it in a worker thread, inside a copy
-  of the caller's :mod:`contextvars` context;
+  of the caller's :mod:`contextvars` context (a context variable set by a middleware or the
+  server's ``task_wrapper`` is visible in the handler; one the handler sets does not leak back),
+  and inside the server's ``thread_wrapper``, entered in that thread;
 - an object with a ``process_task(task)`` method (sync or async), such as a :class:`ServeMux`.
 
 A handler succeeds by returning and fails by raising. Raise :class:`~asynq.SkipRetry` to
@@ -37,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
+from asynq._base.wrapping import ThreadWrapper, run_wrapped
 from asynq._task import Task
 from asynq.errors import HandlerNotFoundError, ValidationError
 
@@ -75,6 +78,11 @@ F = TypeVar("F", bound=HandlerFunc)
 handler_executor: contextvars.ContextVar[Executor | None] = contextvars.ContextVar(
     "asynq_handler_executor", default=None
 )
+#: ``Config.thread_wrapper``: entered in the worker thread around each plain ``def`` handler
+#: call; the server sets it for each task it runs. ``None``: no wrapper.
+handler_thread_wrapper: contextvars.ContextVar[ThreadWrapper | None] = contextvars.ContextVar(
+    "asynq_handler_thread_wrapper", default=None
+)
 
 
 def _function(handler: Handler) -> HandlerFunc:
@@ -99,9 +107,9 @@ def is_async_handler(handler: Handler) -> bool:
 async def call_handler(handler: Handler, task: Task) -> None:
     """Run ``handler`` on ``task``: await it if async, else run it in the handler executor.
 
-    A plain function runs in a worker thread with a copy of the current context. If a plain
-    function returns an awaitable (a sync wrapper returning ``next_handler(task)``), that is
-    awaited too.
+    A plain function runs in a worker thread with a copy of the current context, inside the
+    server's ``thread_wrapper`` if it has one. If a plain function returns an awaitable (a sync
+    wrapper returning ``next_handler(task)``), that is awaited too.
     """
     fn = _function(handler)
     if is_async_handler(fn):
@@ -109,9 +117,18 @@ async def call_handler(handler: Handler, task: Task) -> None:
     else:
         loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
-        result = await loop.run_in_executor(handler_executor.get(), ctx.run, fn, task)
+        result = await loop.run_in_executor(
+            handler_executor.get(), ctx.run, _call_in_thread, fn, task
+        )
     if inspect.isawaitable(result):
         await result
+
+
+def _call_in_thread(fn: HandlerFunc, task: Task) -> Any:
+    wrapper = handler_thread_wrapper.get()
+    if wrapper is None:
+        return fn(task)
+    return run_wrapped("thread_wrapper", wrapper, task, lambda: fn(task))
 
 
 def not_found(task: Task) -> None:

@@ -24,6 +24,8 @@ from asynq.server._config import (
     HealthCheckFunc,
     IsFailureFunc,
     RetryDelayFunc,
+    TaskWrapper,
+    ThreadWrapper,
     default_retry_delay,
 )
 from asynq.server._server import Server
@@ -39,5 +41,7 @@ __all__ = [
     "ResultWriter",
     "RetryDelayFunc",
     "Server",
+    "TaskWrapper",
+    "ThreadWrapper",
     "default_retry_delay",
 ]

@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base import keys
+from asynq._base.wrapping import TaskWrapper as TaskWrapper  # re-exported
+from asynq._base.wrapping import ThreadWrapper as ThreadWrapper
 from asynq._imports import import_object
 from asynq._options import to_seconds as to_seconds  # re-exported for the components
 from asynq._task import Duration, Task
@@ -131,6 +133,21 @@ class Config:
             it has a free slot, sparing the dequeue round trip (default ``True``; not on Redis
             Cluster). The worker registers in ``asynq:{<queue>}:handoff``, a key Go never
             reads; see :mod:`asynq.server._handoff`.
+        task_wrapper: ``task_wrapper(task)`` returns a context manager, async or sync, that
+            every task's handler runs inside, whatever the handler's kind (function,
+            :class:`~asynq.ServeMux`, task registry, object). A sync one is entered on the event
+            loop, so context variables it sets (Flask's ``app.app_context()``) reach the
+            handler, plain ``def`` handlers included.
+        thread_wrapper: ``thread_wrapper(task)`` returns a sync context manager entered *in the
+            worker thread* around each plain ``def`` handler call (not around ``async def``
+            ones), e.g. Django's ``close_old_connections()`` before and after.
+
+    Hooks: an exception the handler raises passes through the wrappers' ``__exit__`` and
+    decides the task's outcome as usual. An exception raised by a wrapper itself (its factory,
+    ``__enter__`` or ``__exit__``) fails the task with :class:`~asynq.TaskWrapperError`
+    naming the hook; the worker goes on with the next task. Order, for a plain ``def``
+    handler: ``task_wrapper`` enter, middleware, ``thread_wrapper`` enter (in the thread), the
+    handler, ``thread_wrapper`` exit, middleware, ``task_wrapper`` exit.
     """
 
     concurrency: int = 0
@@ -152,6 +169,8 @@ class Config:
     error_handler: ErrorHandler | None = None
     logger: logging.Logger | None = None
     direct_handoff: bool = True
+    task_wrapper: TaskWrapper | None = None
+    thread_wrapper: ThreadWrapper | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -174,6 +193,12 @@ class Config:
                 raise ValidationError(f"{name} must be a non-negative int, not {value!r}")
         if self.janitor_batch_size == 0:
             set_(self, "janitor_batch_size", 100)
+        for name in ("task_wrapper", "thread_wrapper"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ValidationError(
+                    f"{name} must be a callable returning a context manager, not {value!r}"
+                )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Config:

@@ -131,6 +131,8 @@ def build_parts(
         syncer=sync,
         executor=executor,
         handoff=handoff,
+        task_wrapper=cfg.task_wrapper,
+        thread_wrapper=cfg.thread_wrapper,
     )
     if cfg.janitor_batch_size > 100:
         log.warning(

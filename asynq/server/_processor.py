@@ -22,13 +22,15 @@ import inspect
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
 from asynq._base.clock import Clock
 from asynq._base.codec import TaskMessage, decode_message
+from asynq._base.wrapping import TaskWrapper, ThreadWrapper, run_wrapped_async
 from asynq._broker.calls import Script
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
@@ -41,7 +43,7 @@ from asynq.errors import (
     TaskCanceledError,
     TaskDeadlineExceededError,
 )
-from asynq.servemux import Handler, call_handler, handler_executor
+from asynq.servemux import Handler, call_handler, handler_executor, handler_thread_wrapper
 from asynq.server._active_task import ActiveTask, ResultWriter, TaskContext
 from asynq.server._config import (
     ErrorHandler,
@@ -119,6 +121,8 @@ class Processor:
         syncer: Syncer,
         executor: Executor,
         handoff: Handoff | None = None,
+        task_wrapper: TaskWrapper | None = None,
+        thread_wrapper: ThreadWrapper | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._driver = driver
@@ -136,6 +140,8 @@ class Processor:
         self._syncer = syncer
         self._executor = executor
         self._handoff = handoff
+        self._task_wrapper = task_wrapper
+        self._thread_wrapper = thread_wrapper
         #: Handed-off tasks being given back to their queue (no free slot, or stopping).
         self._returning: set[asyncio.Task[None]] = set()
         self._rng = rng or random.Random()
@@ -359,8 +365,10 @@ class Processor:
         """Start the handler in its own asyncio task, and the timer of its deadline."""
         ctx = contextvars.copy_context()
         ctx.run(handler_executor.set, self._executor)
+        if self._thread_wrapper is not None:
+            ctx.run(handler_thread_wrapper.set, self._thread_wrapper)
         runner = asyncio.create_task(
-            call_handler(self._handler, task), name=f"asynq-handler-{worker.id}", context=ctx
+            self._handle(task), name=f"asynq-handler-{worker.id}", context=ctx
         )
         self._runners.add(runner)
         runner.add_done_callback(self._runner_done)
@@ -371,6 +379,14 @@ class Processor:
             Interrupt.DEADLINE,
         )
         return runner, timer
+
+    def _handle(self, task: ActiveTask) -> Coroutine[Any, Any, None]:
+        """The handler's run on ``task``, inside the task wrapper when there is one."""
+        if self._task_wrapper is None:
+            return call_handler(self._handler, task)
+        return run_wrapped_async(
+            "task_wrapper", self._task_wrapper, task, lambda: call_handler(self._handler, task)
+        )
 
     def _runner_done(self, runner: asyncio.Task[None]) -> None:
         self._runners.discard(runner)
