@@ -63,7 +63,7 @@ def pending(r: redis.Redis, queue: str = "default") -> list[Any]:
         ("* * * *", {}, "expected exactly 5 fields"),
         ("@every nope", {}, "failed to parse duration"),
         ("@every 1s", {"queue": ""}, "queue name cannot be empty"),
-        ("@every 1s", {"timeout": -1}, "cannot be negative"),
+        ("@every 1s", {"timeout": -1}, "timeout must be between 0 and"),
         ("@every 1s", {"colour": "red"}, "unknown enqueue option"),
     ],
 )
