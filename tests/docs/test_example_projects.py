@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 PLAIN = Path(__file__).resolve().parents[2] / "example_projects" / "plain"
@@ -57,3 +58,60 @@ def test_plain_project_worker_and_producer(redis_url: str, r: redis.Redis) -> No
         worker.send_signal(signal.SIGTERM)
         out, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, out
+
+
+FASTAPI_ORDERS = Path(__file__).resolve().parents[2] / "example_projects" / "fastapi_orders"
+
+
+def test_fastapi_project_runs_on_its_embedded_redis() -> None:
+    import httpx
+
+    from tests.fastapi.processes import wait_for
+    from tests.helpers.redis_procs import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ASYNQ_REDIS_URL", "ASYNQ_WORKER")}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = subprocess.Popen(
+        [sys.executable, "run.py", "--port", str(port)],
+        cwd=FASTAPI_ORDERS,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        order = {"item": "lamp", "quantity": 2, "email": "ada@example.com"}
+        placed = wait_for(lambda: httpx.post(f"{base}/orders", json=order), app, "the app")
+        assert placed.status_code == 202, placed.text
+        task_id = placed.json()["task_id"]
+        done = wait_for(
+            lambda: (
+                (a := httpx.get(f"{base}/orders/{task_id}").json())["state"] == "fulfilled" and a
+            ),
+            app,
+            "the receipt",
+        )
+        assert done["receipt"] == {"item": "lamp", "quantity": 2, "total_cents": 9000}
+        assert httpx.get(f"{base}/asynq/").status_code == 401
+    finally:
+        app.send_signal(signal.SIGTERM)
+        out, _ = app.communicate(timeout=30)
+    assert app.returncode == 0, out
+    url = out.split("redis: ", 1)[1].split()[0]  # it started a redis-server of its own...
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(url).ping()  # ...and stopped it on exit
+
+
+def test_fastapi_project_tests_pass() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("ASYNQ_REDIS_URL", "ASYNQ_WORKER")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=FASTAPI_ORDERS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
