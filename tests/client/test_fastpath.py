@@ -132,6 +132,11 @@ def test_lane_writes_what_the_plain_path_writes(
     assert _lane_of(plain) is None
     plain_outcomes = _workload(plain)
     plain_state = _snapshot(r)
+    # The caller's client stays open when the asynq client closes: close it here.
+    if flavor == "sync":
+        conn.close()
+    else:
+        plain.run_on_loop(conn.aclose())
 
     assert fast_outcomes == plain_outcomes
     assert fast_state.keys() == plain_state.keys()

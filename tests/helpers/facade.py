@@ -30,6 +30,10 @@ class SyncFacade:
 
         return call
 
+    def run_on_loop(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` on this facade's loop (e.g. to close a redis client made for it)."""
+        return self._loop.run_until_complete(awaitable)
+
     def close(self) -> None:
         self.__getattr__("close")()
         self._loop.close()
