@@ -23,7 +23,7 @@ ensure_venv() {
     echo "   .venv: up to date for '.[$extras]' (pyproject.toml unchanged)"
     return
   else
-    echo "   .venv: pip install -e '.[$extras]' (pyproject.toml changed since the last install)"
+    echo "   .venv: pip install -e '.[$extras]' (new extras, or pyproject.toml changed since they were installed)"
     [ "${DRY_RUN:-false}" = true ] && return
   fi
   .venv/bin/python -m pip install -q --upgrade pip

@@ -88,6 +88,8 @@ def build_go_peer() -> Path:
     """
     global _built
     _check_declared()
+    if _current is not None:  # counted in the summary even if it runs Go by other means
+        GO_USERS.setdefault(_current.nodeid, set())
     if _built is None:
         try:
             _built = _build()
