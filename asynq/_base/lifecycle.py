@@ -183,7 +183,7 @@ class Service:
                     "Send signal TERM or INT to stop the %s; a second one stops it at once",
                     self._service_name,
                 )
-            if len(handled) > 2:
+            if getattr(signal, "SIGTSTP", None) in handled:
                 self._log.info("Send signal TSTP to stop processing new tasks")
             await self._serve(start)
 
