@@ -117,7 +117,7 @@ def _duration(seconds: int) -> timedelta:
 _TASKINFO_FIELDS: Final = (
     "id", "queue", "type", "payload", "headers", "state", "max_retry", "retried", "last_err",
     "last_failed_at", "timeout", "deadline", "group", "next_process_at", "is_orphaned",
-    "retention", "completed_at", "result",
+    "retention", "completed_at", "result", "unreadable",
 )  # fmt: skip
 
 
@@ -177,7 +177,7 @@ def _info_values(c: Composed) -> tuple[Any, ...]:
     return (
         msg.id, msg.queue, msg.type, msg.payload, headers, state, msg.retry, 0, "", None,
         _duration(msg.timeout), unix_to_datetime(msg.deadline), msg.group_key, nxt, False,
-        _duration(msg.retention), None, None,
+        _duration(msg.retention), None, None, (),
     )  # fmt: skip
 
 

@@ -36,6 +36,9 @@ class QueueInfo:
     failed_total: int
     paused: bool
     timestamp: datetime
+    #: Fields whose stored value could not be read (a key of the wrong type, a counter that
+    #: is not a number): they show 0 here, and the other fields are still right.
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +49,8 @@ class DailyStats:
     processed: int
     failed: int
     date: datetime
+    #: ``"processed"`` and/or ``"failed"`` when that counter is not a number (shown as 0).
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

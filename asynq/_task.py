@@ -57,6 +57,25 @@ class EnqueueOptions(TaskOptions, total=False):
     headers: Mapping[str, str]
 
 
+def _moment(name: str, seconds: float, bad: list[str]) -> datetime | None:
+    """Go's "0 means none" Unix seconds as a datetime; ``None`` (and ``name`` in ``bad``)
+    when the value is out of ``datetime``'s range or not finite."""
+    try:
+        return unix_to_datetime(int(seconds)) if seconds else None
+    except (OverflowError, ValueError, OSError):
+        bad.append(name)
+        return None
+
+
+def _span(name: str, seconds: int, bad: list[str]) -> timedelta:
+    """Seconds as a timedelta; zero (and ``name`` in ``bad``) when it does not fit."""
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        bad.append(name)
+        return timedelta(0)
+
+
 class TaskState(enum.StrEnum):
     """The state of a task, as stored in the ``state`` field of its hash."""
 
@@ -231,6 +250,11 @@ class TaskInfo:
     """What Redis knows about a task (Go's ``TaskInfo``). Times are aware UTC datetimes.
 
     ``None`` stands for Go's zero time ("never"/"none").
+
+    ``unreadable`` names the fields whose stored value could not be read (a time past year
+    9999, a duration too long for ``timedelta``, an infinite score; ``"msg"`` when the whole
+    message is undecodable): those fields keep their default here, so one damaged value never
+    stops a listing. Such tasks can still be deleted, run or archived by id.
     """
 
     id: str
@@ -251,6 +275,7 @@ class TaskInfo:
     retention: timedelta = timedelta(0)
     completed_at: datetime | None = None
     result: bytes | None = None
+    unreadable: tuple[str, ...] = ()
 
     @classmethod
     def from_message(
@@ -258,11 +283,18 @@ class TaskInfo:
         msg: TaskMessage,
         state: TaskState,
         *,
-        next_process_at: datetime | None = None,
+        next_process_at: datetime | float | None = None,
         result: bytes | None = None,
         is_orphaned: bool = False,
     ) -> TaskInfo:
-        """Build the info of a decoded TaskMessage, mapping Go's "0 means none" fields."""
+        """Build the info of a decoded TaskMessage, mapping Go's "0 means none" fields.
+
+        ``next_process_at`` may be given as Unix seconds (a ZSET score, ``0`` for none).
+        Values that cannot be represented are listed in ``unreadable`` instead of raising.
+        """
+        bad: list[str] = []
+        if not isinstance(next_process_at, datetime | None):
+            next_process_at = _moment("next_process_at", next_process_at, bad)
         return cls(
             id=msg.id,
             queue=msg.queue,
@@ -273,15 +305,32 @@ class TaskInfo:
             max_retry=msg.retry,
             retried=msg.retried,
             last_err=msg.error_msg,
-            last_failed_at=unix_to_datetime(msg.last_failed_at),
-            timeout=timedelta(seconds=msg.timeout),
-            deadline=unix_to_datetime(msg.deadline),
+            last_failed_at=_moment("last_failed_at", msg.last_failed_at, bad),
+            timeout=_span("timeout", msg.timeout, bad),
+            deadline=_moment("deadline", msg.deadline, bad),
             group=msg.group_key,
             next_process_at=next_process_at,
             is_orphaned=is_orphaned,
-            retention=timedelta(seconds=msg.retention),
-            completed_at=unix_to_datetime(msg.completed_at),
+            retention=_span("retention", msg.retention, bad),
+            completed_at=_moment("completed_at", msg.completed_at, bad),
             result=result,
+            unreadable=tuple(bad),
+        )
+
+    @classmethod
+    def unreadable_task(cls, task_id: str, queue: str, state: TaskState) -> TaskInfo:
+        """The info of a task whose stored message cannot be decoded at all.
+
+        It lets readers show (and operators delete) the task instead of hiding it.
+        """
+        return cls(
+            id=task_id,
+            queue=queue,
+            type="",
+            payload=b"",
+            state=state,
+            max_retry=0,
+            unreadable=("msg",),
         )
 
     def json(self) -> Any:

@@ -82,6 +82,17 @@ def as_str(value: Any) -> str:
     return str(value)
 
 
+def as_text(value: Any) -> str:
+    """Like :func:`as_str`, but never fails: bytes that are not UTF-8 are shown escaped.
+
+    For values read back for display (ids, names in damaged data); a name shown this way
+    does not address the original key.
+    """
+    if isinstance(value, bytes):
+        return value.decode(errors="backslashreplace")
+    return str(value)
+
+
 def as_int(value: Any) -> int:
     """Parse an integer reply the way Go's ``cast.ToInt64E`` does (nil → 0)."""
     if value is None or value is False:

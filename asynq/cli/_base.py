@@ -65,13 +65,13 @@ class Failures:
     def __init__(self) -> None:
         self.count = 0
 
-    def report(self, exc: AsynqError | str) -> None:
-        """Print one item's error."""
+    def report(self, exc: AsynqError | str, what: str = "") -> None:
+        """Print one item's error, prefixed with ``what`` the item is when given."""
         self.count += 1
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {what + ': ' if what else ''}{exc}", err=True)
 
     @contextmanager
-    def item(self) -> Iterator[None]:
+    def item(self, what: str = "") -> Iterator[None]:
         """Run one item: its asynq error is reported, an unreachable Redis aborts everything.
 
         Damaged data (a key of the wrong type, an undecodable task) is one item's error.
@@ -81,7 +81,7 @@ class Failures:
         except BrokerConnectionError:
             raise
         except AsynqError as exc:
-            self.report(exc)
+            self.report(exc, what)
 
     def exit(self) -> None:
         """Exit 1 if anything failed."""

@@ -10,7 +10,7 @@ import click
 from asynq._snapshots import QueueInfo
 from asynq.cli._base import Failures, group, json_option
 from asynq.cli._progress import Progress
-from asynq.cli._render import echo_json, echo_table, error_rate
+from asynq.cli._render import cell, echo_json, echo_table, error_rate, unreadable_note
 from asynq.cli._state import get_state, inspector
 from asynq.errors import QueueNotEmptyError
 
@@ -58,13 +58,20 @@ def print_queue_info(info: QueueInfo) -> None:
     click.echo(f"Paused: {str(info.paused).lower()}")
     click.echo()
     click.secho("Task Count by State", bold=True)
-    echo_table(_STATES, [[getattr(info, s) for s in _STATES]])
+    echo_table(_STATES, [[cell(info, s) for s in _STATES]])
     click.echo()
     click.secho(f"Daily Stats {info.timestamp.astimezone(UTC):%Y-%m-%d} UTC", bold=True)
     echo_table(
         ["processed", "failed", "error rate"],
-        [[info.processed, info.failed, error_rate(info.processed, info.failed)]],
+        [
+            [
+                cell(info, "processed"),
+                cell(info, "failed"),
+                error_rate(info.processed, info.failed),
+            ]
+        ],
     )
+    unreadable_note(info, f"queue {info.queue}")
 
 
 @queue.command("inspect")
@@ -107,7 +114,12 @@ def queue_history(queues: tuple[str, ...], days: int, as_json: bool) -> None:
             echo_table(
                 ["date (UTC)", "processed", "failed", "error rate"],
                 [
-                    [f"{s.date:%Y-%m-%d}", s.processed, s.failed, error_rate(s.processed, s.failed)]
+                    [
+                        f"{s.date:%Y-%m-%d}",
+                        cell(s, "processed"),
+                        cell(s, "failed"),
+                        error_rate(s.processed, s.failed),
+                    ]
                     for s in stats
                 ],
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,11 +48,32 @@ def show_bytes(data: bytes | None) -> str:
         return "(not UTF-8; hex) " + data.hex(" ")
 
 
+#: What a table shows for a value that could not be read from Redis (damaged data).
+UNREADABLE = "(unreadable)"
+
+
+def cell(item: Any, name: str, render: Callable[[Any], Any] = str) -> Any:
+    """``render(item.<name>)``, or :data:`UNREADABLE` when ``item.unreadable`` names it."""
+    if name in getattr(item, "unreadable", ()):
+        return UNREADABLE
+    return render(getattr(item, name))
+
+
+def unreadable_note(item: Any, what: str) -> None:
+    """Warn on stderr that some of ``item``'s stored values could not be read."""
+    bad = getattr(item, "unreadable", ())
+    if bad:
+        click.echo(f"warning: {what}: unreadable data in {', '.join(bad)}", err=True)
+
+
 def format_time(t: datetime | None) -> str:
     """Go's ``time.UnixDate`` layout in local time; blank for "never"."""
     if t is None:
         return ""
-    return t.astimezone().strftime("%a %b %d %H:%M:%S %Z %Y")
+    try:
+        return t.astimezone().strftime("%a %b %d %H:%M:%S %Z %Y")
+    except (OverflowError, ValueError):  # near year 1 or 9999: local time does not fit
+        return t.isoformat()
 
 
 def format_until(t: datetime | None, now: datetime | None = None) -> str:

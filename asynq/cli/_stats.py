@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from asynq._snapshots import QueueInfo
-from asynq.cli._base import json_option
-from asynq.cli._render import echo_json, echo_table, error_rate
+from asynq.cli._base import Failures, json_option
+from asynq.cli._render import echo_json, echo_table, error_rate, unreadable_note
 from asynq.cli._state import get_state
 
 _STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
@@ -30,11 +30,16 @@ def stats(as_json: bool) -> None:
     """Show task counts by state and queue, today's processed/failed and Redis info."""
     state = get_state()
     insp = state.inspector()
-    infos = [insp.get_queue_info(q) for q in sorted(insp.queues())]
+    failures, infos = Failures(), []
+    for qname in sorted(insp.queues()):
+        # One damaged queue is reported on its own; the others are still counted.
+        with failures.item(f"queue {qname}"):
+            infos.append(insp.get_queue_info(qname))
     agg = aggregate(infos)
     info = insp.redis_info()
     if as_json:
         echo_json({"aggregate": agg, "queues": infos, "redis": info})
+        failures.exit()
         return
     click.secho("Task Count by State", bold=True)
     echo_table(_STATES, [[agg[s] for s in _STATES]])
@@ -43,6 +48,8 @@ def stats(as_json: bool) -> None:
     if infos:
         titles = [i.queue + (" (paused)" if i.paused else "") for i in infos]
         echo_table(titles, [[i.size for i in infos]])
+        for i in infos:
+            unreadable_note(i, f"queue {i.queue}")
     else:
         click.echo("No queues")
     click.echo()
@@ -78,3 +85,4 @@ def stats(as_json: bool) -> None:
                 ]
             ],
         )
+    failures.exit()

@@ -13,6 +13,8 @@ from asynq.cli._base import CliError, Failures, group, json_option
 from asynq.cli._params import DURATION, TIME
 from asynq.cli._progress import Progress
 from asynq.cli._render import (
+    UNREADABLE,
+    cell,
     echo_json,
     echo_table,
     format_go_duration,
@@ -20,6 +22,7 @@ from asynq.cli._render import (
     format_until,
     show_bytes,
     sprint_bytes,
+    unreadable_note,
 )
 from asynq.cli._state import get_state, inspector
 from asynq.client import Client
@@ -67,11 +70,14 @@ def _list(
 
 def _rows(state: str, tasks: list[TaskInfo]) -> tuple[list[str], list[list[Any]]]:
     """Go's columns for each state."""
-    base = [[t.id, t.type, sprint_bytes(t.payload)] for t in tasks]
+    base = [
+        [t.id, UNREADABLE if "msg" in t.unreadable else t.type, sprint_bytes(t.payload)]
+        for t in tasks
+    ]
     if state == "scheduled":
         cols = ["ID", "Type", "Payload", "Process In"]
         return cols, [
-            [*b, format_until(t.next_process_at)] for b, t in zip(base, tasks, strict=True)
+            [*b, cell(t, "next_process_at", format_until)] for b, t in zip(base, tasks, strict=True)
         ]
     if state == "retry":
         cols = ["ID", "Type", "Payload", "Next Retry", "Last Error", "Last Failed", "Retried"]
@@ -79,9 +85,9 @@ def _rows(state: str, tasks: list[TaskInfo]) -> tuple[list[str], list[list[Any]]
         rows = [
             [
                 *b,
-                format_until(t.next_process_at),
+                cell(t, "next_process_at", format_until),
                 t.last_err,
-                format_time(t.last_failed_at),
+                cell(t, "last_failed_at", format_time),
                 t.retried,
                 t.max_retry,
             ]
@@ -91,14 +97,14 @@ def _rows(state: str, tasks: list[TaskInfo]) -> tuple[list[str], list[list[Any]]
     if state == "archived":
         cols = ["ID", "Type", "Payload", "Last Failed", "Last Error"]
         rows = [
-            [*b, format_time(t.last_failed_at), t.last_err]
+            [*b, cell(t, "last_failed_at", format_time), t.last_err]
             for b, t in zip(base, tasks, strict=True)
         ]
         return cols, rows
     if state == "completed":
         cols = ["ID", "Type", "Payload", "CompletedAt", "Result"]
         rows = [
-            [*b, format_time(t.completed_at), sprint_bytes(t.result)]
+            [*b, cell(t, "completed_at", format_time), sprint_bytes(t.result)]
             for b, t in zip(base, tasks, strict=True)
         ]
         return cols, rows
@@ -130,6 +136,8 @@ def task_ls(qname: str, state: str, page: int, size: int, group: str | None, as_
         return
     cols, rows = _rows(state, tasks)
     echo_table(cols, rows)
+    for t in tasks:
+        unreadable_note(t, f"task {t.id}")
 
 
 def print_task_info(info: TaskInfo) -> None:
@@ -140,6 +148,8 @@ def print_task_info(info: TaskInfo) -> None:
     click.echo(f"Type:    {info.type}")
     click.echo(f"State:   {info.state.value}")
     click.echo(f"Retried: {info.retried}/{info.max_retry}")
+    if info.unreadable:
+        click.echo(f"Unreadable (damaged data): {', '.join(info.unreadable)}")
     if info.group:
         click.echo(f"Group:   {info.group}")
     click.echo()

@@ -12,6 +12,13 @@ names, servers and their workers come back sorted instead of in Redis' or Go's m
 ``cluster_key_slot`` is computed locally; and the memory estimate counts a sampled task that has
 no hash as 0 bytes where Go v0.26.0 fails the whole ``GetQueueInfo`` call.
 
+Damaged data degrades one value, never a whole answer (docs/reliability.md): a value that
+cannot be read (a time past year 9999, a key of the wrong type, a counter that is not a number)
+is named in the ``unreadable`` field of its ``TaskInfo``, ``QueueInfo`` or ``DailyStats``; a
+task whose message cannot be decoded is listed as :meth:`TaskInfo.unreadable_task` (Go skips
+it) and can still be deleted; a queue whose collections have the wrong type can be removed
+with ``force``; a name in ``asynq:queues`` that is not UTF-8 is skipped with a warning.
+
 Paging: list methods take a 1-based ``page`` and a ``page_size`` (default 30). Pending and
 active tasks are listed oldest first (page 1 holds the tasks that will run next); the ZSET
 states are listed by ascending score (next process time for scheduled and retry tasks, archive

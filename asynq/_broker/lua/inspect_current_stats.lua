@@ -20,26 +20,47 @@
 --           processed today, failed today, processed total, failed total (nil when unset),
 --           paused (1 or 0), pending_since of the oldest pending task (nil when unset),
 --           number of groups, number of tasks in all groups}
-local pending = redis.call("LLEN", KEYS[1])
-local out = {pending, redis.call("LLEN", KEYS[2])}
+--          A value whose key holds the wrong type (damaged data) comes back as the error's
+--          text instead of failing the whole call: the reader marks that one value unreadable.
+-- redis.call, except that an error reply is returned as its text (a string), not raised.
+local function read(...)
+  local reply = redis.pcall(...)
+  if type(reply) == "table" and reply.err then
+    return "error: " .. reply.err
+  end
+  return reply
+end
+
+local pending = read("LLEN", KEYS[1])
+local out = {pending, read("LLEN", KEYS[2])}
 for i = 3, 6 do
-  out[#out + 1] = redis.call("ZCARD", KEYS[i])
+  out[#out + 1] = read("ZCARD", KEYS[i])
 end
 for i = 7, 10 do
-  out[#out + 1] = redis.call("GET", KEYS[i])
+  out[#out + 1] = read("GET", KEYS[i])
 end
 out[#out + 1] = redis.call("EXISTS", KEYS[11])
 -- Producers push on the left, so the right end holds the task that has waited longest.
 local oldest_since = false
-if pending > 0 then
+if type(pending) == "number" and pending > 0 then
   local oldest = redis.call("LINDEX", KEYS[1], -1)
-  oldest_since = redis.call("HGET", ARGV[1] .. oldest, "pending_since")
+  oldest_since = read("HGET", ARGV[1] .. oldest, "pending_since")
 end
 out[#out + 1] = oldest_since
-local groups = redis.call("SMEMBERS", KEYS[12])
+local groups = read("SMEMBERS", KEYS[12])
+if type(groups) == "string" then
+  out[#out + 1] = groups
+  out[#out + 1] = groups
+  return out
+end
 local grouped = 0
 for _, name in ipairs(groups) do
-  grouped = grouped + redis.call("ZCARD", ARGV[2] .. name)
+  local size = read("ZCARD", ARGV[2] .. name)
+  if type(size) == "string" then
+    grouped = size
+    break
+  end
+  grouped = grouped + size
 end
 out[#out + 1] = #groups
 out[#out + 1] = grouped

@@ -10,14 +10,29 @@
 -- ARGV[3] -> group key prefix, asynq:{<qname>}:g:
 -- Returns: 1 when deleted; 0 when the task does not exist; -1 when it is active; an error
 --          reply when its collection does not hold it.
+-- Beyond Go: a task whose key is not a hash, or whose state is unknown (damaged data), is
+-- taken out of every collection that could hold it and deleted, so an operator can remove
+-- any task the tools list.
 --#include take_out
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
-local fields = redis.call("HMGET", KEYS[1], "state", "group", "unique_key")
+local known = {pending = true, active = true, scheduled = true, retry = true, archived = true,
+  completed = true, aggregating = true}
+local fields = {}
+if redis.call("TYPE", KEYS[1]).ok == "hash" then
+  fields = redis.call("HMGET", KEYS[1], "state", "group", "unique_key")
+end
 local state, group, lock = fields[1], fields[2], fields[3]
 if state == "active" then
   return -1
+end
+if not known[state] then
+  redis.pcall("LREM", ARGV[2] .. "pending", 0, ARGV[1])
+  for _, name in ipairs({"scheduled", "retry", "archived", "completed"}) do
+    redis.pcall("ZREM", ARGV[2] .. name, ARGV[1])
+  end
+  return redis.call("DEL", KEYS[1])
 end
 local failed = take_out(ARGV[1], state, group, ARGV[2], ARGV[3], KEYS[2], 0)
 if failed then

@@ -6,11 +6,16 @@
 -- ARGV[1] -> LRANGE start (negative: counted from the oldest end)
 -- ARGV[2] -> LRANGE stop
 -- ARGV[3] -> task key prefix, asynq:{<qname>}:t:
--- Returns: {msg, result, msg, result, ...} in list order, newest first; nil for a missing
---          field.
+-- Returns: {id, msg, result, id, msg, result, ...} in list order, newest first; nil for a
+--          missing field, an empty msg when the task key is not a hash (damaged data, which
+--          the reader reports as unreadable instead of failing the whole page).
 local out = {}
 for _, id in ipairs(redis.call("LRANGE", KEYS[1], ARGV[1], ARGV[2])) do
-  local fields = redis.call("HMGET", ARGV[3] .. id, "msg", "result")
+  local fields = redis.pcall("HMGET", ARGV[3] .. id, "msg", "result")
+  if fields.err then
+    fields = {"", false}
+  end
+  out[#out + 1] = id
   out[#out + 1] = fields[1]
   out[#out + 1] = fields[2]
 end

@@ -7,11 +7,16 @@
 -- ARGV[1] -> ZRANGE start
 -- ARGV[2] -> ZRANGE stop
 -- ARGV[3] -> task key prefix, asynq:{<qname>}:t:
--- Returns: {msg, score, result, msg, score, result, ...}; nil for a missing field.
+-- Returns: {id, msg, score, result, id, msg, score, result, ...}; nil for a missing field, an
+--          empty msg when the task key is not a hash (see inspect_list_messages).
 local out = {}
 local entries = redis.call("ZRANGE", KEYS[1], ARGV[1], ARGV[2], "WITHSCORES")
 for i = 1, #entries, 2 do
-  local fields = redis.call("HMGET", ARGV[3] .. entries[i], "msg", "result")
+  local fields = redis.pcall("HMGET", ARGV[3] .. entries[i], "msg", "result")
+  if fields.err then
+    fields = {"", false}
+  end
+  out[#out + 1] = entries[i]
   out[#out + 1] = fields[1]
   out[#out + 1] = entries[i + 1]
   out[#out + 1] = fields[2]

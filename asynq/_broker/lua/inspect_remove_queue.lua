@@ -15,7 +15,21 @@
 -- ARGV[2] -> "1" to remove a queue that still holds tasks (force), "0" otherwise
 -- Returns: 1 when removed; -1 when not forced and any of the five collections holds a task;
 --          -2 when forced and a task is active.
+-- Beyond Go: a collection key of the wrong type (damaged data) counts as holding tasks, and a
+-- forced removal deletes it, so an operator can always remove a queue the tools list.
+local function kind(i)
+  return i <= 2 and "list" or "zset"
+end
+
+local function damaged(i)
+  local t = redis.call("TYPE", KEYS[i]).ok
+  return t ~= "none" and t ~= kind(i)
+end
+
 local function members(i)
+  if damaged(i) then
+    return {}
+  end
   if i <= 2 then
     return redis.call("LRANGE", KEYS[i], 0, -1)
   end
@@ -23,12 +37,12 @@ local function members(i)
 end
 
 if ARGV[2] == "1" then
-  if redis.call("LLEN", KEYS[2]) > 0 then
+  if not damaged(2) and redis.call("LLEN", KEYS[2]) > 0 then
     return -2
   end
 else
   for i = 1, 5 do
-    if redis.call(i <= 2 and "LLEN" or "ZCARD", KEYS[i]) > 0 then
+    if damaged(i) or redis.call(i <= 2 and "LLEN" or "ZCARD", KEYS[i]) > 0 then
       return -1
     end
   end

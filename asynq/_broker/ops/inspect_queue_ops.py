@@ -7,13 +7,14 @@ treat a queue missing from that set as nonexistent, whatever keys it has.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.crc import key_slot
 
 from asynq._base import keys
-from asynq._broker.calls import Command, Op, Pipeline, Script, as_int, as_str
+from asynq._broker.calls import Command, Op, Pipeline, Script, as_int, as_str, as_text
 from asynq._snapshots import ClusterNode, DailyStats, GroupInfo, QueueInfo
 from asynq.errors import (
     AsynqError,
@@ -30,6 +31,7 @@ MEMORY_TASK_SAMPLE = 20
 MEMORY_GROUP_SAMPLE = 5
 
 _DAY = timedelta(days=1)
+_log = logging.getLogger("asynq.inspector")
 
 
 def require_queue(qname: str) -> Op[None]:
@@ -40,7 +42,21 @@ def require_queue(qname: str) -> Op[None]:
 
 def all_queues() -> Op[list[str]]:
     """``RDB.AllQueues``: the registered queue names, sorted (Go returns the set's own order)."""
-    return sorted(as_str(q) for q in (yield Command(("SMEMBERS", keys.ALL_QUEUES))))
+    names = yield Command(("SMEMBERS", keys.ALL_QUEUES))
+    return sorted(_names(names, "asynq:queues"))
+
+
+def _names(replies: Any, where: str) -> list[str]:
+    """The UTF-8 names of a set. A name that is not UTF-8 cannot be a queue this library (or
+    a tool built on it) can address, so it is left out with a warning rather than failing
+    every reader of the set."""
+    names = []
+    for raw in replies:
+        try:
+            names.append(as_str(raw))
+        except UnicodeDecodeError:
+            _log.warning("ignoring a name in %s that is not UTF-8: %r", where, raw)
+    return names
 
 
 def _stats_call(qname: str, now: float) -> Script:
@@ -103,16 +119,21 @@ def queue_info(qname: str, now_ns: int) -> Op[QueueInfo]:
     )
     if not as_int(member):
         raise QueueNotFoundError(qname)
-    for answer in (reply, memory_reply):
-        if isinstance(answer, AsynqError):
-            raise answer
-    pending, active, scheduled, retry, archived, completed = (as_int(v) for v in reply[:6])
-    processed, failed, processed_total, failed_total = (as_int(v) for v in reply[6:10])
-    paused, oldest_since, group_count, aggregating = (as_int(v) for v in reply[10:14])
-    memory = as_int(memory_reply)
+    if isinstance(reply, AsynqError):
+        raise reply
+    bad: list[str] = []
+    values = [_counter(name, value, bad) for name, value in zip(_STATS_FIELDS, reply, strict=True)]
+    pending, active, scheduled, retry, archived, completed = values[:6]
+    processed, failed, processed_total, failed_total = values[6:10]
+    paused, oldest_since, group_count, aggregating = values[10:14]
+    # The estimate reads every collection: a damaged one fails it, which costs only this field.
+    memory = _counter("memory_usage", memory_reply, bad)
     latency = timedelta(0)
     if oldest_since:
-        latency = timedelta(microseconds=(now_ns - oldest_since) // 1000)
+        try:
+            latency = timedelta(microseconds=(now_ns - oldest_since) // 1000)
+        except OverflowError:
+            bad.append("latency")
     return QueueInfo(
         queue=qname,
         memory_usage=memory,
@@ -132,7 +153,29 @@ def queue_info(qname: str, now_ns: int) -> Op[QueueInfo]:
         failed_total=failed_total,
         paused=paused != 0,
         timestamp=datetime.fromtimestamp(now, UTC),
+        unreadable=tuple(dict.fromkeys(bad)),
     )
+
+
+#: The QueueInfo field each value of ``inspect_current_stats`` feeds, in reply order.
+_STATS_FIELDS = (
+    "pending", "active", "scheduled", "retry", "archived", "completed",
+    "processed", "failed", "processed_total", "failed_total",
+    "paused", "latency", "groups", "aggregating",
+)  # fmt: skip
+
+
+def _counter(name: str, value: Any, bad: list[str]) -> int:
+    """``value`` as an integer; 0 (and ``name`` in ``bad``) for an error reply or text that is
+    not a finite number (a counter overwritten with "NaN", a key of the wrong type)."""
+    if isinstance(value, AsynqError):
+        bad.append(name)
+        return 0
+    try:
+        return as_int(value)
+    except (ValueError, OverflowError, UnicodeDecodeError):
+        bad.append(name)
+        return 0
 
 
 def history(qname: str, days: int, now: float) -> Op[list[DailyStats]]:
@@ -148,15 +191,19 @@ def history(qname: str, days: int, now: float) -> Op[list[DailyStats]]:
         ts = date.timestamp()
         day_keys += [keys.processed_key(qname, ts), keys.failed_key(qname, ts)]
     counts = yield Command(("MGET", *day_keys))
-    return [
-        DailyStats(
-            queue=qname,
-            processed=as_int(counts[2 * i]),
-            failed=as_int(counts[2 * i + 1]),
-            date=date,
+    days_stats = []
+    for i, date in enumerate(dates):
+        bad: list[str] = []
+        days_stats.append(
+            DailyStats(
+                queue=qname,
+                processed=_counter("processed", counts[2 * i], bad),
+                failed=_counter("failed", counts[2 * i + 1], bad),
+                date=date,
+                unreadable=tuple(bad),
+            )
         )
-        for i, date in enumerate(dates)
-    ]
+    return days_stats
 
 
 def groups(qname: str) -> Op[list[GroupInfo]]:
@@ -165,7 +212,7 @@ def groups(qname: str) -> Op[list[GroupInfo]]:
         "inspect_group_stats", (keys.groups_key(qname),), (keys.group_key_prefix(qname),)
     )
     return [
-        GroupInfo(group=as_str(reply[i]), size=as_int(reply[i + 1]))
+        GroupInfo(group=as_text(reply[i]), size=_counter("size", reply[i + 1], []))
         for i in range(0, len(reply), 2)
     ]
 

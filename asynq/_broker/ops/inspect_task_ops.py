@@ -10,6 +10,7 @@ holds the tasks that have waited longest, oldest first.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,8 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from asynq._base import keys
-from asynq._base.codec import TaskMessage, decode_message, encode_message, unix_to_datetime
-from asynq._broker.calls import Command, Op, ReplyError, Script, as_int, as_str
+from asynq._base.codec import TaskMessage, decode_message, encode_message
+from asynq._broker.calls import Command, Op, ReplyError, Script, as_int, as_text
 from asynq._broker.ops.inspect_queue_ops import require_queue
 from asynq._task import TaskInfo, TaskState
 from asynq.errors import (
@@ -51,13 +52,44 @@ def archive_cutoff(now_sec: int) -> int:
 
 
 def _decode(data: Any) -> TaskMessage | None:
-    """Decode a ``msg`` field; ``None`` for a missing or corrupt one (Go skips those)."""
+    """Decode a ``msg`` field; ``None`` for a corrupt one.
+
+    A message with no id is corrupt too: every task Go or Python writes has one.
+    """
+    try:
+        msg = decode_message(data)
+    except (DecodeError, ValueError, TypeError):
+        return None
+    return msg if msg.id else None
+
+
+def _info(
+    qname: str,
+    task_id: Any,
+    data: Any,
+    state: TaskState,
+    next_process_at: datetime | float | None,
+    result: Any,
+) -> TaskInfo | None:
+    """The info of one listed task; ``None`` when its hash is gone (Go skips those), an
+    :meth:`~asynq.TaskInfo.unreadable_task` when its message cannot be decoded (Go skips
+    those too, but then an operator could never see or delete it)."""
     if data is None:
         return None
+    msg = _decode(data)
+    if msg is None:
+        return TaskInfo.unreadable_task(as_text(task_id), qname, state)
+    return TaskInfo.from_message(
+        msg, state, next_process_at=next_process_at, result=_result(result)
+    )
+
+
+def _score(value: Any) -> float:
+    """A ZSET score reply as a float (``inf`` included; readers mark it unreadable)."""
     try:
-        return decode_message(data)
-    except DecodeError:
-        return None
+        return float(as_text(value))
+    except ValueError:
+        return math.nan
 
 
 def _result(data: Any) -> bytes | None:
@@ -86,12 +118,10 @@ def list_messages(
     )
     nxt = datetime.fromtimestamp(now, UTC) if state is TaskState.PENDING else None
     infos = []
-    for i in range(0, len(reply), 2):
-        msg = _decode(reply[i])
-        if msg is not None:
-            infos.append(
-                TaskInfo.from_message(msg, state, next_process_at=nxt, result=_result(reply[i + 1]))
-            )
+    for i in range(0, len(reply), 3):
+        info = _info(qname, reply[i], reply[i + 1], state, nxt, reply[i + 2])
+        if info is not None:
+            infos.append(info)
     infos.reverse()
     return infos
 
@@ -104,7 +134,7 @@ def list_active(qname: str, page: int, size: int, now: float) -> Op[list[TaskInf
     """
     infos = yield from list_messages(qname, TaskState.ACTIVE, page, size, now)
     expired = yield Command(("ZRANGEBYSCORE", keys.lease_key(qname), "-inf", int(now // 1)))
-    orphans = {as_str(tid) for tid in expired}
+    orphans = {as_text(tid) for tid in expired}
     return [replace(info, is_orphaned=True) if info.id in orphans else info for info in infos]
 
 
@@ -123,14 +153,11 @@ def list_zset(
     reply = yield Script("inspect_list_zset", (key,), (start, stop, keys.task_key_prefix(qname)))
     with_next = state in (TaskState.SCHEDULED, TaskState.RETRY)
     infos = []
-    for i in range(0, len(reply), 3):
-        msg = _decode(reply[i])
-        if msg is None:
-            continue
-        nxt = unix_to_datetime(as_int(reply[i + 1])) if with_next else None
-        infos.append(
-            TaskInfo.from_message(msg, state, next_process_at=nxt, result=_result(reply[i + 2]))
-        )
+    for i in range(0, len(reply), 4):
+        nxt = _score(reply[i + 2]) if with_next else None
+        info = _info(qname, reply[i], reply[i + 1], state, nxt, reply[i + 3])
+        if info is not None:
+            infos.append(info)
     return infos
 
 
@@ -155,22 +182,22 @@ def get_task_info(qname: str, task_id: str, now_sec: int) -> Op[TaskInfo]:
     return info
 
 
-def _read_task(qname: str, task_id: str, now_sec: int) -> Op[tuple[TaskMessage, TaskInfo]]:
+def _read_task(qname: str, task_id: str, now_sec: int) -> Op[tuple[TaskMessage | None, TaskInfo]]:
+    """The task's message (``None`` when it cannot be decoded) and its info."""
     try:
         reply = yield _get_call(qname, task_id, now_sec)
     except ReplyError as exc:
         if str(exc) == "NOT FOUND":
             raise TaskNotFoundError(qname, task_id) from None
         raise
-    msg = _decode(reply[0])
-    state_text = as_str(reply[1]) if reply[1] is not None else ""
-    if msg is None or state_text not in TaskState.__members__.values():
-        raise UnreadableDataError(f"task {task_id} in queue {qname!r} holds undecodable data")
+    msg = None if reply[0] is None else _decode(reply[0])
+    state_text = as_text(reply[1]) if reply[1] is not None else ""
+    if state_text not in TaskState.__members__.values():
+        raise UnreadableDataError(f"task {task_id} in queue {qname!r} holds an unknown state")
+    if msg is None:
+        return None, TaskInfo.unreadable_task(task_id, qname, TaskState(state_text))
     info = TaskInfo.from_message(
-        msg,
-        TaskState(state_text),
-        next_process_at=unix_to_datetime(as_int(reply[2])),
-        result=_result(reply[3]),
+        msg, TaskState(state_text), next_process_at=_score(reply[2]), result=_result(reply[3])
     )
     return msg, info
 
@@ -271,6 +298,8 @@ def update_task_payload(qname: str, task_id: str, payload: bytes, now_sec: int) 
     """
     yield from require_queue(qname)
     msg, info = yield from _read_task(qname, task_id, now_sec)
+    if msg is None:
+        raise UnreadableDataError(f"task {task_id} in queue {qname!r} holds undecodable data")
     msg.DiscardUnknownFields()
     msg.payload = payload
     code = as_int(
