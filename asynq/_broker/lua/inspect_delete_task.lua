@@ -5,6 +5,8 @@
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:groups
+-- KEYS[3] -> asynq:{<qname>}:pending
+-- KEYS[4..7] -> asynq:{<qname>}:scheduled, :retry, :archived, :completed
 -- ARGV[1] -> task id
 -- ARGV[2] -> queue key prefix, asynq:{<qname>}:
 -- ARGV[3] -> group key prefix, asynq:{<qname>}:g:
@@ -28,9 +30,9 @@ if state == "active" then
   return -1
 end
 if not known[state] then
-  redis.pcall("LREM", ARGV[2] .. "pending", 0, ARGV[1])
-  for _, name in ipairs({"scheduled", "retry", "archived", "completed"}) do
-    redis.pcall("ZREM", ARGV[2] .. name, ARGV[1])
+  redis.pcall("LREM", KEYS[3], 0, ARGV[1])
+  for i = 4, 7 do
+    redis.pcall("ZREM", KEYS[i], ARGV[1])
   end
   return redis.call("DEL", KEYS[1])
 end

@@ -274,7 +274,12 @@ def delete_task(qname: str, task_id: str) -> Op[None]:
         (
             yield Script(
                 "inspect_delete_task",
-                (keys.task_key(qname, task_id), keys.groups_key(qname)),
+                (
+                    keys.task_key(qname, task_id),
+                    keys.groups_key(qname),
+                    keys.pending_key(qname),
+                    *(ZSET_KEYS[state](qname) for state in ZSET_KEYS),
+                ),
                 (task_id, keys.queue_key_prefix(qname), keys.group_key_prefix(qname)),
             )
         )
