@@ -38,7 +38,7 @@ from django.core import checks
 from django.db import transaction
 
 from asynq import QueueNotFoundError, Task, TaskInfo, TaskNotFoundError
-from asynq_django import clients, records
+from asynq_django import clients, conf, records
 from asynq_django import tasks_api as api
 from asynq_django.conf import AsynqSettings, SettingsError, merged
 
@@ -85,13 +85,30 @@ class AsynqBackend(api.BaseTaskBackend):  # type: ignore[misc,valid-type]
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
-        self._problem: SettingsError | None = None
-        try:
-            self.settings: AsynqSettings = merged(self.options)
-        except SettingsError as exc:
-            self._problem, self.settings = exc, AsynqSettings()
-        # Without retention, Redis forgets a task the moment it succeeds: no result to get.
-        self.supports_get_result = self.settings.retention > 0
+        self._read: tuple[int, AsynqSettings, SettingsError | None] | None = None
+
+    def _current(self) -> tuple[AsynqSettings, SettingsError | None]:
+        # Read again after asynq_django.conf.reload() (a changed $ASYNQ_REDIS_URL, say).
+        if self._read is None or self._read[0] != conf.generation():
+            try:
+                self._read = (conf.generation(), merged(self.options), None)
+            except SettingsError as exc:
+                self._read = (conf.generation(), AsynqSettings(), exc)
+        return self._read[1], self._read[2]
+
+    @property
+    def settings(self) -> AsynqSettings:
+        """``ASYNQ`` with this alias's ``OPTIONS`` over it (defaults when invalid)."""
+        return self._current()[0]
+
+    @property
+    def _problem(self) -> SettingsError | None:
+        return self._current()[1]
+
+    @property  # type: ignore[override]
+    def supports_get_result(self) -> bool:  # type: ignore[override]
+        """Without retention Redis forgets a task the moment it succeeds: no result to get."""
+        return self.settings.retention > 0
 
     # -- enqueue ---------------------------------------------------------------------------
 

@@ -220,6 +220,12 @@ def parse(raw: Any) -> AsynqSettings:
 
 
 _cache: dict[str, AsynqSettings] = {}
+_generation = [0]
+
+
+def generation() -> int:
+    """A number that changes whenever the settings are read again (see :func:`reload`)."""
+    return _generation[0]
 
 
 def get_settings() -> AsynqSettings:
@@ -248,6 +254,7 @@ def reload() -> None:
     ``override_settings`` does this by itself; call it after changing the environment.
     """
     _cache.clear()
+    _generation[0] += 1
     from asynq_django import clients, dashboard
 
     clients.reset()
