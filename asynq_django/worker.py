@@ -2,9 +2,9 @@
 
 :class:`DjangoHandler` runs ``django.tasks`` tasks (found by their asynq type) and hands every
 other type to the project's own handler (``ASYNQ["HANDLER"]``, e.g. a :class:`asynq.ServeMux`).
-Around every task it calls Django's ``close_old_connections()`` before and after, in the thread
-that runs the task: Django's connections belong to a thread, and a worker idles long enough for
-a database or load balancer to drop them.
+:func:`worker_config` has the server call Django's ``close_old_connections()`` before and
+after every task, in the thread that runs it: Django's connections belong to a thread, and a
+worker idles long enough for a database or load balancer to drop them.
 
 For ``django.tasks`` tasks it also keeps Django's bookkeeping: ``task_started`` and
 ``task_finished`` signals, a ``TaskContext`` for ``takes_context`` tasks, the worker id of every
@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -27,46 +27,47 @@ from django.db import close_old_connections
 import asynq
 from asynq import (
     ActiveTask,
+    Config,
     Inspector,
     QueueNotFoundError,
-    ServeMux,
     Server,
     SkipRetry,
     TaskNotFoundError,
-    TaskRegistry,
     call_handler,
 )
-from asynq.servemux import Handler, HandlerFunc, is_async_handler
+from asynq.servemux import Handler, is_async_handler
 from asynq_django import clients
 from asynq_django.conf import AsynqSettings
 
 
-def close_connections(next_handler: HandlerFunc) -> Handler:
-    """Middleware: ``close_old_connections()`` before and after the handler, in its thread.
-
-    A plain ``def`` handler runs in a worker thread, so the wrapper is a plain ``def`` too and
-    runs in that same thread. An ``async def`` handler's ORM calls run in asgiref's
-    thread-sensitive thread, so the cleanup is sent there.
-    """
-    if is_async_handler(next_handler):
-
-        async def around_async(task: Any) -> None:
-            await sync_to_async(close_old_connections)()
-            try:
-                await call_handler(next_handler, task)
-            finally:
-                await sync_to_async(close_old_connections)()
-
-        return around_async
-
-    def around(task: Any) -> Any:
+@contextlib.contextmanager
+def fresh_connections(task: ActiveTask) -> Iterator[None]:
+    """``Config.thread_wrapper``: ``close_old_connections()`` before and after a plain ``def``
+    handler, in the worker thread that runs it (Django's connections belong to a thread)."""
+    close_old_connections()
+    try:
+        yield
+    finally:
         close_old_connections()
-        try:
-            return next_handler(task)
-        finally:
-            close_old_connections()
 
-    return around
+
+@contextlib.asynccontextmanager
+async def fresh_async_connections(task: ActiveTask) -> AsyncIterator[None]:
+    """``Config.task_wrapper``: the same around every task for the async ORM, whose queries run
+    in asgiref's thread-sensitive thread."""
+    await sync_to_async(close_old_connections)()
+    try:
+        yield
+    finally:
+        await sync_to_async(close_old_connections)()
+
+
+def worker_config(settings: AsynqSettings, **overrides: Any) -> Config:
+    """The worker's :class:`asynq.Config`: ``settings`` with ``overrides``, and the database
+    connection cleanup around every task."""
+    return settings.server_config(
+        thread_wrapper=fresh_connections, task_wrapper=fresh_async_connections, **overrides
+    )
 
 
 class DjangoHandler:
@@ -93,28 +94,14 @@ class DjangoHandler:
 
         django_task = records.find_task(task.type)
         if django_task is None:
-            await call_handler(close_connections(_leaf(self.fallback, task)), task)
+            await call_handler(self.fallback, task)
             return
         attempt = _Attempt(self, django_task, task)
         await attempt.begin()
         if is_async_handler(django_task.func):
-            await close_connections(attempt.run_async)(task)
+            await attempt.run_async(task)
         else:
-            await call_handler(close_connections(attempt.run_sync), task)
-
-
-def _leaf(handler: Handler, task: ActiveTask) -> HandlerFunc:
-    """The function that will really run ``task`` under ``handler``: through ServeMuxes (and
-    their middleware) and task registries, so that the connection cleanup wraps it in the
-    thread it runs in."""
-    while True:
-        if isinstance(handler, ServeMux):
-            handler = handler.handler(task)[0]
-        elif isinstance(handler, TaskRegistry):
-            handler = handler[task.type]
-        else:
-            process = getattr(handler, "process_task", None)
-            return process if callable(process) else handler  # type: ignore[return-value]
+            await call_handler(attempt.run_sync, task)  # in a worker thread
 
 
 class _Attempt:

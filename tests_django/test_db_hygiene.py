@@ -11,7 +11,7 @@ import pytest
 from asynq import Inspector, Server
 from asynq_django.clients import get_inspector
 from asynq_django.conf import get_settings
-from asynq_django.worker import DjangoHandler
+from asynq_django.worker import DjangoHandler, worker_config
 from tests_django.shop import tasks
 from tests_django.shop.models import Order
 
@@ -23,7 +23,7 @@ def drain_in_process(concurrency: int = 1, **config: Any) -> str:
     retry task; return the worker id."""
     settings = get_settings()
     server = Server(
-        settings.connection(), settings.server_config(concurrency=concurrency, **config)
+        settings.connection(), worker_config(settings, concurrency=concurrency, **config)
     )
 
     def busy() -> bool:

@@ -127,5 +127,5 @@ def test_a_second_signal_requeues_the_running_task_at_once(r: redis.Redis) -> No
         if worker.poll() is None:
             worker.kill()
     assert worker.returncode == 0, out
-    assert "Second signal: requeueing the running tasks now" in out
+    assert "Requeueing the running tasks now" in out
     assert Inspector(r).get_task_info("default", "sleepy").state == "pending"

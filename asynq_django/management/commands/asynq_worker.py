@@ -14,7 +14,7 @@ from django.utils.module_loading import autodiscover_modules, import_string
 from asynq import AsynqError, Server
 from asynq_django.conf import SettingsError, parse_queues
 from asynq_django.management.base import settings_or_error
-from asynq_django.worker import DjangoHandler, stop_when_drained
+from asynq_django.worker import DjangoHandler, stop_when_drained, worker_config
 
 log = logging.getLogger("asynq_django")
 
@@ -120,7 +120,8 @@ class Command(BaseCommand):
         except ImportError as exc:
             raise CommandError(f"cannot import handler {handler_path!r}: {exc}") from None
         try:
-            config = settings.server_config(
+            config = worker_config(
+                settings,
                 queues=queues,
                 concurrency=concurrency,
                 strict_priority=options["strict"] or settings.strict_priority,
