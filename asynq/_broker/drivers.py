@@ -1,9 +1,10 @@
 """The two drivers: the only code that sends broker calls to Redis.
 
 ``SyncDriver.run(op)`` and ``AsyncDriver.run(op)`` walk the same op generator; they differ only
-in ``await``. Both translate redis-py exceptions into :mod:`asynq.errors` at this boundary and
-throw them into the op, so an op may catch a script's error reply (``NOT FOUND``) where it
-expects one. Scripts go out as ``EVALSHA`` and fall back to ``EVAL`` on ``NOSCRIPT``.
+in ``await``, and ``SyncDriver`` is generated from ``AsyncDriver`` (``scripts/gen_twins.py``).
+Both translate redis-py exceptions into :mod:`asynq.errors` at this boundary and throw them
+into the op, so an op may catch a script's error reply (``NOT FOUND``) where it expects one.
+Scripts go out as ``EVALSHA`` and fall back to ``EVAL`` on ``NOSCRIPT``.
 
 Calls that a plain standalone client can serve byte-for-byte go through the fast lane
 (:mod:`asynq._broker.wire`); everything else takes redis-py's ``execute_command``/pipeline.
@@ -85,6 +86,106 @@ def _call_args(call: Command | Script) -> tuple[Arg, ...]:
     return call.args if isinstance(call, Command) else _evalsha_args(call)
 
 
+class AsyncDriver:
+    """Runs ops on an asyncio redis-py client (``Redis`` or ``RedisCluster``)."""
+
+    def __init__(self, client: AsyncRedis) -> None:
+        self.redis = client
+        # redis-py leaves execute_command untyped; this is the one place it is called.
+        self._command: Callable[..., Awaitable[Any]] = client.execute_command
+        self._lane = AsyncLane.attach(client)
+
+    async def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
+        """Drive ``op`` to completion and return its result.
+
+        ``meanwhile`` is work that does not need Redis' replies, called at most once, while the
+        op's first call is in flight: the fast lane calls it once the call is sent, the plain
+        path just before sending. If the call fails before it is sent, it may not be called.
+        """
+        try:
+            call = next(op)
+            while True:
+                try:
+                    reply = await self._execute(call, meanwhile)
+                except BrokerError as exc:
+                    call = op.throw(exc)
+                else:
+                    call = op.send(reply)
+                meanwhile = None
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+    async def _execute(self, call: Call, meanwhile: Meanwhile | None = None) -> Any:
+        try:
+            lane = self._lane
+            if lane is not None and lane.accepts(call):
+                reply = await lane.execute(call, meanwhile)
+                return _lane_replies(reply) if isinstance(call, Pipeline | Stream) else reply
+            call = _unstreamed(call, meanwhile)
+            if isinstance(call, Command):
+                return await self._command(*call.args)
+            if isinstance(call, Script):
+                return await self._script(call)
+            return await self._pipeline(call)
+        except redis.exceptions.RedisError as exc:
+            raise translate(exc) from exc
+
+    async def _script(self, call: Script) -> Any:
+        try:
+            return await self._command(*_evalsha_args(call))
+        except redis.exceptions.NoScriptError:
+            return await self._command(*_eval_args(call))
+
+    async def _pipeline(self, call: Pipeline) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=call.transaction)
+        for sub in call.calls:
+            pipe.execute_command(*_call_args(sub))
+        replies, noscript = _pipeline_replies(await pipe.execute(raise_on_error=False))
+        for i in noscript:  # NOSCRIPT means the script did not run: running it again is safe
+            sub = call.calls[i]
+            assert isinstance(sub, Script)
+            try:
+                replies[i] = await self._script(sub)
+            except redis.exceptions.RedisError as exc:
+                replies[i] = translate(exc)
+        return replies
+
+    async def release(self) -> None:
+        """Give back the pool connections the driver holds between calls (it stays usable)."""
+        if self._lane is not None:
+            await self._lane.close()
+
+    async def close(self) -> None:
+        """Close the underlying connection pool."""
+        await self.release()
+        await self.redis.aclose()
+
+
+class AsyncFacade:
+    """Base of the public asyncio classes that talk to Redis through one :class:`AsyncDriver`.
+
+    It gives them ``close()`` and ``async with``. The redis-py client is closed only when this
+    library opened it: a client the caller passed in stays the caller's to close.
+    """
+
+    _driver: AsyncDriver
+    _owned: bool
+
+    async def close(self) -> None:
+        """Close the connection pool, unless the redis client was passed in by the caller."""
+        if self._owned:
+            await self._driver.close()
+        else:
+            await self._driver.release()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+# Generated by scripts/gen_twins.py from the classes above: edit those, then run the script.
 class SyncDriver:
     """Runs ops on a blocking redis-py client (``Redis`` or ``RedisCluster``)."""
 
@@ -160,78 +261,11 @@ class SyncDriver:
         self.redis.close()
 
 
-class AsyncDriver:
-    """Runs ops on an asyncio redis-py client; the twin of :class:`SyncDriver`."""
-
-    def __init__(self, client: AsyncRedis) -> None:
-        self.redis = client
-        self._command: Callable[..., Awaitable[Any]] = client.execute_command
-        self._lane = AsyncLane.attach(client)
-
-    async def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
-        """Drive ``op`` to completion and return its result; see :meth:`SyncDriver.run`."""
-        try:
-            call = next(op)
-            while True:
-                try:
-                    reply = await self._execute(call, meanwhile)
-                except BrokerError as exc:
-                    call = op.throw(exc)
-                else:
-                    call = op.send(reply)
-                meanwhile = None
-        except StopIteration as stop:
-            return cast(T, stop.value)
-
-    async def _execute(self, call: Call, meanwhile: Meanwhile | None = None) -> Any:
-        try:
-            lane = self._lane
-            if lane is not None and lane.accepts(call):
-                reply = await lane.execute(call, meanwhile)
-                return _lane_replies(reply) if isinstance(call, Pipeline | Stream) else reply
-            call = _unstreamed(call, meanwhile)
-            if isinstance(call, Command):
-                return await self._command(*call.args)
-            if isinstance(call, Script):
-                return await self._script(call)
-            return await self._pipeline(call)
-        except redis.exceptions.RedisError as exc:
-            raise translate(exc) from exc
-
-    async def _script(self, call: Script) -> Any:
-        try:
-            return await self._command(*_evalsha_args(call))
-        except redis.exceptions.NoScriptError:
-            return await self._command(*_eval_args(call))
-
-    async def _pipeline(self, call: Pipeline) -> list[Any]:
-        pipe = self.redis.pipeline(transaction=call.transaction)
-        for sub in call.calls:
-            pipe.execute_command(*_call_args(sub))
-        replies, noscript = _pipeline_replies(await pipe.execute(raise_on_error=False))
-        for i in noscript:  # NOSCRIPT means the script did not run: running it again is safe
-            sub = call.calls[i]
-            assert isinstance(sub, Script)
-            try:
-                replies[i] = await self._script(sub)
-            except redis.exceptions.RedisError as exc:
-                replies[i] = translate(exc)
-        return replies
-
-    async def release(self) -> None:
-        """Give back the pool connections the driver holds between calls (none for now)."""
-
-    async def close(self) -> None:
-        """Close the underlying connection pool."""
-        await self.release()
-        await self.redis.aclose()
-
-
 class SyncFacade:
     """Base of the public blocking classes that talk to Redis through one :class:`SyncDriver`.
 
-    It gives them ``close()`` and ``with``. The redis-py client is closed only when this library
-    opened it: a client the caller passed in stays the caller's to close.
+    It gives them ``close()`` and ``with``. The redis-py client is closed only when this
+    library opened it: a client the caller passed in stays the caller's to close.
     """
 
     _driver: SyncDriver
@@ -249,23 +283,3 @@ class SyncFacade:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-class AsyncFacade:
-    """The twin of :class:`SyncFacade` for asyncio classes: ``await close()``, ``async with``."""
-
-    _driver: AsyncDriver
-    _owned: bool
-
-    async def close(self) -> None:
-        """Close the connection pool, unless the redis client was passed in by the caller."""
-        if self._owned:
-            await self._driver.close()
-        else:
-            await self._driver.release()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()

@@ -346,6 +346,9 @@ class AsyncLane(_Lane):
             reply = (await self._exchange((resp.eval_(call),), 1, once))[0]
         return _value(reply)
 
+    async def close(self) -> None:
+        """Nothing to give back: this lane parks no connection between exchanges."""
+
     async def _exchange(self, parts: Iterable[bytes], count: int | None, once: _Once) -> list[Any]:
         pool = self._pool
         conn = await pool.get_connection()
