@@ -100,7 +100,8 @@ class Asynq:
           ``ASYNQ_GROUP_MAX_DELAY``, ``ASYNQ_GROUP_MAX_SIZE``, ``ASYNQ_JANITOR_INTERVAL``,
           ``ASYNQ_JANITOR_BATCH_SIZE``, ``ASYNQ_DIRECT_HANDOFF``, and the callbacks
           ``ASYNQ_ERROR_HANDLER``, ``ASYNQ_RETRY_DELAY_FUNC``, ``ASYNQ_IS_FAILURE``,
-          ``ASYNQ_GROUP_AGGREGATOR``, ``ASYNQ_HEALTH_CHECK_FUNC`` (objects or
+          ``ASYNQ_GROUP_AGGREGATOR``, ``ASYNQ_HEALTH_CHECK_FUNC``, the hooks
+          ``ASYNQ_TASK_WRAPPER`` and ``ASYNQ_THREAD_WRAPPER`` (objects or
           ``"module:attr"`` import paths) and ``ASYNQ_LOGGER`` (a logger name).
 
         Values may come from the environment through ``app.config.from_prefixed_env()``
