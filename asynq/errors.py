@@ -10,6 +10,7 @@
     │   ├── BrokerReplyError                   ... answered an error reply (WRONGTYPE, ...)
     │   └── UnreadableDataError                ... holds a value asynq cannot decode
     ├── DuplicateTaskError                     the uniqueness lock is held by another task
+    ├── EnqueueManyError                       enqueue_many: some tasks refused (asynq.client)
     ├── TaskIDConflictError                    a task with that id already exists in the queue
     ├── QueueNotFoundError                     the queue is not in ``asynq:queues``
     ├── QueueNotEmptyError                     delete_queue without force on a non-empty queue
