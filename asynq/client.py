@@ -7,9 +7,10 @@ remembers which queues are registered; the only difference between the twins is 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from asynq import tracing
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.calls import Op
 from asynq._broker.drivers import AsyncDriver, AsyncFacade, SyncDriver, SyncFacade
@@ -145,13 +146,24 @@ class _ClientCore:
             raise
 
     def compose(
-        self, task: Task, opts: dict[str, Any], task_id: str, key: Hashable | None, now: float
+        self,
+        task: Task,
+        opts: dict[str, Any],
+        task_id: str,
+        key: Hashable | None,
+        now: float,
+        trace: Mapping[str, str] | None = None,
     ) -> Composed:
         """Compose ``task`` at ``now`` with the call's ``opts`` and id ``task_id`` (unless an
         option names one), copying a memo template when ``key`` (``ComposeMemo.key(opts)``)
-        allows."""
+        allows. ``trace`` (:func:`asynq.tracing.trace_headers`) joins the headers unless the
+        task or the call already carries a trace context."""
         if not isinstance(task, Task):
             raise TypeError(f"expected an asynq.Task, not {type(task).__name__}")
+        if trace:
+            given = opts.get("headers") or {}
+            if "traceparent" not in task.headers and "traceparent" not in given:
+                opts, key = {**opts, "headers": {**given, **trace}}, None
         plain = key is not None and ComposeMemo.plain(task)
         if plain:
             c = self._memo.copy(key, task, task_id, now)
@@ -166,7 +178,8 @@ class _ClientCore:
 
     def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], _Written]:
         now = self.clock.now()
-        c = self.compose(task, opts, new_task_id(), ComposeMemo.key(opts), now)
+        key = ComposeMemo.key(opts)
+        c = self.compose(task, opts, new_task_id(), key, now, tracing.trace_headers())
         qname = c.msg.queue
         register = self._needs_register(qname, now)
         op = client_ops.write(c, self.clock.now_ns(), register)
@@ -178,18 +191,22 @@ class _ClientCore:
         """Validate every task now; plain tasks whose options have a memo template are copied
         only while the stream is being sent, so Redis starts on the first ones meanwhile."""
         key, now = ComposeMemo.key(opts), self.clock.now()  # one "now" for the whole batch
+        trace = tracing.trace_headers()
+        if trace:
+            key = None  # memo templates carry no headers: compose every task in full
         plan: list[Planned] = []
         specs = list(tasks)
         for spec, task_id in zip(specs, new_task_ids(len(specs)), strict=True):
             if isinstance(spec, tuple):
                 task, own = spec
                 merged = {**opts, **own}
-                plan.append(self.compose(task, merged, task_id, ComposeMemo.key(merged), now))
+                key_ = ComposeMemo.key(merged)
+                plan.append(self.compose(task, merged, task_id, key_, now, trace))
                 continue
             plain = key is not None and ComposeMemo.plain(spec)
             template = self._memo.template(key) if plain else None
             if template is None:
-                plan.append(self.compose(spec, opts, task_id, key, now))
+                plan.append(self.compose(spec, opts, task_id, key, now, trace))
             else:
                 plan.append((template, spec, task_id))
         written = _Written(plan, now)

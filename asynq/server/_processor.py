@@ -28,6 +28,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from asynq import tracing
 from asynq._base.clock import Clock
 from asynq._base.codec import TaskMessage, decode_message
 from asynq._base.wrapping import TaskWrapper, ThreadWrapper, run_wrapped_async
@@ -381,12 +382,15 @@ class Processor:
         return runner, timer
 
     def _handle(self, task: ActiveTask) -> Coroutine[Any, Any, None]:
-        """The handler's run on ``task``, inside the task wrapper when there is one."""
+        """The handler's run on ``task``, inside the task wrapper when there is one, inside
+        the task's span when it carries a trace context (see :mod:`asynq.tracing`)."""
         if self._task_wrapper is None:
-            return call_handler(self._handler, task)
-        return run_wrapped_async(
-            "task_wrapper", self._task_wrapper, task, lambda: call_handler(self._handler, task)
-        )
+            run = call_handler(self._handler, task)
+        else:
+            run = run_wrapped_async(
+                "task_wrapper", self._task_wrapper, task, lambda: call_handler(self._handler, task)
+            )
+        return _in_span(task, run) if tracing.traced(task.headers) else run
 
     def _runner_done(self, runner: asyncio.Task[None]) -> None:
         self._runners.discard(runner)
@@ -542,3 +546,8 @@ class Processor:
         """Cancel handler tasks still running after shutdown (their outcome is already set)."""
         for runner in list(self._runners):
             runner.cancel()
+
+
+async def _in_span(task: ActiveTask, run: Coroutine[Any, Any, None]) -> None:
+    with tracing.task_span(task):
+        await run

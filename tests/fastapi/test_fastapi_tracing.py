@@ -1,0 +1,141 @@
+"""Trace context from an HTTP request, through the task's headers, into a real worker: the
+task's span is a child of the request's, with the task's attributes; recorded with the
+OpenTelemetry SDK's in-memory exporter."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import asynq
+from asynq_fastapi import asynq_lifespan
+from tests.helpers.waiting import wait_until
+from tests.server.conftest import FAST
+
+EXPORTER = InMemorySpanExporter()
+_provider = TracerProvider()
+_provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+trace.set_tracer_provider(_provider)
+tracer = trace.get_tracer("tests")
+
+fns = asynq.TaskRegistry()
+seen_in_task: list[str] = []
+
+
+@fns.task("trace:work")
+async def work(n: int) -> None:
+    seen_in_task.append(format(trace.get_current_span().get_span_context().span_id, "016x"))
+    if n < 0:
+        raise ValueError("negative")
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> None:
+    EXPORTER.clear()
+    seen_in_task.clear()
+
+
+def spans(name: str) -> list[ReadableSpan]:
+    return [s for s in EXPORTER.get_finished_spans() if s.name == name]
+
+
+def traced_app(redis_url: str) -> FastAPI:
+    app = FastAPI(lifespan=asynq_lifespan(redis_url, worker=True, tasks=fns, worker_config=FAST))
+
+    # FastAPI traces its requests itself once OpenTelemetry is set up: a SERVER span
+    # continuing the caller's traceparent, and spans inside it around the endpoint.
+    @app.post("/work/{n}")
+    async def post_work(n: int) -> dict[str, str]:
+        info = await work.aenqueue(n)
+        return {"id": info.id, "traceparent": info.headers.get("traceparent", "")}
+
+    return app
+
+
+def ancestors(span: ReadableSpan) -> list[ReadableSpan | int]:
+    """The spans above ``span``, nearest first; the remote parent at the top as its id."""
+    by_id = {s.context.span_id: s for s in EXPORTER.get_finished_spans()}
+    chain: list[ReadableSpan | int] = []
+    parent = span.parent
+    while parent is not None:
+        above = by_id.get(parent.span_id)
+        if above is None:
+            chain.append(parent.span_id)
+            break
+        chain.append(above)
+        parent = above.parent
+    return chain
+
+
+def test_the_task_span_continues_the_request_trace(redis_url: str) -> None:
+    caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    with TestClient(traced_app(redis_url)) as http:
+        incoming = f"00-{caller_trace}-{caller_span}-01"
+        answer = http.post("/work/3", headers={"traceparent": incoming}).json()
+        asyncio.run(wait_until(lambda: spans("trace:work process")))
+    [task] = spans("trace:work process")
+    assert format(task.context.trace_id, "032x") == caller_trace  # one trace, end to end
+    # Its parent is the span the route enqueued from, which the task's header names...
+    assert task.parent is not None
+    assert answer["traceparent"] == f"00-{caller_trace}-{task.parent.span_id:016x}-01"
+    # ...inside the request's SERVER span, inside the caller's span.
+    chain = ancestors(task)
+    assert chain[-1] == int(caller_span, 16)
+    assert any(isinstance(s, ReadableSpan) and s.kind == trace.SpanKind.SERVER for s in chain)
+    assert task.kind == trace.SpanKind.CONSUMER
+    assert dict(task.attributes or {}) == {
+        "messaging.system": "asynq",
+        "messaging.operation": "process",
+        "messaging.destination.name": "default",
+        "messaging.message.id": answer["id"],
+        "asynq.task.type": "trace:work",
+        "asynq.task.retry_count": 0,
+        "asynq.task.max_retry": 25,
+    }
+    assert seen_in_task == [f"{task.context.span_id:016x}"]  # the handler runs inside it
+
+
+def test_a_failing_task_records_its_error_on_the_span(redis_url: str) -> None:
+    with TestClient(traced_app(redis_url)) as http:
+        http.post("/work/-1")
+        asyncio.run(wait_until(lambda: spans("trace:work process")))
+    [task] = spans("trace:work process")
+    assert task.status.status_code == trace.StatusCode.ERROR
+    assert [e.name for e in task.events] == ["exception"]
+    assert (task.events[0].attributes or {})["exception.message"] == "negative"
+
+
+def test_no_span_no_trace_headers(redis_url: str) -> None:
+    with asynq.Client(redis_url) as client:
+        info = client.enqueue(asynq.Task("trace:plain"))
+    assert "traceparent" not in info.headers
+
+
+def test_every_task_of_a_batch_gets_the_context_but_keeps_its_own(redis_url: str) -> None:
+    own = "00-11111111111111111111111111111111-2222222222222222-01"
+    with asynq.Client(redis_url) as client, tracer.start_as_current_span("batch") as span:
+        infos = client.enqueue_many(
+            [asynq.Task("trace:a"), asynq.Task("trace:b", headers={"traceparent": own})]
+        )
+        single = client.enqueue(asynq.Task("trace:c", headers={"k": "v"}))
+    ctx = span.get_span_context()
+    mine = f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
+    assert [i.headers.get("traceparent") for i in infos] == [mine, own]
+    assert single.headers == {"k": "v", "traceparent": mine}
+
+
+def test_a_task_without_trace_context_runs_untraced(redis_url: str) -> None:
+    with TestClient(traced_app(redis_url)):
+        with asynq.Client(redis_url) as client:  # outside any span, as a Go producer may be
+            info = client.enqueue(work.task(5))
+        assert "traceparent" not in info.headers
+        asyncio.run(wait_until(lambda: seen_in_task))
+    assert spans("trace:work process") == []
+    assert seen_in_task == ["0000000000000000"]  # no span was started around the handler
