@@ -71,6 +71,15 @@ class UnreadableDataError(BrokerError):
     """A key holds a value asynq cannot decode (a corrupt task message, a non-UTF-8 name)."""
 
 
+def is_damaged_data(exc: BaseException) -> bool:
+    """Whether ``exc`` says that Redis works but some of its data is damaged.
+
+    True for a :class:`BrokerReplyError` or :class:`UnreadableDataError`: readers report it
+    against the one queue or task concerned. False for a :class:`BrokerConnectionError`.
+    """
+    return isinstance(exc, BrokerError) and not isinstance(exc, BrokerConnectionError)
+
+
 class DuplicateTaskError(AsynqError):
     """The uniqueness lock of (queue, type, payload) is held: ``task already exists``."""
 
@@ -252,4 +261,5 @@ __all__ = [
     "TaskNotFoundError",
     "UnreadableDataError",
     "ValidationError",
+    "is_damaged_data",
 ]

@@ -18,12 +18,19 @@ Needs the ``prometheus`` extra: ``pip install 'asynq-python[prometheus]'``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from asynq._metric_families import MetricFamily, queue_metric_families
 from asynq._snapshots import QueueInfo
 from asynq.connection import RedisLike
-from asynq.errors import MissingDependencyError, QueueNotFoundError, ValidationError
+from asynq.errors import (
+    BrokerError,
+    MissingDependencyError,
+    QueueNotFoundError,
+    ValidationError,
+    is_damaged_data,
+)
 from asynq.inspector import AsyncInspector, Inspector
 
 try:
@@ -34,6 +41,9 @@ except ImportError as exc:
         f"asynq.prometheus needs the 'prometheus' extra ({exc.name} is missing): "
         "pip install 'asynq-python[prometheus]'"
     ) from exc
+
+
+_log = logging.getLogger("asynq.prometheus")
 
 
 class AsynqCollector(Collector):
@@ -70,7 +80,11 @@ class AsynqCollector(Collector):
         return (_to_prometheus(family) for family in queue_metric_families([]))
 
     def collect(self) -> Iterator[Metric]:
-        """Every queue's current figures (queues deleted during the scrape are skipped)."""
+        """Every queue's current figures.
+
+        Queues deleted during the scrape are skipped, and so is a queue Redis cannot answer
+        for (damaged data, logged); an unreadable value leaves out just its series.
+        """
         return (_to_prometheus(family) for family in queue_metric_families(self._queue_infos()))
 
     def _queue_infos(self) -> list[QueueInfo]:
@@ -80,6 +94,11 @@ class AsynqCollector(Collector):
                 infos.append(self._inspector.get_queue_info(queue))
             except QueueNotFoundError:
                 continue
+            except BrokerError as exc:
+                if not is_damaged_data(exc):
+                    raise
+                # One damaged queue must not fail the scrape of the others.
+                _log.warning("asynq metrics: skipping queue %r: %s", queue, exc)
         return infos
 
     def close(self) -> None:

@@ -16,14 +16,14 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from asynq._snapshots import WorkerInfo
 from asynq._task import TaskInfo
 from asynq.errors import AsynqError, BrokerError
 from asynq.inspector import AsyncInspector
 from asynq.web import _format as fmt
-from asynq.web._app import Dashboard
+from asynq.web._app import Dashboard, EscapedRoute
 from asynq.web._csrf import COOKIE, FIELD, HEADER
 
 #: States listed by ``/api/queues/{q}/{state}_tasks``.
@@ -117,32 +117,32 @@ class Api:
         tasks = "/api/queues/{qname}/{state}_tasks"
         agg = "/api/queues/{qname}/groups/{group}/aggregating_tasks"
         return [
-            Route("/api/csrf", self.csrf_token, methods=["GET"]),
-            Route("/api/queues", self.queues, methods=["GET"]),
-            Route("/api/queue_stats", self.queue_stats, methods=["GET"]),
-            Route("/api/queues/{qname}", self.queue, methods=["GET"]),
-            Route("/api/queues/{qname}", m(self.delete_queue), methods=["DELETE"]),
-            Route("/api/queues/{qname}:delete", m(self.delete_queue), methods=["POST"]),
-            Route("/api/queues/{qname}:pause", m(self.pause_queue), methods=["POST"]),
-            Route("/api/queues/{qname}:resume", m(self.resume_queue), methods=["POST"]),
-            Route("/api/queues/{qname}/groups", self.groups, methods=["GET"]),
-            Route("/api/queues/{qname}/tasks/{task_id}", self.task, methods=["GET"]),
-            Route(tasks, self.tasks, methods=["GET"]),
-            Route(tasks + "/{task_id}", m(self.task_action), methods=["DELETE"]),
-            Route(tasks + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
-            Route(tasks + ":{action}", m(self.bulk_action), methods=["POST", "DELETE"]),
-            Route(agg, self.tasks, methods=["GET"]),
-            Route(agg + "/{task_id}", m(self.task_action), methods=["DELETE"]),
-            Route(agg + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
-            Route(agg + ":{action}", m(self.bulk_action), methods=["POST", "DELETE"]),
-            Route("/api/servers", self.servers, methods=["GET"]),
-            Route("/api/scheduler_entries", self.scheduler_entries, methods=["GET"]),
-            Route(
+            EscapedRoute("/api/csrf", self.csrf_token, methods=["GET"]),
+            EscapedRoute("/api/queues", self.queues, methods=["GET"]),
+            EscapedRoute("/api/queue_stats", self.queue_stats, methods=["GET"]),
+            EscapedRoute("/api/queues/{qname}", self.queue, methods=["GET"]),
+            EscapedRoute("/api/queues/{qname}", m(self.delete_queue), methods=["DELETE"]),
+            EscapedRoute("/api/queues/{qname}:delete", m(self.delete_queue), methods=["POST"]),
+            EscapedRoute("/api/queues/{qname}:pause", m(self.pause_queue), methods=["POST"]),
+            EscapedRoute("/api/queues/{qname}:resume", m(self.resume_queue), methods=["POST"]),
+            EscapedRoute("/api/queues/{qname}/groups", self.groups, methods=["GET"]),
+            EscapedRoute("/api/queues/{qname}/tasks/{task_id}", self.task, methods=["GET"]),
+            EscapedRoute(tasks, self.tasks, methods=["GET"]),
+            EscapedRoute(tasks + "/{task_id}", m(self.task_action), methods=["DELETE"]),
+            EscapedRoute(tasks + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
+            EscapedRoute(tasks + ":{action}", m(self.bulk_action), methods=["POST", "DELETE"]),
+            EscapedRoute(agg, self.tasks, methods=["GET"]),
+            EscapedRoute(agg + "/{task_id}", m(self.task_action), methods=["DELETE"]),
+            EscapedRoute(agg + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
+            EscapedRoute(agg + ":{action}", m(self.bulk_action), methods=["POST", "DELETE"]),
+            EscapedRoute("/api/servers", self.servers, methods=["GET"]),
+            EscapedRoute("/api/scheduler_entries", self.scheduler_entries, methods=["GET"]),
+            EscapedRoute(
                 "/api/scheduler_entries/{entry_id}/enqueue_events",
                 self.enqueue_events,
                 methods=["GET"],
             ),
-            Route("/api/redis_info", self.redis_info, methods=["GET"]),
+            EscapedRoute("/api/redis_info", self.redis_info, methods=["GET"]),
         ]
 
     # --- reads ---------------------------------------------------------------------------
@@ -213,7 +213,7 @@ class Api:
         workers = await workers_of(self.insp, qname) if state == "active" else {}
         info = await self.insp.get_queue_info(qname)
         body: dict[str, Any] = {
-            "tasks": [fmt.task_json(t, workers.get(t.id)) for t in tasks],
+            "tasks": [fmt.task_json(t, workers.get(t.id), fmt.LIST_BYTES) for t in tasks],
             "stats": fmt.queue_json(info),
         }
         if state == "aggregating":  # Asynqmon lists the queue's groups next to a group's tasks

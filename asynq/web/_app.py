@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
+from urllib.parse import quote, unquote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.applications import Starlette
@@ -23,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +38,7 @@ from asynq.errors import (
     QueueNotFoundError,
     TaskNotFoundError,
     ValidationError,
+    is_damaged_data,
 )
 from asynq.inspector import AsyncInspector, Inspector
 from asynq.web import _format as fmt
@@ -79,13 +81,15 @@ class Settings:
 
 
 def status_of(exc: AsynqError) -> int:
-    """The HTTP status for an asynq error."""
+    """The HTTP status for an asynq error (502 for damaged data, 503 when Redis is unreachable)."""
     if isinstance(exc, QueueNotFoundError | TaskNotFoundError):
         return 404
     if isinstance(exc, QueueNotEmptyError | FailedPreconditionError):
         return 409
     if isinstance(exc, ValidationError):
         return 400
+    if is_damaged_data(exc):
+        return 502  # Redis answers, but for damaged data: a bad answer from upstream
     if isinstance(exc, BrokerError):
         return 503
     return 500
@@ -106,15 +110,42 @@ def _templates() -> Environment:
         human_bytes=fmt.human_bytes,
         preview=fmt.preview,
         urlq=_urlq,
+        seg=path_segment,
     )
     env.globals.update(error_rate=fmt.error_rate, show_bytes=fmt.show_bytes, version=__version__)
     return env
 
 
 def _urlq(value: Any) -> str:
-    from urllib.parse import quote
-
+    """``value`` escaped for a query string argument."""
     return quote(str(value), safe="")
+
+
+def path_segment(value: Any) -> str:
+    """``value`` escaped for one path segment of a dashboard URL: quoted twice.
+
+    Servers decode a path once before routing, so a ``/`` quoted once (``%2F``) would reach
+    the router as a separator: quoted twice it arrives as ``%2F`` and :class:`EscapedRoute`
+    decodes it into the parameter. Queue names and task ids may hold ``/``, ``?``, ``#``...
+    """
+    return quote(quote(str(value), safe=""), safe="")
+
+
+class EscapedRoute(Route):
+    """A route whose path parameters come quoted by :func:`path_segment` and are decoded here.
+
+    A plain name (no ``%``) reads the same either way, so hand-typed URLs keep working.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Match as :class:`~starlette.routing.Route` does, then decode the parameters."""
+        match, child = super().matches(scope)
+        params = child.get("path_params")
+        if match is not Match.NONE and params:
+            child["path_params"] = {
+                k: unquote(v) if isinstance(v, str) else v for k, v in params.items()
+            }
+        return match, child
 
 
 class Dashboard:

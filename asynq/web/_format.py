@@ -26,14 +26,28 @@ from asynq._snapshots import (
 )
 from asynq._task import TaskInfo
 
+#: Bytes of a payload or result the task page renders; the rest is behind a download link.
+PREVIEW_BYTES = 64 * 1024
+#: Bytes of each payload and result a JSON *list* endpoint sends (one task's endpoint sends all).
+LIST_BYTES = 16 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """Bytes prepared for display: ``kind`` is ``text``, ``json`` (pretty-printed) or ``hex``."""
+    """Bytes prepared for display: ``kind`` is ``text``, ``json`` (pretty-printed) or ``hex``.
+
+    ``size`` is the whole value's length, ``shown`` how many of its bytes ``text`` renders.
+    """
 
     kind: str
     text: str
     size: int
+    shown: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        """Whether only the first ``shown`` bytes are rendered."""
+        return self.shown < self.size
 
 
 def decode_text(data: bytes) -> str | None:
@@ -58,18 +72,40 @@ def hexdump(data: bytes, width: int = 16) -> str:
     return "\n".join(lines)
 
 
-def show_bytes(data: bytes | None) -> Shown:
-    """Prepare a payload or result for the detail page (the template escapes the text)."""
+def _utf8_head(data: bytes, limit: int) -> bytes:
+    """The first ``limit`` bytes, cut back so a multi-byte UTF-8 character stays whole (when
+    the data is UTF-8 at all: otherwise just the first ``limit`` bytes)."""
+    head = data[:limit]
+    for cut in range(len(head), max(len(head) - 4, 0), -1):
+        try:
+            head[:cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return head[:cut]
+    return head
+
+
+def show_bytes(data: bytes | None, limit: int = PREVIEW_BYTES) -> Shown:
+    """Prepare a payload or result for the detail page (the template escapes the text).
+
+    At most ``limit`` bytes are rendered, so a 50 MB payload costs the page 64 KiB; JSON is
+    pretty-printed only when it is complete.
+    """
     if data is None:
         return Shown("text", "", 0)
-    text = decode_text(data)
+    size = len(data)
+    head = _utf8_head(data, limit) if size > limit else data
+    text = decode_text(head)
     if text is None:
-        return Shown("hex", hexdump(data), len(data))
+        head = data[:limit]
+        return Shown("hex", hexdump(head), size, len(head))
+    if len(head) < size:
+        return Shown("text", text, size, len(head))
     try:
         pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
-        return Shown("text", text, len(data))
-    return Shown("json", pretty, len(data))
+        return Shown("text", text, size, size)
+    return Shown("json", pretty, size, size)
 
 
 def preview(data: bytes | str | None, limit: int = 200) -> str:
@@ -145,6 +181,7 @@ def queue_json(q: QueueInfo) -> dict[str, Any]:
         "failed_total": q.failed_total,
         "paused": q.paused,
         "timestamp": iso(q.timestamp),
+        "unreadable": list(q.unreadable),
     }
 
 
@@ -164,13 +201,32 @@ def group_json(g: GroupInfo) -> dict[str, Any]:
     return {"group": g.group, "size": g.size}
 
 
-def task_json(t: TaskInfo, worker: WorkerInfo | None = None) -> dict[str, Any]:
-    """Asynqmon's ``TaskInfo`` fields plus group, retention, headers and encodings."""
+def _capped(name: str, data: bytes | None, limit: int | None) -> dict[str, Any]:
+    """``bytes_fields`` of at most ``limit`` bytes, with ``<name>_size`` and
+    ``<name>_truncated`` when the value was cut."""
+    if limit is None or data is None or len(data) <= limit:
+        return bytes_fields(name, data)
+    head = _utf8_head(data, limit)
+    return {
+        **bytes_fields(name, head),
+        f"{name}_size": len(data),
+        f"{name}_truncated": True,
+    }
+
+
+def task_json(
+    t: TaskInfo, worker: WorkerInfo | None = None, max_bytes: int | None = None
+) -> dict[str, Any]:
+    """Asynqmon's ``TaskInfo`` fields plus group, retention, headers and encodings.
+
+    ``max_bytes`` caps the payload and the result (see :func:`_capped`); ``unreadable`` names
+    the fields that could not be read from Redis.
+    """
     out: dict[str, Any] = {
         "id": t.id,
         "queue": t.queue,
         "type": t.type,
-        **bytes_fields("payload", t.payload),
+        **_capped("payload", t.payload, max_bytes),
         "state": t.state.value,
         "max_retry": t.max_retry,
         "retried": t.retried,
@@ -185,7 +241,8 @@ def task_json(t: TaskInfo, worker: WorkerInfo | None = None) -> dict[str, Any]:
         "retention_seconds": int(t.retention.total_seconds()),
         "ttl_seconds": ttl_seconds(t),
         "headers": dict(t.headers),
-        **bytes_fields("result", t.result),
+        **_capped("result", t.result, max_bytes),
+        "unreadable": list(t.unreadable),
     }
     if t.state.value == "active":
         out["start_time"] = iso(worker.started) if worker else "-"
@@ -197,7 +254,10 @@ def ttl_seconds(t: TaskInfo, now: datetime | None = None) -> int:
     """Seconds a completed task has left before Redis drops it (0 for other states), as Asynqmon."""
     if t.completed_at is None or t.state.value != "completed":
         return 0
-    left = t.completed_at + t.retention - (now or datetime.now(UTC))
+    try:
+        left = t.completed_at + t.retention - (now or datetime.now(UTC))
+    except OverflowError:  # an expiry past year 9999: as good as never
+        return 2**31 - 1
     return int(left.total_seconds())
 
 

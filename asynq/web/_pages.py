@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from asynq._snapshots import QueueInfo
-from asynq.errors import QueueNotFoundError
+from asynq.errors import BrokerError, QueueNotFoundError, is_damaged_data
 from asynq.inspector import AsyncInspector
 from asynq.web import _charts as charts
 from asynq.web import _metrics as metrics
 from asynq.web._api import TASK_ACTIONS, list_tasks, redis_overview, workers_of
-from asynq.web._app import Dashboard, static_path
+from asynq.web._app import Dashboard, EscapedRoute, static_path
+
+_T = TypeVar("_T")
 
 #: Tabs of the queue page, in Asynqmon's order.
 STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
@@ -34,17 +36,33 @@ def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
         return default
 
 
-async def queue_infos(insp: AsyncInspector, names: Sequence[str]) -> list[QueueInfo]:
-    """``QueueInfo`` of each queue, skipping queues deleted meanwhile."""
+async def queue_infos(
+    insp: AsyncInspector, names: Sequence[str]
+) -> tuple[list[QueueInfo], dict[str, str]]:
+    """``QueueInfo`` of each queue, skipping queues deleted meanwhile, and the error of each
+    queue Redis could not answer for (damaged data), so one bad queue fails no page."""
     results = await asyncio.gather(*(insp.get_queue_info(q) for q in names), return_exceptions=True)
-    infos = []
-    for r in results:
+    infos, broken = [], {}
+    for name, r in zip(names, results, strict=True):
         if isinstance(r, QueueNotFoundError):
             continue
         if isinstance(r, BaseException):
-            raise r
+            if not is_damaged_data(r):
+                raise r
+            broken[name] = str(r)
+            continue
         infos.append(r)
-    return infos
+    return infos, broken
+
+
+async def _damage_tolerant(read: Awaitable[_T], fallback: _T) -> _T:
+    """``await read``, or ``fallback`` when Redis answers for damaged data."""
+    try:
+        return await read
+    except BrokerError as exc:
+        if not is_damaged_data(exc):
+            raise
+        return fallback
 
 
 class Pages:
@@ -61,21 +79,24 @@ class Pages:
     def routes(self) -> list[BaseRoute]:
         """The page routes (all GET)."""
         return [
-            Route("/", self.index, methods=["GET"]),
-            Route("/queues/{qname}", self.queue, methods=["GET"]),
-            Route("/queues/{qname}/tasks/{task_id}", self.task, methods=["GET"]),
-            Route("/servers", self.servers, methods=["GET"]),
-            Route("/schedulers", self.schedulers, methods=["GET"]),
-            Route("/schedulers/{entry_id}", self.scheduler_history, methods=["GET"]),
-            Route("/redis", self.redis, methods=["GET"]),
-            Route("/metrics", self.metrics, methods=["GET"]),
-            Route("/favicon.ico", self.favicon, methods=["GET"]),
+            EscapedRoute("/", self.index, methods=["GET"]),
+            EscapedRoute("/queues/{qname}", self.queue, methods=["GET"]),
+            EscapedRoute("/queues/{qname}/tasks/{task_id}", self.task, methods=["GET"]),
+            EscapedRoute(
+                "/queues/{qname}/tasks/{task_id}/{part:str}", self.download, methods=["GET"]
+            ),
+            EscapedRoute("/servers", self.servers, methods=["GET"]),
+            EscapedRoute("/schedulers", self.schedulers, methods=["GET"]),
+            EscapedRoute("/schedulers/{entry_id}", self.scheduler_history, methods=["GET"]),
+            EscapedRoute("/redis", self.redis, methods=["GET"]),
+            EscapedRoute("/metrics", self.metrics, methods=["GET"]),
+            EscapedRoute("/favicon.ico", self.favicon, methods=["GET"]),
         ]
 
     async def index(self, request: Request) -> Response:
         """Queues overview: table with actions, queue-size and processed/failed charts."""
         days = _int(request, "days", 7, 1, 90)
-        infos = await queue_infos(self.insp, sorted(await self.insp.queues()))
+        infos, broken = await queue_infos(self.insp, sorted(await self.insp.queues()))
         hists = await asyncio.gather(*(self.insp.history(q.queue, days) for q in infos))
         per_day: dict[date, list[int]] = {}
         for hist in hists:
@@ -92,6 +113,7 @@ class Pages:
             "index.html",
             nav="queues",
             infos=infos,
+            broken=broken,
             totals=totals,
             days=days,
             history_days=HISTORY_DAYS,
@@ -109,11 +131,17 @@ class Pages:
         page = _int(request, "page", 1, 1, 1_000_000)
         info = await self.insp.get_queue_info(qname)
         hist = await self.insp.history(qname, 10)
-        groups = sorted(await self.insp.groups(qname), key=lambda g: g.group)
+        groups = sorted(await _damage_tolerant(self.insp.groups(qname), []), key=lambda g: g.group)
         group = request.query_params.get("group") or (groups[0].group if groups else "")
         tasks: list[Any] = []
+        list_error = ""
         if state != "aggregating" or group:
-            tasks = await list_tasks(self.insp, qname, state, group, page, size)
+            try:
+                tasks = await list_tasks(self.insp, qname, state, group, page, size)
+            except BrokerError as exc:
+                if not is_damaged_data(exc):
+                    raise
+                list_error = str(exc)
         workers = await workers_of(self.insp, qname) if state == "active" else {}
         if state == "aggregating":
             total = next((g.size for g in groups if g.group == group), 0)
@@ -128,6 +156,7 @@ class Pages:
             state=state,
             states=STATES,
             tasks=tasks,
+            list_error=list_error,
             workers=workers,
             groups=groups,
             group=group,
@@ -152,6 +181,23 @@ class Pages:
             task=info,
             worker=worker,
             actions=TASK_ACTIONS[info.state.value],
+        )
+
+    async def download(self, request: Request) -> Response:
+        """The whole payload or result of a task, as a file (the task page shows only a part)."""
+        qname, task_id = request.path_params["qname"], request.path_params["task_id"]
+        part = request.path_params["part"]
+        if part not in ("payload", "result"):
+            raise HTTPException(404, f"a task has no {part!r} to download")
+        info = await self.insp.get_task_info(qname, task_id)
+        data = info.payload if part == "payload" else info.result
+        if data is None:
+            raise HTTPException(404, "the task has no result")
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id)[:100]
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{name}-{part}.bin"'},
         )
 
     async def servers(self, request: Request) -> Response:
@@ -194,5 +240,5 @@ class Pages:
 
     async def metrics(self, request: Request) -> Response:
         """Prometheus text exposition with Go's ``x/metrics`` names."""
-        infos = await queue_infos(self.insp, sorted(await self.insp.queues()))
+        infos, _broken = await queue_infos(self.insp, sorted(await self.insp.queues()))
         return Response(metrics.render(infos), media_type=metrics.CONTENT_TYPE)
