@@ -7,8 +7,9 @@ pings Redis.
 asynq.E001 ``ASYNQ`` is not a dict, or has an unknown key
 asynq.E002 ``REDIS_URL`` / ``REDIS_OPTIONS`` cannot be used
 asynq.E003 ``QUEUES`` is not a dict of name to weight >= 1 (or a list of names)
-asynq.E004 ``CONCURRENCY`` / ``MAX_RETRY`` is not an int >= 0
-asynq.E005 ``SHUTDOWN_TIMEOUT`` / ``RETENTION`` / ``TIMEOUT`` is not seconds >= 0
+asynq.E004 a worker key (``CONCURRENCY``, ``SHUTDOWN_TIMEOUT``...) that ``asynq.Config``
+           refuses, or ``MAX_RETRY`` is not an int >= 0
+asynq.E005 ``RETENTION`` / ``TIMEOUT`` is not seconds >= 0
 asynq.E006 a ``PERIODIC_TASKS`` entry lacks ``cron`` or ``task``
 asynq.E007 ``API_TOKEN`` is not a string
 asynq.E008 ``AUTODISCOVER`` is not a list of module names

@@ -18,7 +18,9 @@ One dict configures everything::
         "HANDLER": "shop.tasks.mux",                # handles the types no Django task declares
     }
 
-Every key is optional. A ``TASKS`` alias whose ``BACKEND`` is
+Every key is optional. Besides the keys above, every field of :class:`asynq.Config` is a key
+(``TASK_CHECK_INTERVAL``, ``ERROR_HANDLER`` as an import path, ...): all worker keys are handed
+to :meth:`asynq.Config.from_mapping`. A ``TASKS`` alias whose ``BACKEND`` is
 :class:`asynq_django.backend.AsynqBackend` may repeat any of these keys in its ``OPTIONS``;
 there, ``OPTIONS`` wins over ``ASYNQ``.
 
@@ -28,6 +30,8 @@ them (the system checks report it).
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,15 +50,12 @@ DEFAULT_RETENTION = 86400.0
 #: asynq's own default number of retries.
 DEFAULT_MAX_RETRY = 25
 
-KNOWN_KEYS = frozenset(
+#: The keys of this adapter; every other key is a worker (``asynq.Config``) setting.
+ADAPTER_KEYS = frozenset(
     {
         "REDIS_URL",
         "REDIS_OPTIONS",
         "CLUSTER",
-        "QUEUES",
-        "STRICT_PRIORITY",
-        "CONCURRENCY",
-        "SHUTDOWN_TIMEOUT",
         "RETENTION",
         "MAX_RETRY",
         "TIMEOUT",
@@ -82,10 +83,8 @@ class AsynqSettings:
     redis_url: str = DEFAULT_REDIS_URL
     redis_options: Mapping[str, Any] = field(default_factory=dict)
     cluster: bool = False
-    queues: Mapping[str, int] = field(default_factory=lambda: {"default": 1})
-    strict_priority: bool = False
-    concurrency: int = 0
-    shutdown_timeout: float = 8.0
+    #: The worker settings (``QUEUES``, ``CONCURRENCY``...), as ``Config.from_mapping`` takes.
+    server: Mapping[str, Any] = field(default_factory=dict)
     retention: float = DEFAULT_RETENTION
     max_retry: int = DEFAULT_MAX_RETRY
     timeout: float = 0.0
@@ -95,6 +94,16 @@ class AsynqSettings:
     autodiscover: tuple[str, ...] = ("tasks",)
     handler: str = ""
 
+    @property
+    def queues(self) -> Mapping[str, int]:
+        """The queues the worker processes, with their weights."""
+        return self.server_config().queues
+
+    @property
+    def concurrency(self) -> int:
+        """Tasks a worker runs at once."""
+        return self.server_config().concurrency
+
     def connection(self) -> RedisConnection:
         """Where Redis is; parsing only, no I/O."""
         return RedisConnection.from_url(
@@ -102,15 +111,11 @@ class AsynqSettings:
         )
 
     def server_config(self, **overrides: Any) -> Config:
-        """A worker :class:`asynq.Config` from these settings, with ``overrides`` applied."""
-        values: dict[str, Any] = {
-            "concurrency": self.concurrency,
-            "queues": dict(self.queues),
-            "strict_priority": self.strict_priority,
-            "shutdown_timeout": self.shutdown_timeout,
-        }
+        """A worker :class:`asynq.Config` from these settings, ``overrides`` (not ``None``)
+        applied."""
+        values = {k.lower(): v for k, v in self.server.items()}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return Config(**values)
+        return Config.from_mapping(values)
 
 
 def _seconds(check_id: str, name: str, value: Any) -> float:
@@ -161,6 +166,23 @@ def _periodic(value: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(value)
 
 
+def _server(raw: Mapping[str, Any]) -> dict[str, Any]:
+    worker_keys = {f.name.upper() for f in dataclasses.fields(Config)}
+    for key in raw:
+        if key not in ADAPTER_KEYS and str(key).upper() not in worker_keys:
+            close = difflib.get_close_matches(str(key), [*ADAPTER_KEYS, *worker_keys], n=2)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise SettingsError("asynq.E001", f"unknown ASYNQ key {key!r}{hint}")
+    server = {str(k): v for k, v in raw.items() if k not in ADAPTER_KEYS}
+    if "QUEUES" in server:
+        server["QUEUES"] = parse_queues(server["QUEUES"])
+    try:
+        Config.from_mapping(server)
+    except ValidationError as exc:
+        raise SettingsError("asynq.E004", f"ASYNQ: {exc}") from None
+    return server
+
+
 def parse(raw: Any) -> AsynqSettings:
     """Validate one ``ASYNQ``-style mapping (no I/O).
 
@@ -171,12 +193,6 @@ def parse(raw: Any) -> AsynqSettings:
         raw = {}
     if not isinstance(raw, Mapping):
         raise SettingsError("asynq.E001", f"ASYNQ must be a dict, not {type(raw).__name__}")
-    unknown = sorted(str(k) for k in raw if k not in KNOWN_KEYS)
-    if unknown:
-        raise SettingsError(
-            "asynq.E001",
-            f"unknown ASYNQ key(s) {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_KEYS))}",
-        )
     values: dict[str, Any] = {}
     url = raw.get("REDIS_URL") or os.environ.get("ASYNQ_REDIS_URL") or DEFAULT_REDIS_URL
     options = raw.get("REDIS_OPTIONS", {})
@@ -188,12 +204,10 @@ def parse(raw: Any) -> AsynqSettings:
         AsynqSettings(**values).connection()
     except ValidationError as exc:
         raise SettingsError("asynq.E002", f"REDIS_URL {url!r} is not usable: {exc}") from None
-    if "QUEUES" in raw:
-        values["queues"] = parse_queues(raw["QUEUES"])
-    values["strict_priority"] = bool(raw.get("STRICT_PRIORITY", False))
-    values["concurrency"] = _count("asynq.E004", "CONCURRENCY", raw.get("CONCURRENCY", 0))
-    for key, default in (("SHUTDOWN_TIMEOUT", 8.0), ("RETENTION", DEFAULT_RETENTION)):
-        values[key.lower()] = _seconds("asynq.E005", key, raw.get(key, default))
+    values["server"] = _server(raw)
+    values["retention"] = _seconds(
+        "asynq.E005", "RETENTION", raw.get("RETENTION", DEFAULT_RETENTION)
+    )
     values["timeout"] = _seconds("asynq.E005", "TIMEOUT", raw.get("TIMEOUT", 0))
     values["max_retry"] = _count("asynq.E004", "MAX_RETRY", raw.get("MAX_RETRY", DEFAULT_MAX_RETRY))
     values["enqueue_on_commit"] = bool(raw.get("ENQUEUE_ON_COMMIT", False))

@@ -34,7 +34,9 @@ def test_the_project_settings_pass_the_checks() -> None:
         ({"REDIS_URL": "http://localhost"}, "asynq.E002"),
         ({"QUEUES": {"default": 0}}, "asynq.E003"),
         ({"QUEUES": {"": 1}}, "asynq.E003"),
-        ({"CONCURRENCY": -1}, "asynq.E004"),
+        ({"CONCURRENCY": "many"}, "asynq.E004"),
+        ({"SHUTDOWN_TIMEOUT": -1}, "asynq.E004"),
+        ({"ERROR_HANDLER": "nowhere.handler"}, "asynq.E004"),
         ({"RETENTION": "1h"}, "asynq.E005"),
         ({"PERIODIC_TASKS": [{"cron": "* * * * *"}]}, "asynq.E006"),
         ({"RETENTION": 0}, "asynq.W001"),
@@ -43,6 +45,17 @@ def test_the_project_settings_pass_the_checks() -> None:
 def test_bad_settings_are_reported_with_their_check_id(asynq: object, check_id: str) -> None:
     with override_settings(ASYNQ=asynq):
         assert asynq_messages() == [check_id]
+
+
+def test_every_config_field_is_a_key_and_typos_name_the_close_match() -> None:
+    with override_settings(ASYNQ={"TASK_CHECK_INTERVAL": 0.5, "STRICT_PRIORITY": True}):
+        config = get_settings().server_config(concurrency=3)
+        assert (config.task_check_interval, config.strict_priority) == (0.5, True)
+        assert config.concurrency == 3
+    with override_settings(ASYNQ={"CONCURENCY": 2}):
+        [message] = checks.run_checks(tags=["asynq"])
+        assert message.id == "asynq.E001"
+        assert "did you mean CONCURRENCY" in message.msg
 
 
 def test_backend_options_win_over_asynq_and_are_checked() -> None:

@@ -124,7 +124,7 @@ class Command(BaseCommand):
                 settings,
                 queues=queues,
                 concurrency=concurrency,
-                strict_priority=options["strict"] or settings.strict_priority,
+                strict_priority=options["strict"] or None,
             )
             server = Server(settings.connection(), config)
         except AsynqError as exc:
