@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -129,8 +130,12 @@ def unasync(text: str, phrases: list[tuple[str, str]], where: str) -> str:
 
 def ruff(text: str, path: str, *arguments: str) -> str:
     """``text`` as ruff leaves it (run as ``path``, so the project's settings apply)."""
-    executable = Path(sys.executable).parent / "ruff"
-    command = [str(executable), *arguments, "--stdin-filename", str(ROOT / path), "-"]
+    # The ruff beside this interpreter (the project's pinned one), else the one on PATH.
+    beside = Path(sys.executable).parent / "ruff"
+    executable = str(beside) if beside.exists() else shutil.which("ruff")
+    if executable is None:
+        raise SystemExit("ruff is not installed: pip install -e '.[dev]'")
+    command = [executable, *arguments, "--stdin-filename", str(ROOT / path), "-"]
     done = subprocess.run(command, input=text, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"ruff failed on the twin of {path}:\n{done.stderr}{done.stdout}")
