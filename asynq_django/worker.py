@@ -167,12 +167,12 @@ class _Attempt:
         try:
             returned = self.django_task.func(*self._call_args(), **self.kwargs)
             value = self.api.normalize_json(returned)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self.result, final = self._failed(exc)
             task.result_writer.write(self.attempts.dump())
             if final:
                 self.api.task_finished.send(self.sender, task_result=self.result)
-            raise
+            _reraise(exc)
         self.attempts.succeed(value)
         task.result_writer.write(self.attempts.dump())
         self.result = self._result(self.api.TaskResultStatus.SUCCESSFUL)
@@ -184,16 +184,24 @@ class _Attempt:
         try:
             returned = await self.django_task.func(*self._call_args(), **self.kwargs)
             value = self.api.normalize_json(returned)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self.result, final = self._failed(exc)
             await task.result_writer.write_async(self.attempts.dump())
             if final:
                 await self.api.task_finished.asend(self.sender, task_result=self.result)
-            raise
+            _reraise(exc)
         self.attempts.succeed(value)
         await task.result_writer.write_async(self.attempts.dump())
         self.result = self._result(self.api.TaskResultStatus.SUCCESSFUL)
         await self.api.task_finished.asend(self.sender, task_result=self.result)
+
+
+def _reraise(exc: BaseException) -> None:
+    # A task calling sys.exit() fails like any other (as Django's own backends have it); the
+    # SystemExit itself must not reach the event loop, which would stop the whole worker.
+    if isinstance(exc, SystemExit):
+        raise RuntimeError(f"the task exited: SystemExit({exc.code!r})") from exc
+    raise exc
 
 
 def _drained(inspector: Inspector, queues: list[str]) -> bool:

@@ -97,3 +97,18 @@ def mux_touch(task: Any) -> None:
 
 
 periodic("@every 1s", touch, kwargs={"order_id": 0}, queue="critical")
+
+
+@task(max_retry=0)
+def exit_task() -> None:
+    raise SystemExit("This Task failed due to SystemExit")
+
+
+@task(max_retry=0)
+def complex_return_value() -> Any:
+    return lambda: True  # neither JSON nor picklable
+
+
+@task(max_retry=0)
+def complex_exception() -> None:
+    raise ValueError(ValueError("This task failed"))

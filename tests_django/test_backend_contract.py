@@ -1,0 +1,92 @@
+"""The checks of Django's own task backend tests (``tests/tasks`` in Django's source) that apply
+to a backend whose tasks run in a worker: each asserts what Django's asserts for its built-in
+backends, with the task run by the asynq worker in between."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from datetime import datetime
+
+import pytest
+
+from asynq_django.tasks_api import TaskResultDoesNotExist, TaskResultStatus, task_backends
+from tests_django.shop import tasks
+from tests_django.test_db_hygiene import drain_in_process
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_enqueue_with_invalid_argument() -> None:
+    with pytest.raises(TypeError, match="Unsupported type"):
+        tasks.add.enqueue(datetime.now(), 1)
+
+
+async def test_aenqueue_with_invalid_argument() -> None:
+    with pytest.raises(TypeError, match="Unsupported type"):
+        await tasks.add.aenqueue(datetime.now(), 1)
+
+
+def test_enqueue_task() -> None:
+    result = tasks.add.enqueue(1, b=2)
+    assert result.status == TaskResultStatus.READY
+    assert result.task == tasks.add
+    assert (result.args, result.kwargs) == ([1], {"b": 2})
+    assert result.backend == "default" and result.errors == [] and result.worker_ids == []
+
+
+async def test_refresh_result() -> None:
+    result = await tasks.add.aenqueue(1, 2)
+    original = dataclasses.asdict(result)
+    await result.arefresh()
+    assert dataclasses.asdict(result) == original
+
+
+def test_refresh_after_the_worker_ran() -> None:
+    result = tasks.add.enqueue(1, 2)
+    drain_in_process()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == {"sum": 3}
+    assert result.enqueued_at <= result.started_at <= result.finished_at
+
+
+def test_get_missing_result() -> None:
+    with pytest.raises(TaskResultDoesNotExist):
+        task_backends["default"].get_result("123")
+
+
+def test_pickle_task_result() -> None:
+    result = tasks.add.enqueue(1, 2)
+    assert pickle.loads(pickle.dumps(result)) == result
+
+
+def test_complex_exception() -> None:
+    result = tasks.complex_exception.enqueue()
+    drain_in_process()
+    failed = tasks.complex_exception.get_result(result.id)
+    assert failed.status == TaskResultStatus.FAILED
+    with pytest.raises(ValueError, match="Task failed"):
+        failed.return_value  # noqa: B018
+    assert failed.enqueued_at <= failed.started_at <= failed.finished_at
+    assert failed.errors[0].exception_class is ValueError
+    assert 'ValueError(ValueError("This task failed"))' in failed.errors[0].traceback
+
+
+def test_complex_return_value() -> None:
+    result = tasks.complex_return_value.enqueue()
+    drain_in_process()
+    failed = tasks.complex_return_value.get_result(result.id)
+    assert failed.status == TaskResultStatus.FAILED
+    assert failed.errors[0].exception_class is TypeError
+    assert "Unsupported type" in failed.errors[0].traceback
+
+
+def test_a_task_calling_exit_fails_without_stopping_the_worker() -> None:
+    exited = tasks.exit_task.enqueue()
+    after = tasks.add.enqueue(2, 2)
+    drain_in_process()
+    failed = tasks.exit_task.get_result(exited.id)
+    assert failed.status == TaskResultStatus.FAILED
+    assert failed.errors[0].exception_class is SystemExit
+    assert tasks.add.get_result(after.id).return_value == {"sum": 4}
