@@ -131,13 +131,16 @@ class AsgiToWsgi:
         status = 500
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
+        complete = asyncio.Event()
 
         async def receive() -> Message:
             nonlocal sent_body
             if not sent_body:
                 sent_body = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            # The client is gone once the response is complete; never block forever.
+            # The client goes away once the whole response is sent, not before: a streamed
+            # response (a static file) listens for the disconnect and stops sending on it.
+            await complete.wait()
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
@@ -147,6 +150,8 @@ class AsgiToWsgi:
                 headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    complete.set()
 
         await self.app(scope, receive, send)
         return status, headers, chunks

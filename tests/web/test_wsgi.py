@@ -56,6 +56,17 @@ def test_pages_and_api_under_a_prefix(http: httpx.Client, redis_url: str) -> Non
     assert http.get("/asynq/nope").status_code == 404
 
 
+def test_static_files_arrive_whole(http: httpx.Client) -> None:
+    """A file response streams, and listens for the client leaving meanwhile: the client may
+    leave only after the last chunk."""
+    from importlib.resources import files
+
+    for name in ("dashboard.css", "dashboard.js", "favicon.svg"):
+        served = http.get(f"/asynq/static/{name}")
+        assert served.status_code == 200
+        assert served.content == files("asynq.web").joinpath("static", name).read_bytes()
+
+
 def test_form_mutation_with_csrf(http: httpx.Client, redis_url: str, r: redis.Redis) -> None:
     with asynq.Client(redis_url) as c:
         task_id = c.enqueue(asynq.Task("t")).id
