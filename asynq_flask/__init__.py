@@ -11,13 +11,22 @@
 
 - settings from ``ASYNQ_*`` config keys (see :meth:`Asynq.init_app`);
 - task functions that run inside a fresh app context per task;
-- ``flask asynq worker|scheduler|stats|pause|unpause``.
+- ``flask asynq worker|scheduler|stats|pause|unpause``;
+- the dashboard as a blueprint (:func:`dashboard_blueprint`, needs the ``web`` extra).
 
 Needs the ``flask`` extra: ``pip install 'asynq-python[flask]'``.
 """
 
+from asynq_flask.dashboard import dashboard_blueprint
 from asynq_flask.extension import EXTENSION_KEY, Asynq, AsynqState
 from asynq_flask.settings import AsynqSettings
 from asynq_flask.worker import AppContextHandler
 
-__all__ = ["EXTENSION_KEY", "AppContextHandler", "Asynq", "AsynqSettings", "AsynqState"]
+__all__ = [
+    "EXTENSION_KEY",
+    "AppContextHandler",
+    "Asynq",
+    "AsynqSettings",
+    "AsynqState",
+    "dashboard_blueprint",
+]
