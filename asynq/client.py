@@ -227,13 +227,24 @@ class AsyncClient(AsyncFacade):
             ``redis.asyncio.Redis``/``RedisCluster`` (then the caller keeps ownership).
             Defaults to ``$ASYNQ_REDIS_URL`` or ``redis://127.0.0.1:6379/0``.
         clock: Where "now" comes from (tests pass a ``FakeClock``).
+        fast_lane: ``False`` sends every call through redis-py's public API; by default
+            (``None``: unless ``$ASYNQ_FAST_LANE`` is ``0``) a plain standalone client writes
+            straight onto redis-py's pooled connections, and enqueues issued concurrently on
+            this client go out together in pipelined writes
+            (docs/operations.md#the-fast-lane).
 
-    One client serves every task of its event loop: redis-py pools its connections.
+    One client serves all tasks of its event loop: concurrent enqueues share round trips.
     """
 
-    def __init__(self, redis: AsyncRedisLike | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        redis: AsyncRedisLike | None = None,
+        *,
+        clock: Clock | None = None,
+        fast_lane: bool | None = None,
+    ) -> None:
         client, self._owned = resolve_async(redis)
-        self._driver = AsyncDriver(client)
+        self._driver = AsyncDriver(client, fast_lane)
         self._core = _ClientCore(clock)
 
     @property
@@ -305,13 +316,24 @@ class Client(SyncFacade):
             ``redis.Redis``/``RedisCluster`` (then the caller keeps ownership).
             Defaults to ``$ASYNQ_REDIS_URL`` or ``redis://127.0.0.1:6379/0``.
         clock: Where "now" comes from (tests pass a ``FakeClock``).
+        fast_lane: ``False`` sends every call through redis-py's public API; by default
+            (``None``: unless ``$ASYNQ_FAST_LANE`` is ``0``) a plain standalone client writes
+            straight onto redis-py's pooled connections, and enqueues issued concurrently on
+            this client go out together in pipelined writes
+            (docs/operations.md#the-fast-lane).
 
-    The client is thread-safe: redis-py pools its connections.
+    The client is thread-safe: enqueues from concurrent threads share round trips.
     """
 
-    def __init__(self, redis: RedisLike | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        redis: RedisLike | None = None,
+        *,
+        clock: Clock | None = None,
+        fast_lane: bool | None = None,
+    ) -> None:
         client, self._owned = resolve_sync(redis)
-        self._driver = SyncDriver(client)
+        self._driver = SyncDriver(client, fast_lane)
         self._core = _ClientCore(clock)
 
     @property

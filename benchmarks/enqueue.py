@@ -34,6 +34,8 @@ QUEUE = "bench"
 SEQUENTIAL_TASKS = 20_000
 BULK_TASKS = 50_000
 CONCURRENCY = 8
+#: Coroutines of the busy-web-app scenario (one AsyncClient, many concurrent requests).
+MANY_COROUTINES = 64
 #: Tasks of the (untimed) run whose sent commands are counted with MONITOR.
 COUNTED_TASKS = 200
 
@@ -142,17 +144,28 @@ def bulk_1000(env: Env) -> list[Row]:
     return _bulk(env, 1000)
 
 
+async def _concurrent_async(env: Env, coroutines: int) -> list[Row]:
+    """``coroutines`` coroutines sharing one ``AsyncClient``; Go: as many goroutines."""
+    name = f"enqueue {coroutines} concurrent (AsyncClient)"
+    n = env.count(SEQUENTIAL_TASKS) // coroutines * coroutines
+
+    async def work(client: asynq.AsyncClient, count: int) -> None:
+        shares = [count // coroutines + (i < count % coroutines) for i in range(coroutines)]
+        await asyncio.gather(*(_sequential_async(client, share) for share in shares))
+
+    return await _python_async(env, name, n, work) + _go(env, name, n, coroutines)
+
+
 @benchmark(f"enqueue {CONCURRENCY} concurrent (AsyncClient)", group="enqueue")
 async def concurrent_async(env: Env) -> list[Row]:
     """``CONCURRENCY`` coroutines sharing one ``AsyncClient``; Go: as many goroutines."""
-    name = f"enqueue {CONCURRENCY} concurrent (AsyncClient)"
-    n = env.count(SEQUENTIAL_TASKS) // CONCURRENCY * CONCURRENCY
+    return await _concurrent_async(env, CONCURRENCY)
 
-    async def work(client: asynq.AsyncClient, count: int) -> None:
-        shares = [count // CONCURRENCY + (i < count % CONCURRENCY) for i in range(CONCURRENCY)]
-        await asyncio.gather(*(_sequential_async(client, share) for share in shares))
 
-    return await _python_async(env, name, n, work) + _go(env, name, n, CONCURRENCY)
+@benchmark(f"enqueue {MANY_COROUTINES} concurrent (AsyncClient)", group="enqueue")
+async def many_concurrent_async(env: Env) -> list[Row]:
+    """``MANY_COROUTINES`` coroutines sharing one ``AsyncClient`` (a busy FastAPI app)."""
+    return await _concurrent_async(env, MANY_COROUTINES)
 
 
 @benchmark(f"enqueue {CONCURRENCY} threads (Client)", group="enqueue")

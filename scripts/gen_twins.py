@@ -53,8 +53,8 @@ PHRASES: dict[str, list[tuple[str, str]]] = {
             "from blocking code (Django views, Flask, scripts).",
         ),
         (
-            "One client serves every task of its event loop: redis-py pools its connections.",
-            "The client is thread-safe: redis-py pools its connections.",
+            "One client serves all tasks of its event loop: concurrent enqueues share round trips.",
+            "The client is thread-safe: enqueues from concurrent threads share round trips.",
         ),
     ],
     "asynq/_broker/drivers.py": [

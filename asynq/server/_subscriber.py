@@ -26,7 +26,7 @@ import hiredis
 import redis.exceptions
 
 from asynq._base import keys
-from asynq._broker import resp
+from asynq._broker.lane import resp
 from asynq.server._handoff import Handoff
 from asynq.server._workers import WorkerRegistry
 

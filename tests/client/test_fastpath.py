@@ -1,6 +1,6 @@
 """The producer fast path gives exactly what the plain path gives.
 
-- The drivers' lane (``asynq._broker.wire``) writes byte-identical Redis state to redis-py's
+- The drivers' lane (``asynq._broker.lane.wire``) writes byte-identical Redis state to redis-py's
   ``execute_command``/pipeline path, recovers from SCRIPT FLUSH (NOSCRIPT) and from a Redis
   restart, and is safe across threads and ``fork``.
 - The client's shortcuts (``asynq._fastcompose``) equal ``options.compose``,
@@ -27,7 +27,7 @@ import asynq
 from asynq import FakeClock, Task, TaskState
 from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, Stream
 from asynq._broker.drivers import AsyncDriver, SyncDriver
-from asynq._broker.wire import AsyncLane, SyncLane
+from asynq._broker.lane.wire import AsyncLane, SyncLane
 from asynq._fastcompose import (
     ComposeMemo,
     copy_info,

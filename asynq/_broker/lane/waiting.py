@@ -17,7 +17,7 @@ import socket
 from time import perf_counter
 from typing import Final
 
-from asynq._broker.resp import Replies
+from asynq._broker.lane.resp import Replies
 
 #: Bytes asked of the socket per read.
 RECV_SIZE: Final = 65536

@@ -1,4 +1,4 @@
-"""RESP bytes for the fast lane (:mod:`asynq._broker.wire`), made the way redis-py makes them.
+"""RESP bytes for the fast lane (:mod:`asynq._broker.lane.wire`), made as redis-py makes them.
 
 - Calls are packed with ``hiredis.pack_command``, which is what redis-py itself packs with when
   hiredis is installed (it is a dependency), after the same first-argument split.

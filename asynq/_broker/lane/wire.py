@@ -5,9 +5,9 @@ observability hooks, event dispatch, retry closures, pool bookkeeping) than a lo
 to run an enqueue script, so the producer's hot path talks to the connection directly. The lane
 keeps every contract of the plain path:
 
-- **Bytes and replies** are redis-py's own (see :mod:`asynq._broker.resp`). The lane takes only
-  calls whose replies redis-py would not post-process: scripts, and commands without a response
-  callback; error replies come back as the same exception objects.
+- **Bytes and replies** are redis-py's own (see :mod:`asynq._broker.lane.resp`). The lane
+  takes only calls whose replies redis-py would not post-process: scripts, and commands
+  without a response callback; error replies come back as the same exception objects.
 - **Connections** come from the client's own pool. A socket failure disconnects the connection
   and the exchange is retried under the connection's ``Retry`` policy, as redis-py does; an
   interrupted read disconnects too, so no reply is ever left for the next user.
@@ -16,10 +16,11 @@ Only plain standalone clients take the lane (TCP or Unix socket, no TLS, no clie
 not Sentinel or Cluster, not a single-connection client); every other client, and every other
 call, goes the plain redis-py way. The lane does not emit redis-py's OpenTelemetry metrics.
 
-Two things only the lane can do: a Pipeline or :class:`~asynq._broker.calls.Stream` is packed
-(and a Stream's calls made) in chunks while the first chunks are sent, so Redis starts on them
-at once; and work that does not need the replies (``meanwhile``, e.g. building TaskInfos) runs
-after the send, while Redis works.
+Calls issued concurrently on one client are coalesced into shared writes
+(:mod:`asynq._broker.lane.coalesce`). Two more things only the lane can do: a Pipeline or
+:class:`~asynq._broker.calls.Stream` is packed (and a Stream's calls made) in chunks while the
+first chunks are sent, so Redis starts on them at once; and work that does not need the replies
+(``meanwhile``, e.g. building TaskInfos) runs after the send, while Redis works.
 """
 
 from __future__ import annotations
@@ -29,21 +30,21 @@ import os
 import select
 import socket
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from threading import get_ident
 from time import monotonic
 from typing import Any, Final
 
-import hiredis
 import redis
 import redis.asyncio
 import redis.asyncio.connection as aconn
 import redis.connection as sconn
 import redis.exceptions
 
-from asynq._broker import resp
 from asynq._broker.calls import Command, Pipeline, Script, Stream
-from asynq._broker.waiting import CAN_POLL, RECV_SIZE, Waiting, read_all
+from asynq._broker.lane import resp
+from asynq._broker.lane.coalesce import AsyncCoalescer, SyncCoalescer
+from asynq._broker.lane.waiting import CAN_POLL, RECV_SIZE, Waiting, read_all
 
 #: Exchanges with more replies than this (pipelines) learn how to wait apart from single
 #: calls: their replies take far longer, so the timings must not mix.
@@ -72,7 +73,6 @@ def _plain_standalone(client: Any, client_type: type, pools: tuple[type, ...], c
         type(pool) in pools
         and pool.connection_class in conns
         and getattr(pool, "cache", None) is None
-        and int(hiredis.__version__.split(".")[0]) >= 3  # RESP3 frames (redis-py's default)
     )
 
 
@@ -141,13 +141,25 @@ class _Lane:
         if isinstance(call, Command) and not self._raw_reply(call):
             raise ValueError(f"a Stream cannot carry {call.args[0]!r}: redis-py parses its reply")
 
-    def _parts(self, call: Command | Script | Many) -> tuple[Iterable[bytes], int | None]:
-        """What to send for ``call``, and how many replies (``None``: one per call sent)."""
+    def _parts(
+        self, call: Command | Script | Many
+    ) -> tuple[Sequence[bytes] | resp.Calls, int | None]:
+        """What to send for ``call``, and how many replies (``None``: one per call sent). A
+        small call is packed at once, as one part: that is what gets coalesced."""
+        if isinstance(call, Pipeline) and len(call.calls) <= SMALL_REPLIES:
+            return (b"".join(map(resp.packed, call.calls)),), len(call.calls)
         if isinstance(call, Pipeline):
             return resp.Calls(call.calls), None
         if isinstance(call, Stream):
             return resp.Calls(call.calls, self._vet), None
         return (resp.packed(call),), 1
+
+
+def _many_calls(call: Command | Script | Many, parts: object) -> Sequence[Command | Script] | None:
+    """The calls of a Pipeline or Stream once sent (``None`` for a single call)."""
+    if isinstance(parts, resp.Calls):
+        return parts.calls
+    return call.calls if isinstance(call, Pipeline) else None
 
 
 def _value(reply: Any) -> Any:
@@ -182,6 +194,7 @@ class SyncLane(_Lane):
         self._parked: list[Any] = []
         self._pid = os.getpid()
         weakref.finalize(self, _unpark, self._pool, self._parked, self._pid)
+        self._coalescer = SyncCoalescer(self._exchange)
 
     @classmethod
     def attach(cls, client: object) -> SyncLane | None:
@@ -201,11 +214,15 @@ class SyncLane(_Lane):
         once = _Once(meanwhile)
         parts, count = self._parts(call)
         try:
-            replies = self._exchange(parts, count, once)
+            if isinstance(parts, resp.Calls):
+                replies = self._exchange(parts, count, once)
+            else:
+                replies = self._coalescer.submit(parts[0], count or 0, once)
         except _MeanwhileFailed as failed:
             raise failed.error from None
-        if isinstance(parts, resp.Calls):
-            missing = resp.missing_scripts(parts.calls, replies)
+        calls = _many_calls(call, parts)
+        if calls is not None:
+            missing = resp.missing_scripts(calls, replies)
             if missing:  # NOSCRIPT means the script did not run: sending its source is safe
                 payload = b"".join(resp.eval_(c) for _, c in missing)
                 again = self._exchange((payload,), len(missing), once)
@@ -221,7 +238,9 @@ class SyncLane(_Lane):
         """Give the parked connections back to the pool (the lane stays usable)."""
         _unpark(self._pool, self._parked, self._pid)
 
-    def _exchange(self, parts: Iterable[bytes], count: int | None, once: _Once) -> list[Any]:
+    def _exchange(
+        self, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
+    ) -> list[Any]:
         conn = self._checkout()
         me = get_ident()
         self._busy.add(me)
@@ -254,7 +273,7 @@ class SyncLane(_Lane):
             self._pool.release(conn)
 
     def _roundtrip(
-        self, conn: Any, parts: Iterable[bytes], count: int | None, once: _Once
+        self, conn: Any, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
     ) -> list[Any]:
         conn.send_packed_command(parts)  # connects if needed; maps socket errors
         count = _sent(parts, count)
@@ -316,10 +335,15 @@ class AsyncLane(_Lane):
     could not be handed back if the client were dropped without ``await close()``.
     """
 
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        super().__init__(client)
+        self._coalescer = AsyncCoalescer(self._exchange)
+
     @classmethod
     def attach(cls, client: object) -> AsyncLane | None:
         """A lane for ``client``, or ``None`` when it must keep the plain path."""
         if _plain_standalone(client, redis.asyncio.Redis, _ASYNC_POOLS, _ASYNC_CONNECTIONS):
+            assert isinstance(client, redis.asyncio.Redis)
             return cls(client)
         return None
 
@@ -330,11 +354,15 @@ class AsyncLane(_Lane):
         once = _Once(meanwhile)
         parts, count = self._parts(call)
         try:
-            replies = await self._exchange(parts, count, once)
+            if isinstance(parts, resp.Calls):
+                replies = await self._exchange(parts, count, once)
+            else:
+                replies = await self._coalescer.submit(parts[0], count or 0, once)
         except _MeanwhileFailed as failed:
             raise failed.error from None
-        if isinstance(parts, resp.Calls):
-            missing = resp.missing_scripts(parts.calls, replies)
+        calls = _many_calls(call, parts)
+        if calls is not None:
+            missing = resp.missing_scripts(calls, replies)
             if missing:
                 payload = b"".join(resp.eval_(c) for _, c in missing)
                 again = await self._exchange((payload,), len(missing), once)
@@ -349,7 +377,9 @@ class AsyncLane(_Lane):
     async def close(self) -> None:
         """Nothing to give back: this lane parks no connection between exchanges."""
 
-    async def _exchange(self, parts: Iterable[bytes], count: int | None, once: _Once) -> list[Any]:
+    async def _exchange(
+        self, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
+    ) -> list[Any]:
         pool = self._pool
         conn = await pool.get_connection()
         try:
@@ -361,7 +391,7 @@ class AsyncLane(_Lane):
             await pool.release(conn)
 
     async def _roundtrip(
-        self, conn: Any, parts: Iterable[bytes], count: int | None, once: _Once
+        self, conn: Any, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
     ) -> list[Any]:
         if not conn.is_connected:
             await conn.connect()
@@ -386,7 +416,7 @@ class AsyncLane(_Lane):
             raise
 
     async def _write_read(
-        self, conn: Any, parts: Iterable[bytes], count: int | None, once: _Once
+        self, conn: Any, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
     ) -> list[Any]:
         writer = conn._writer
         for part in parts:
