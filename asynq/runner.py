@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from asynq._default_client import configured_redis
+from asynq._fleet import run_fleet
 from asynq._imports import import_module, import_object
 from asynq.connection import AsyncRedisLike
 from asynq.errors import AsynqError, ValidationError
@@ -133,6 +134,7 @@ def run_worker(
     app_dir: str | os.PathLike[str] | None = None,
     factory: bool = False,
     log_level: str | int | None = None,
+    processes: int = 1,
 ) -> int:
     """Run a worker server with ``target`` until SIGTERM or SIGINT; return the exit status.
 
@@ -147,21 +149,34 @@ def run_worker(
         factory: ``target`` is a callable returning the handler.
         log_level: When given (``"info"``, ``logging.DEBUG``, ...), set up logging to stderr
             at that level if the program has not, and set the ``asynq`` loggers to it.
+        processes: Run this many worker servers, each in a forked process of its own, under
+            a supervisor that replaces a crashed one and passes signals on (see
+            ``docs/operations.md#several-worker-processes``). Each process has
+            ``config.concurrency`` workers. 1 (the default): one server in this process.
 
     Returns:
-        0 once the server stopped cleanly; 1 after logging a one-line error (on the
-        ``asynq.runner`` logger) when the input is bad or the server could not start.
+        0 once the server (every server) stopped cleanly; 1 after logging a one-line error
+        (on the ``asynq.runner`` logger) when the input is bad or the server could not start.
     """
     try:
         _setup_logging(log_level)
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+            raise ValidationError(f"processes must be a positive integer, got {processes!r}")
         handler = load_handler(target, app_dir=app_dir, imports=imports, factory=factory)
-        if config is not None and not isinstance(config, Config):
-            config = Config.from_mapping(config)
-        server = Server(_redis(redis), config)
+        settings = config if isinstance(config, Config | None) else Config.from_mapping(config)
     except ValidationError as exc:
         return _failed("worker", exc)
+    if processes > 1:
+        # Each forked child builds its own server: a server's identity is its process, and
+        # its connections and event loop must not be shared across a fork.
+        return run_fleet(lambda: _serve(handler, settings, redis), processes)
+    return _serve(handler, settings, redis)
+
+
+def _serve(handler: Handler, config: Config | None, redis: AsyncRedisLike | None) -> int:
+    """One worker server in this process until it is stopped; the exit status."""
     try:
-        server.run(handler)
+        Server(_redis(redis), config).run(handler)
     except AsynqError as exc:
         return _failed("worker", exc)
     return 0

@@ -32,11 +32,27 @@ import socket
 from collections.abc import Awaitable, Callable, Iterator
 from typing import ClassVar
 
-__all__ = ["ACTIVE", "CLOSED", "NEW", "STOPPED", "Service", "hostname", "signal_handlers"]
+__all__ = [
+    "ACTIVE",
+    "CLOSED",
+    "NEW",
+    "STOPPED",
+    "Service",
+    "default_logging",
+    "hostname",
+    "signal_handlers",
+]
 
 NEW, ACTIVE, STOPPED, CLOSED = "new", "active", "stopped", "closed"
 
 _LOG_FORMAT = "asynq: pid=%(process)d %(asctime)s %(levelname)s: %(message)s"
+
+
+def default_logging(log: logging.Logger) -> None:
+    """Log INFO and above to stderr, as Go's default logger does, when the program configured
+    no logging at all (neither the root logger nor ``log`` has a handler)."""
+    if not logging.getLogger().handlers and not log.handlers:
+        logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
 
 
 def hostname() -> str:
@@ -167,10 +183,7 @@ class Service:
             raise self._failure
 
     def _run(self, start: Callable[[], Awaitable[None]]) -> None:
-        # Go's default logger writes INFO and above to stderr; do the same when the program
-        # configured no logging at all.
-        if not logging.getLogger().handlers and not self._log.handlers:
-            logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+        default_logging(self._log)
         asyncio.run(self._serve_with_signals(start))
 
     async def _serve_with_signals(self, start: Callable[[], Awaitable[None]]) -> None:

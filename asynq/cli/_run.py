@@ -33,6 +33,16 @@ import_option = click.option(
 )
 
 
+#: ``--processes N``, shared with the framework adapters' worker commands.
+processes_option = click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (forked, supervised), each with --concurrency workers.",
+)
+
+
 def worker_options(command: F) -> F:
     """``-c/--concurrency``, ``-Q/--queue name=weight`` (repeatable) and ``--strict``: the
     worker flags, shared with the framework adapters' worker commands."""
@@ -59,6 +69,7 @@ def worker_options(command: F) -> F:
 @import_option
 @_app_dir
 @log_level_option
+@processes_option
 def worker(
     target: str,
     concurrency: int | None,
@@ -68,11 +79,14 @@ def worker(
     imports: tuple[str, ...],
     app_dir: str,
     log_level: str,
+    processes: int,
 ) -> None:
     """Run a worker server processing tasks with TARGET, a "module:object" handler.
 
     TARGET is a ServeMux, or any callable handler (sync or async) taking a task.
     Stop it with Ctrl-C or SIGTERM (graceful); a second signal stops it at once.
+    With --processes N, N forked worker processes (each with --concurrency workers) run
+    under a supervisor that replaces a crashed one and passes these signals on.
     """
     from asynq.runner import load_handler, run_worker
     from asynq.server import Config
@@ -85,7 +99,13 @@ def worker(
         settings["queues"] = dict(queues)
     config = Config(**settings)
     exit_with(
-        run_worker(handler, config, redis=get_state().connection.build(), log_level=log_level)
+        run_worker(
+            handler,
+            config,
+            redis=get_state().connection.build(),
+            log_level=log_level,
+            processes=processes,
+        )
     )
 
 
