@@ -195,8 +195,16 @@ class Task:
         headers: Mapping[str, str] | None = None,
         **options: Unpack[TaskOptions],
     ) -> Task:
-        """Build a task whose payload is ``data`` encoded as compact UTF-8 JSON."""
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        """Build a task whose payload is ``data`` encoded as compact UTF-8 JSON.
+
+        Raises:
+            ValidationError: ``data`` cannot be encoded as JSON, or as for :class:`Task`.
+        """
+        try:
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            payload = text.encode()
+        except (TypeError, ValueError) as exc:  # not JSON-serialisable, a lone surrogate...
+            raise ValidationError(f"task payload cannot be encoded as JSON: {exc}") from None
         return cls(type, payload, headers=headers, **options)
 
     @property

@@ -27,7 +27,7 @@ from asynq._options import Composed, compose
 from asynq._resolve import resolve_async, resolve_sync
 from asynq._task import Duration, Instant, Task, TaskInfo
 from asynq.connection import AsyncRedis, AsyncRedisLike, RedisLike, SyncRedis
-from asynq.errors import AsynqError
+from asynq.errors import AsynqError, ValidationError
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -159,7 +159,7 @@ class _ClientCore:
         allows. ``trace`` (:func:`asynq.tracing.trace_headers`) joins the headers unless the
         task or the call already carries a trace context."""
         if not isinstance(task, Task):
-            raise TypeError(f"expected an asynq.Task, not {type(task).__name__}")
+            raise ValidationError(f"expected an asynq.Task, not {type(task).__name__}")
         if trace:
             given = opts.get("headers") or {}
             if "traceparent" not in task.headers and "traceparent" not in given:
@@ -195,7 +195,12 @@ class _ClientCore:
         if trace:
             key = None  # memo templates carry no headers: compose every task in full
         plan: list[Planned] = []
-        specs = list(tasks)
+        try:
+            specs = list(tasks)
+        except TypeError:
+            raise ValidationError(
+                f"enqueue_many takes an iterable of tasks, not {type(tasks).__name__}"
+            ) from None
         for spec, task_id in zip(specs, new_task_ids(len(specs)), strict=True):
             if isinstance(spec, tuple):
                 task, own = spec

@@ -124,7 +124,7 @@ def test_validation_error_sends_nothing(make_client, redis_url, r) -> None:
         client.enqueue(Task("t"), timeout=0.5)
     with pytest.raises(ValidationError):
         client.enqueue(Task("t"), no_such_option=1)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match=r"expected an asynq\.Task"):
         client.enqueue("not a task")
     assert all_keys(r) == set()
 
