@@ -15,6 +15,7 @@
 - :func:`asynq_lifespan`: one ``AsyncClient`` per process, opened and closed by the lifespan
   (optionally with a worker server beside the app);
 - :func:`get_asynq_client` / :data:`AsynqClient`: the client as a dependency;
+- :func:`task_events`: a task's live state and progress as Server-Sent Events;
 - :func:`asynq_dashboard_router`: the dashboard as an ``APIRouter``, behind your dependencies;
 - ``python -m asynq_fastapi worker myapp.main:app``: a worker process running inside the
   app's lifespan (:func:`run_app_worker`, :func:`lifespan_state`, :func:`current_app`).
@@ -36,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from asynq_fastapi.dashboard import asynq_dashboard_router
 from asynq_fastapi.dependencies import AsynqClient, LifespanNotRunningError, get_asynq_client
 from asynq_fastapi.lifespan import AsynqLifespan, asynq_lifespan
+from asynq_fastapi.progress import task_events
 from asynq_fastapi.worker import current_app, lifespan_state, run_app_worker
 
 __all__ = [
@@ -48,4 +50,5 @@ __all__ = [
     "get_asynq_client",
     "lifespan_state",
     "run_app_worker",
+    "task_events",
 ]

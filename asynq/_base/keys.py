@@ -41,6 +41,13 @@ def task_key(qname: str, task_id: str) -> str:
     return f"asynq:{{{qname}}}:t:{task_id}"
 
 
+def progress_key(qname: str, task_id: str) -> str:
+    """The STREAM of progress reports of one task (Python only; Go never reads it):
+    ``asynq:{<qname>}:progress:<id>``. Outside the ``t:`` prefix, so nothing that walks the
+    task hashes meets it; it expires on its own."""
+    return f"asynq:{{{qname}}}:progress:{task_id}"
+
+
 def pending_key(qname: str) -> str:
     """The LIST of task ids ready to run."""
     return f"asynq:{{{qname}}}:pending"

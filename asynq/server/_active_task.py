@@ -5,6 +5,8 @@ puts in the handler's ``context.Context``, and its :class:`ResultWriter`.
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -67,10 +69,12 @@ class ResultWriter:
         context: TaskContext,
         write: Callable[[bytes], Coroutine[Any, Any, int]],
         loop: asyncio.AbstractEventLoop,
+        publish: Callable[[bytes], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self._task_id = task_id
         self._context = context
         self._write = write
+        self._publish = publish
         self._loop = loop
         # Made on the loop's thread; write() must not block that thread.
         self._loop_thread = threading.get_ident()
@@ -120,6 +124,20 @@ class ResultWriter:
                 "`await task.result_writer.write_async(data)`"
             )
         return asyncio.run_coroutine_threadsafe(self._write(checked), self._loop).result()
+
+    async def _report_async(self, data: bytes) -> None:
+        if self._publish is not None:
+            await self._publish(self._check(data))
+
+    def _report(self, data: bytes) -> None:
+        checked = self._check(data)
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError(
+                "report_progress() blocks; in an async handler use "
+                "`await task.report_progress_async(...)`"
+            )
+        if self._publish is not None:
+            asyncio.run_coroutine_threadsafe(self._publish(checked), self._loop).result()
 
 
 def plain_task(msg: TaskMessage) -> Task:
@@ -199,6 +217,34 @@ class ActiveTask(Task):
         """
         return self._context.done
 
+    def report_progress(
+        self, done: float, total: float | None = None, *, message: str = ""
+    ) -> None:
+        """Tell whoever watches this task how far it got (a plain ``def`` handler; blocks
+        until Redis answered). ``async def`` handlers use :meth:`report_progress_async`.
+
+        Watchers (:func:`asynq.progress.watch_task`, the dashboard's task page, an SSE
+        endpoint) receive each report as it is made; the last 100 are kept for a day.
+
+        Args:
+            done: Work done so far, in any unit (items, bytes, percent).
+            total: The whole, in the same unit, when known.
+            message: A short text for people ("resizing image 3 of 10").
+
+        Raises:
+            RuntimeError: called on the server's event loop thread.
+            ValidationError: ``done`` or ``total`` is not a finite number.
+            TaskCanceledError, TaskDeadlineExceededError: this attempt is over.
+            BrokerError: Redis failed.
+        """
+        self._writer._report(progress_report(done, total, message))
+
+    async def report_progress_async(
+        self, done: float, total: float | None = None, *, message: str = ""
+    ) -> None:
+        """:meth:`report_progress` from an ``async def`` handler."""
+        await self._writer._report_async(progress_report(done, total, message))
+
     @property
     def result_writer(self) -> ResultWriter:
         """Writes the task's result (Go's ``Task.ResultWriter()``)."""
@@ -206,3 +252,24 @@ class ActiveTask(Task):
 
     def __repr__(self) -> str:
         return f"ActiveTask(id={self.id!r}, type={self._type!r}, queue={self.queue!r})"
+
+
+def progress_report(done: float, total: float | None, message: str) -> bytes:
+    """The stored form of one progress report: compact JSON ``{"done", "total", "message"}``.
+
+    Raises:
+        ValidationError: ``done``/``total`` is not a finite number or ``message`` not text.
+    """
+    for name, value in (("done", done), ("total", total)):
+        if value is None and name == "total":
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ValidationError(f"progress {name} must be a finite number, not {value!r}")
+    if not isinstance(message, str):
+        raise ValidationError(f"progress message must be text, not {type(message).__name__}")
+    report = {"done": done, "total": total, "message": message}
+    return json.dumps(report, separators=(",", ":"), ensure_ascii=False).encode()

@@ -319,7 +319,12 @@ class Processor:
         async def write(data: bytes) -> int:
             return await self._driver.run(server_ops.write_result(msg.queue, msg.id, data))
 
-        writer = ResultWriter(msg.id, worker.context, write, asyncio.get_running_loop())
+        async def publish(data: bytes) -> None:
+            await self._driver.run(server_ops.report_progress(msg.queue, msg.id, data))
+
+        writer = ResultWriter(
+            msg.id, worker.context, write, asyncio.get_running_loop(), publish=publish
+        )
         return ActiveTask._create(msg, worker.context, writer)
 
     async def _work(

@@ -281,6 +281,18 @@ def write_result(qname: str, task_id: str, data: bytes) -> Op[int]:
     return len(data)
 
 
+#: Progress reports kept per task (the newest), and how long the stream outlives the last one.
+PROGRESS_KEPT = 100
+PROGRESS_TTL = 24 * 3600
+
+
+def report_progress(qname: str, task_id: str, data: bytes) -> Op[None]:
+    """Append a progress report to the task's stream (``XADD``, capped) and keep it a day."""
+    key = keys.progress_key(qname, task_id)
+    yield Command(("XADD", key, "MAXLEN", "~", PROGRESS_KEPT, "*", "data", data))
+    yield Command(("EXPIRE", key, PROGRESS_TTL))
+
+
 def ping() -> Op[None]:
     """``PING`` (the health check)."""
     yield Command(("PING",))

@@ -1,0 +1,182 @@
+"""Watching a task live: its state, and the progress its handler reports, as they happen.
+
+A handler reports with :meth:`ActiveTask.report_progress <asynq.ActiveTask.report_progress>`
+(``report_progress_async`` in ``async def`` handlers); each report is appended to the task's
+progress stream in Redis (``asynq:{<queue>}:progress:<id>``, the last 100 reports, kept a day).
+:func:`watch_task` follows that stream with a blocking read, so reports arrive as they are
+made, and looks at the task's state whenever the stream is quiet for ``check_interval``
+seconds, until the task is over::
+
+    async for update in asynq.progress.watch_task(redis_url, "default", task_id):
+        print(update.state, update.progress)
+
+Framework adapters turn the updates into Server-Sent Events (``update.as_dict()``); the
+dashboard's task page shows them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+import redis as redis_py
+
+from asynq._base import keys
+from asynq._resolve import resolve_async
+from asynq._task import TaskInfo, TaskState
+from asynq.connection import AsyncRedisLike
+from asynq.errors import BrokerError, TaskNotFoundError
+from asynq.inspector import AsyncInspector
+
+__all__ = ["Progress", "TaskUpdate", "watch_task"]
+
+#: States after which nothing more happens to the task (unless someone acts on it).
+FINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.ARCHIVED})
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One progress report: ``done`` out of ``total`` (``None``: unknown), and a message."""
+
+    done: float
+    total: float | None
+    message: str
+
+    @property
+    def fraction(self) -> float | None:
+        """``done / total`` between 0 and 1, when the total is known and positive."""
+        if not self.total or self.total <= 0:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskUpdate:
+    """What :func:`watch_task` yields: the task's state and its latest progress.
+
+    Attributes:
+        state: ``"pending"``, ``"active"``, ``"retry"``, ``"completed"``, ``"archived"``... or
+            ``"gone"`` when the task no longer exists (processed without a retention, or
+            deleted).
+        progress: The latest report, if the handler made one.
+        final: Nothing more will come: the task completed, was archived or is gone.
+        error: The task's last error message, if any.
+    """
+
+    state: str
+    progress: Progress | None
+    final: bool
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for Server-Sent Events and APIs."""
+        progress = None
+        if self.progress is not None:
+            progress = {
+                "done": self.progress.done,
+                "total": self.progress.total,
+                "message": self.progress.message,
+                "fraction": self.progress.fraction,
+            }
+        return {"state": self.state, "progress": progress, "final": self.final, "error": self.error}
+
+
+def _parse(fields: dict[bytes, bytes]) -> Progress | None:
+    try:
+        data = json.loads(fields[b"data"])
+        return Progress(float(data["done"]), _number(data.get("total")), str(data["message"]))
+    except (KeyError, ValueError, TypeError):
+        return None  # not one of ours: skip it rather than end the watch
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+async def watch_task(
+    redis: AsyncRedisLike | None,
+    queue: str,
+    task_id: str,
+    *,
+    check_interval: float = 1.0,
+) -> AsyncGenerator[TaskUpdate, None]:
+    """Yield the task's updates until it is over: first its current state (with the latest
+    progress already reported), then one update per new report or change of state.
+
+    Reports arrive as they are made (a blocking read of the task's progress stream); the state
+    is looked at after each report and whenever the stream was quiet for ``check_interval``
+    seconds. Stop early by breaking out of the loop (or cancelling the consuming task): the
+    connection it used goes back to its pool.
+
+    Args:
+        redis: A Redis URL, ``RedisConnection`` or ``redis.asyncio`` client (then it stays
+            open); ``None`` for ``$ASYNQ_REDIS_URL``.
+        queue: The task's queue.
+        task_id: The task's id.
+        check_interval: Seconds of quiet between two looks at the task's state.
+
+    Raises:
+        QueueNotFoundError: the queue is not registered.
+        TaskNotFoundError: no such task when the watch starts.
+        BrokerError: Redis failed.
+    """
+    client, owned = resolve_async(redis)
+    inspector = AsyncInspector(client)
+    stream = keys.progress_key(queue, task_id)
+    block_ms = max(1, int(check_interval * 1000))
+    try:
+        info: TaskInfo | None = await inspector.get_task_info(queue, task_id)
+        latest, last_id = await _latest(client, stream)
+        update = _update(info, latest)
+        yield update
+        while not update.final:
+            entries = await _read(client, stream, last_id, block_ms)
+            for entry_id, fields in entries:
+                last_id = entry_id
+                latest = _parse(fields) or latest
+            try:
+                info = await inspector.get_task_info(queue, task_id)
+            except TaskNotFoundError:
+                info = None
+            new = _update(info, latest)
+            if new != update:
+                update = new
+                yield update
+    finally:
+        await inspector.close()
+        if owned:
+            await client.aclose()
+
+
+def _update(info: TaskInfo | None, latest: Progress | None) -> TaskUpdate:
+    if info is None:
+        return TaskUpdate("gone", latest, final=True)
+    return TaskUpdate(
+        str(info.state), latest, final=info.state in FINAL_STATES, error=info.last_err
+    )
+
+
+async def _latest(client: Any, stream: str) -> tuple[Progress | None, bytes | str]:
+    try:
+        entries = await client.xrevrange(stream, count=1)
+    except redis_py.RedisError as exc:
+        raise BrokerError(f"cannot read the progress of the task: {exc}") from exc
+    if not entries:
+        return None, "0-0"
+    entry_id, fields = entries[0]
+    return _parse(fields), entry_id
+
+
+async def _read(client: Any, stream: str, last_id: bytes | str, block_ms: int) -> list[Any]:
+    try:
+        reply = await client.xread({stream: last_id}, block=block_ms, count=100)
+    except redis_py.RedisError as exc:
+        raise BrokerError(f"cannot read the progress of the task: {exc}") from exc
+    if not reply:
+        return []
+    # [[stream, [(id, fields), ...]]] (RESP2) or {stream: [[...]]} (RESP3)
+    if isinstance(reply, dict):
+        return [entry for entries in reply.values() for entry in entries[0]]
+    return list(reply[0][1])
