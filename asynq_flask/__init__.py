@@ -20,11 +20,9 @@ Needs the ``flask`` extra: ``pip install 'asynq-python[flask]'``.
 from asynq_flask.dashboard import dashboard_blueprint
 from asynq_flask.extension import EXTENSION_KEY, Asynq, AsynqState
 from asynq_flask.settings import AsynqSettings
-from asynq_flask.worker import AppContextHandler
 
 __all__ = [
     "EXTENSION_KEY",
-    "AppContextHandler",
     "Asynq",
     "AsynqSettings",
     "AsynqState",

@@ -16,7 +16,6 @@ and exit status 1.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import click
@@ -69,11 +68,10 @@ def worker(
         changes["queues"] = dict(queues)
     if strict:
         changes["strict_priority"] = True
-    config = dataclasses.replace(state.settings.server, **changes)
-    handler = state.extension.handler(current_app._get_current_object())  # type: ignore[attr-defined]
+    config = state.extension.server_config(current_app._get_current_object(), **changes)  # type: ignore[attr-defined]
     exit_with(
         run_worker(
-            handler,
+            state.extension.registry,
             config,
             imports=[*state.settings.imports, *imports],
             log_level=log_level,

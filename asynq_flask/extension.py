@@ -7,6 +7,7 @@ the task functions live on the object, each app's settings live in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
@@ -15,8 +16,9 @@ from flask import Flask, current_app
 
 import asynq
 from asynq import ActiveTask, TaskFunction, TaskRegistry
+from asynq.server import Config
 from asynq_flask.settings import AsynqSettings, read_settings
-from asynq_flask.worker import AppContextHandler
+from asynq_flask.worker import server_config
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -167,9 +169,18 @@ class Asynq:
             )
         return found
 
-    def handler(self, app: Flask | None = None) -> AppContextHandler:
-        """The worker's handler for ``app`` (default: the current app): this extension's task
-        functions, each run inside a fresh app context of that app."""
+    def server_config(self, app: Flask | None = None, **changes: Any) -> Config:
+        """The worker server's configuration for ``app`` (default: the current app): its
+        ``ASYNQ_*`` settings with ``changes`` applied, and hooks that run every task function
+        inside a fresh app context of that app. Run it with this extension's
+        :attr:`registry`::
+
+            Server(redis_url, asynq.server_config(app)).run(asynq.registry)
+
+        Raises:
+            RuntimeError: as :meth:`state`.
+            asynq.ValidationError: a change the server refuses.
+        """
         target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-        self.state(target)
-        return AppContextHandler(target, self.registry)
+        config = dataclasses.replace(self.state(target).settings.server, **changes)
+        return server_config(target, self.registry, config)

@@ -3,14 +3,15 @@ running each function inside a fresh app context whose teardown removes the data
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 import asynq
 from tests.flask_adapter import shop
@@ -31,6 +32,12 @@ def app(redis_url: str, tmp_path: Path) -> Iterator[Flask]:
     yield app
     with app.app_context():
         shop.db.engine.dispose()
+
+
+def hooks(app: Flask) -> dict[str, Any]:
+    """The app-context hooks of the extension's server configuration, for ``start_server``."""
+    config = shop.asynq.server_config(app)
+    return {"task_wrapper": config.task_wrapper, "thread_wrapper": config.thread_wrapper}
 
 
 def completed(r: redis.Redis, queue: str = "default") -> int:
@@ -59,7 +66,7 @@ def test_enqueue_sends_typed_tasks_to_the_apps_redis(app: Flask, r: redis.Redis)
 async def test_each_task_runs_in_a_fresh_app_context_torn_down_after_it(
     app: Flask, r: redis.Redis, start_server: Callable[..., Awaitable[Any]]
 ) -> None:
-    await start_server(shop.asynq.handler(app), concurrency=1)
+    await start_server(shop.asynq.registry, concurrency=1, **hooks(app))
     with app.app_context():
         infos = [shop.welcome.enqueue(1), shop.async_hello.enqueue("hi"), shop.boom.enqueue()]
         infos.append(shop.welcome.enqueue(1))
@@ -83,7 +90,7 @@ async def test_each_task_runs_in_a_fresh_app_context_torn_down_after_it(
 async def test_a_tasks_uncommitted_changes_never_reach_the_next_task(
     app: Flask, r: redis.Redis, start_server: Callable[..., Awaitable[Any]]
 ) -> None:
-    await start_server(shop.asynq.handler(app), concurrency=1)
+    await start_server(shop.asynq.registry, concurrency=1, **hooks(app))
     with app.app_context():
         for n in range(5):
             shop.rename_uncommitted.enqueue(1, f"dirty-{n}")
@@ -100,7 +107,7 @@ async def test_a_tasks_uncommitted_changes_never_reach_the_next_task(
 async def test_a_type_without_function_fails_like_a_servemux(
     app: Flask, r: redis.Redis, start_server: Callable[..., Awaitable[Any]]
 ) -> None:
-    await start_server(shop.asynq.handler(app))
+    await start_server(shop.asynq.registry, **hooks(app))
     asynq.get_client().enqueue(asynq.Task("shop:unknown"), max_retry=0)
     await wait_until(lambda: r.zcard("asynq:{default}:archived") == 1)
     (task_id,) = r.zrange("asynq:{default}:archived", 0, -1)
@@ -109,6 +116,35 @@ async def test_a_type_without_function_fails_like_a_servemux(
     assert shop.teardowns == {}  # no function, no app context
 
 
-def test_handler_refuses_an_app_of_another_extension() -> None:
+def test_server_config_refuses_an_app_of_another_extension() -> None:
     with pytest.raises(RuntimeError, match="not registered"):
-        shop.asynq.handler(Flask("stranger"))
+        shop.asynq.server_config(Flask("stranger"))
+
+
+async def test_the_apps_own_hooks_run_inside_the_app_context(
+    redis_url: str, tmp_path: Path, r: redis.Redis, start_server: Callable[..., Awaitable[Any]]
+) -> None:
+    entered: list[tuple[str, str]] = []
+
+    @contextlib.asynccontextmanager
+    async def task_hook(task: asynq.ActiveTask) -> AsyncIterator[None]:
+        entered.append(("task", current_app.name if has_app_context() else "-"))
+        yield
+
+    @contextlib.contextmanager
+    def thread_hook(task: asynq.ActiveTask) -> Iterator[None]:
+        entered.append(("thread", current_app.name))
+        yield
+
+    app = shop.create_app(
+        ASYNQ_REDIS_URL=redis_url,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'hooks.db'}",
+        ASYNQ_TASK_WRAPPER=task_hook,
+        ASYNQ_THREAD_WRAPPER=thread_hook,
+    )
+    await start_server(shop.asynq.registry, concurrency=1, **hooks(app))
+    with app.app_context():
+        shop.async_hello.enqueue("a")
+        shop.read_name.enqueue(7)  # no such user: fails, hooks still ran
+    await wait_until(lambda: completed(r) == 1 and r.zcard("asynq:{default}:retry") == 1)
+    assert sorted(entered) == [("task", "-"), ("task", "shop"), ("thread", "shop")]
