@@ -4,10 +4,13 @@ in ``$ASYNQ_REDIS_URL``, which the settings and every worker subprocess read), f
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,12 +50,49 @@ def _fresh_redis(r: redis.Redis) -> None:
     """Every test starts on an empty Redis."""
 
 
+def _command(*args: str) -> list[str]:
+    return [sys.executable, str(HERE / "manage.py"), *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(HERE.parent)}
+
+
 def manage(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``manage.py`` of the test project in a subprocess; its output is returned."""
     return subprocess.run(
-        [sys.executable, str(HERE / "manage.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+        _command(*args), capture_output=True, text=True, timeout=timeout, env=_env()
     )
+
+
+@contextlib.contextmanager
+def running(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``manage.py`` started in the background (stderr merged into stdout); killed on exit
+    from the block unless it ended already."""
+    proc = subprocess.Popen(
+        _command(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def stop(proc: subprocess.Popen[str], *signals: signal.Signals) -> str:
+    """Send ``signals`` (a moment apart) and return the process's output once it ended."""
+    for number, sig in enumerate(signals):
+        if number:
+            time.sleep(0.3)
+        proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import redis
 
 from asynq import Inspector
-from tests_django.conftest import HERE, manage
+from tests_django.conftest import HERE, manage, running, stop, wait_for
 from tests_django.shop import tasks
 
 
@@ -35,15 +34,9 @@ def test_stats_as_table_and_json(r: redis.Redis) -> None:
 
 def test_stats_interval_reports_until_interrupted(r: redis.Redis) -> None:
     tasks.add.enqueue(1, 2)
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "manage.py"), "asynq_stats", "--json", "--interval", "0.2"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-    )
-    lines = [proc.stdout.readline(), proc.stdout.readline()]
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
+    with running("asynq_stats", "--json", "--interval", "0.2") as proc:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        stop(proc, signal.SIGINT)
     assert proc.returncode == 0
     assert [json.loads(line)["totals"]["pending"] for line in lines] == [1, 1]
 
@@ -79,28 +72,17 @@ def test_scheduler_lists_and_enqueues_settings_and_code_entries(r: redis.Redis) 
     types = sorted(line.split("\t")[1] for line in listed.stdout.splitlines())
     assert types == ["native:touch", "tests_django.shop.tasks.add"]
 
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "manage.py"), "asynq_scheduler"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        inspector = Inspector(r)
-        while time.monotonic() < deadline:
-            queues = inspector.queues()
-            if {"default", "critical"} <= set(queues) and all(
-                inspector.get_queue_info(q).pending for q in ("default", "critical")
-            ):
-                break
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    inspector = Inspector(r)
+
+    def both_enqueued() -> bool:
+        queues = inspector.queues()
+        return {"default", "critical"} <= set(queues) and all(
+            inspector.get_queue_info(q).pending for q in ("default", "critical")
+        )
+
+    with running("asynq_scheduler") as proc:
+        wait_for(both_enqueued)
+        out = stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, out
     [added] = inspector.list_pending_tasks("default")[:1]
     assert json.loads(added.payload) == {"args": [1, 2], "kwargs": {}}

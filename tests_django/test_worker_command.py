@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 
 import pytest
 import redis
 
 from asynq import Client, Inspector, Task
-from tests_django.conftest import HERE, manage
+from tests_django.conftest import manage, running, stop, wait_for
 from tests_django.shop import tasks
 from tests_django.shop.models import Order
 
@@ -81,34 +76,12 @@ def test_bad_input_is_one_line_command_error(args: list[str], message: str) -> N
     assert done.stderr.strip().count("\n") == 0
 
 
-def start_worker(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(HERE / "manage.py"), "asynq_worker", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-    )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
-
-
 def test_sigterm_stops_gracefully_and_verbosity_logs(r: redis.Redis) -> None:
     order = Order.objects.create()
     tasks.touch.enqueue(order.pk)
-    worker = start_worker("-v", "2")
-    try:
+    with running("asynq_worker", "-v", "2") as worker:
         wait_for(lambda: Order.objects.get(pk=order.pk).status == "touched")
-        worker.send_signal(signal.SIGTERM)
-        out, _ = worker.communicate(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+        out = stop(worker, signal.SIGTERM)
     assert worker.returncode == 0, out
     assert "Starting graceful shutdown" in out
     assert "asynq worker" in out  # the adapter's own INFO line at -v 2
@@ -116,16 +89,9 @@ def test_sigterm_stops_gracefully_and_verbosity_logs(r: redis.Redis) -> None:
 
 def test_a_second_signal_requeues_the_running_task_at_once(r: redis.Redis) -> None:
     tasks.sleep.using(task_id="sleepy").enqueue()
-    worker = start_worker()
-    try:
+    with running("asynq_worker") as worker:
         wait_for(lambda: Inspector(r).get_task_info("default", "sleepy").state == "active")
-        worker.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        worker.send_signal(signal.SIGINT)
-        out, _ = worker.communicate(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+        out = stop(worker, signal.SIGINT, signal.SIGINT)
     assert worker.returncode == 0, out
     assert "Requeueing the running tasks now" in out
     assert Inspector(r).get_task_info("default", "sleepy").state == "pending"
