@@ -66,15 +66,24 @@ def manage(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def running(*args: str) -> Iterator[subprocess.Popen[str]]:
+def running(*args: str, new_session: bool = False) -> Iterator[subprocess.Popen[str]]:
     """``manage.py`` started in the background (stderr merged into stdout); killed on exit
-    from the block unless it ended already."""
+    from the block unless it ended already. ``new_session``: in a process group of its own,
+    which is killed whole."""
     proc = subprocess.Popen(
-        _command(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+        _command(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+        start_new_session=new_session,
     )
     try:
         yield proc
     finally:
+        if new_session:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
             proc.communicate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -95,3 +96,13 @@ def test_a_second_signal_requeues_the_running_task_at_once(r: redis.Redis) -> No
     assert worker.returncode == 0, out
     assert "Requeueing the running tasks now" in out
     assert Inspector(r).get_task_info("default", "sleepy").state == "pending"
+
+
+def test_reload_runs_the_worker_under_djangos_autoreloader(r: redis.Redis) -> None:
+    order = Order.objects.create()
+    tasks.touch.enqueue(order.pk)
+    with running("asynq_worker", "--reload", new_session=True) as worker:
+        wait_for(lambda: Order.objects.get(pk=order.pk).status == "touched")
+        os.killpg(worker.pid, signal.SIGINT)  # Ctrl-C reaches the reloader and its child
+        out, _ = worker.communicate(timeout=30)
+    assert "Watching for file changes" in out
