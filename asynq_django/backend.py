@@ -70,9 +70,12 @@ class AsynqTask(api.Task):  # type: ignore[misc,valid-type]
         """Enqueue once the transaction on database ``using`` commits; nothing on rollback.
 
         Outside an atomic block the task is enqueued at once. Returns the ``TaskResult``,
-        whose id is fixed now and valid once the transaction committed.
+        whose id is fixed now and valid once the transaction committed (``None`` on a
+        backend that makes its results at enqueue, such as the test backends below).
         """
-        return self.get_backend().enqueue_on_commit(self, args, kwargs, using=using)
+        from asynq_django.transactions import enqueue_on_commit
+
+        return enqueue_on_commit(self, *args, using=using, **kwargs)
 
 
 class AsynqBackend(api.BaseTaskBackend):  # type: ignore[misc,valid-type]
@@ -239,3 +242,17 @@ def _pick(task: Any, name: str, default: Any) -> Any:
 
 def _new_id() -> str:
     return str(uuid4())
+
+
+class ImmediateAsynqBackend(api.ImmediateBackend):  # type: ignore[misc,valid-type]
+    """Django's ``ImmediateBackend`` (runs each task at enqueue, in the caller) taking the
+    :class:`AsynqTask` options, so tests can swap it in for :class:`AsynqBackend`."""
+
+    task_class = AsynqTask
+
+
+class DummyAsynqBackend(api.DummyBackend):  # type: ignore[misc,valid-type]
+    """Django's ``DummyBackend`` (records enqueued tasks in ``.results``, runs nothing) taking
+    the :class:`AsynqTask` options."""
+
+    task_class = AsynqTask

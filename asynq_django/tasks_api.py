@@ -12,6 +12,8 @@ from asynq import MissingDependencyError
 try:
     from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task, task_backends
     from django.tasks.backends.base import BaseTaskBackend
+    from django.tasks.backends.dummy import DummyBackend
+    from django.tasks.backends.immediate import ImmediateBackend
     from django.tasks.base import TaskError
     from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
     from django.tasks.signals import task_enqueued, task_finished, task_started
@@ -26,6 +28,8 @@ except ImportError:
             task_backends,
         )
         from django_tasks.backends.base import BaseTaskBackend  # type: ignore[no-redef]
+        from django_tasks.backends.dummy import DummyBackend  # type: ignore[no-redef]
+        from django_tasks.backends.immediate import ImmediateBackend  # type: ignore[no-redef]
         from django_tasks.base import Task, TaskError  # type: ignore[no-redef]
         from django_tasks.exceptions import (  # type: ignore[no-redef]
             InvalidTaskError as InvalidTask,
@@ -45,6 +49,8 @@ except ImportError:
 
 __all__ = [
     "BaseTaskBackend",
+    "DummyBackend",
+    "ImmediateBackend",
     "InvalidTask",
     "Task",
     "TaskContext",
