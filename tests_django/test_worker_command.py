@@ -52,6 +52,14 @@ def test_failures_keep_error_class_and_traceback(r: redis.Redis) -> None:
     assert failed.attempts == 1
 
 
+def test_star_processes_every_queue_in_redis(r: redis.Redis) -> None:
+    order = Order.objects.create()
+    tasks.touch.using(queue="elsewhere").enqueue(order.pk)  # in no configured queue
+    done = manage("asynq_worker", "--burst", "-q", "*")
+    assert done.returncode == 0, done.stderr
+    assert Order.objects.get(pk=order.pk).status == "touched"
+
+
 def test_a_project_handler_takes_the_types_no_task_declares(r: redis.Redis) -> None:
     order = Order.objects.create()
     Client(r).enqueue(Task.from_json("mux:touch", {"order_id": order.pk}))

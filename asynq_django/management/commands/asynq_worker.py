@@ -12,8 +12,9 @@ from django.utils import autoreload
 from django.utils.module_loading import autodiscover_modules, import_string
 
 from asynq import AsynqError, Server
-from asynq_django.conf import SettingsError, parse_queues
-from asynq_django.management.base import settings_or_error
+from asynq_django.clients import get_inspector
+from asynq_django.conf import AsynqSettings, SettingsError, parse_queues
+from asynq_django.management.base import asynq_errors, settings_or_error
 from asynq_django.worker import DjangoHandler, stop_when_drained, worker_config
 
 log = logging.getLogger("asynq_django")
@@ -37,6 +38,16 @@ def parse_queue_options(values: list[str]) -> dict[str, int]:
         return parse_queues(queues)
     except SettingsError as exc:
         raise CommandError(str(exc).replace("QUEUES", "--queue")) from None
+
+
+def every_queue(settings: AsynqSettings, given: dict[str, int]) -> dict[str, int]:
+    """``-q '*'``: every queue registered in Redis (and every configured or given one), with
+    the weight given, else configured, else 1."""
+    with asynq_errors():
+        registered = get_inspector(settings).queues()
+    weights = {**dict(settings.queues), **given}
+    names = {*registered, *settings.queues, *given} - {"*"}
+    return {name: weights.get(name, 1) for name in sorted(names)}
 
 
 def setup_logging(verbosity: int) -> None:
@@ -63,7 +74,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="NAME[=WEIGHT]",
-            help="Queue to process (repeatable, or comma-separated) [default: ASYNQ QUEUES].",
+            help="Queue to process (repeatable, or comma-separated; * adds every queue in "
+            "Redis) [default: ASYNQ QUEUES].",
         )
         parser.add_argument("-c", "--concurrency", type=int, help="Tasks processed at once.")
         parser.add_argument(
@@ -96,6 +108,8 @@ class Command(BaseCommand):
         if concurrency is not None and concurrency < 1:
             raise CommandError(f"--concurrency must be at least 1, not {concurrency}")
         queues = parse_queue_options(options["queue"]) if options["queue"] else None
+        if queues is not None and "*" in queues:
+            queues = every_queue(settings, queues)
         setup_logging(options["verbosity"])
         reload = options["reload"]
         if reload is None:
