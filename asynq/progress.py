@@ -30,7 +30,7 @@ from asynq.connection import AsyncRedisLike
 from asynq.errors import BrokerError, TaskNotFoundError
 from asynq.inspector import AsyncInspector
 
-__all__ = ["Progress", "TaskUpdate", "watch_task"]
+__all__ = ["Progress", "TaskUpdate", "open_event_stream", "sse_event", "watch_task"]
 
 #: States after which nothing more happens to the task (unless someone acts on it).
 FINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.ARCHIVED})
@@ -95,8 +95,15 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def sse_event(update: TaskUpdate) -> str:
+    """One Server-Sent Event for ``update``: named ``update``, or ``end`` for the last one,
+    with :meth:`TaskUpdate.as_dict` as JSON data."""
+    name = "end" if update.final else "update"
+    return f"event: {name}\ndata: {json.dumps(update.as_dict(), separators=(',', ':'))}\n\n"
+
+
 async def watch_task(
-    redis: AsyncRedisLike | None,
+    redis: AsyncInspector | AsyncRedisLike | None,
     queue: str,
     task_id: str,
     *,
@@ -111,8 +118,8 @@ async def watch_task(
     connection it used goes back to its pool.
 
     Args:
-        redis: A Redis URL, ``RedisConnection`` or ``redis.asyncio`` client (then it stays
-            open); ``None`` for ``$ASYNQ_REDIS_URL``.
+        redis: An :class:`~asynq.AsyncInspector` or a ``redis.asyncio`` client (both stay
+            open), a Redis URL or ``RedisConnection``, or ``None`` for ``$ASYNQ_REDIS_URL``.
         queue: The task's queue.
         task_id: The task's id.
         check_interval: Seconds of quiet between two looks at the task's state.
@@ -122,8 +129,12 @@ async def watch_task(
         TaskNotFoundError: no such task when the watch starts.
         BrokerError: Redis failed.
     """
-    client, owned = resolve_async(redis)
-    inspector = AsyncInspector(client)
+    if isinstance(redis, AsyncInspector):
+        # The inspector's own redis-py client: the blocking reads go through its pool.
+        inspector, client, owned = redis, redis._driver.redis, False
+    else:
+        client, owned = resolve_async(redis)
+        inspector = AsyncInspector(client)
     stream = keys.progress_key(queue, task_id)
     block_ms = max(1, int(check_interval * 1000))
     try:
@@ -145,7 +156,8 @@ async def watch_task(
                 update = new
                 yield update
     finally:
-        await inspector.close()
+        if inspector is not redis:
+            await inspector.close()
         if owned:
             await client.aclose()
 
@@ -180,3 +192,37 @@ async def _read(client: Any, stream: str, last_id: bytes | str, block_ms: int) -
     if isinstance(reply, dict):
         return [entry for entries in reply.values() for entry in entries[0]]
     return list(reply[0][1])
+
+
+async def open_event_stream(
+    redis: AsyncInspector | AsyncRedisLike | None,
+    queue: str,
+    task_id: str,
+    *,
+    check_interval: float = 1.0,
+) -> AsyncGenerator[str, None]:
+    """Start watching the task, then return its updates as Server-Sent Events text (for a
+    streaming HTTP response with ``text/event-stream``).
+
+    The first look happens here, so an unknown task fails before any response is sent.
+    Arguments are those of :func:`watch_task`.
+
+    Raises:
+        QueueNotFoundError, TaskNotFoundError, BrokerError: as :func:`watch_task`.
+    """
+    updates = watch_task(redis, queue, task_id, check_interval=check_interval)
+    try:
+        first = await anext(updates)
+    except BaseException:
+        await updates.aclose()
+        raise
+
+    async def events() -> AsyncGenerator[str, None]:
+        try:
+            yield sse_event(first)
+            async for update in updates:
+                yield sse_event(update)
+        finally:
+            await updates.aclose()
+
+    return events()

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-
 from fastapi import HTTPException, Request
 from starlette.responses import StreamingResponse
 
 import asynq
-from asynq.progress import TaskUpdate, watch_task
+from asynq.progress import open_event_stream
 from asynq_fastapi.dependencies import get_asynq_client
 
 __all__ = ["task_events"]
-
-
-def _event(update: TaskUpdate) -> str:
-    name = "end" if update.final else "update"
-    return f"event: {name}\ndata: {json.dumps(update.as_dict(), separators=(',', ':'))}\n\n"
 
 
 async def task_events(
@@ -41,23 +33,14 @@ async def task_events(
         HTTPException: 404 when there is no such task (or queue).
     """
     client = get_asynq_client(request)
-    updates = watch_task(client.redis, queue, task_id, check_interval=check_interval)
     try:
-        first = await anext(updates)
+        events = await open_event_stream(
+            client.redis, queue, task_id, check_interval=check_interval
+        )
     except (asynq.TaskNotFoundError, asynq.QueueNotFoundError) as exc:
-        await updates.aclose()
         raise HTTPException(404, str(exc)) from None
-
-    async def events() -> AsyncIterator[str]:
-        try:
-            yield _event(first)
-            async for update in updates:
-                yield _event(update)
-        finally:
-            await updates.aclose()
-
     return StreamingResponse(
-        events(),
+        events,
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )

@@ -15,13 +15,14 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from asynq._snapshots import WorkerInfo
 from asynq._task import TaskInfo
 from asynq.errors import AsynqError, BrokerError
 from asynq.inspector import AsyncInspector
+from asynq.progress import open_event_stream
 from asynq.web import _format as fmt
 from asynq.web._app import Dashboard, EscapedRoute
 from asynq.web._csrf import COOKIE, FIELD, HEADER
@@ -127,6 +128,9 @@ class Api:
             EscapedRoute("/api/queues/{qname}:resume", m(self.resume_queue), methods=["POST"]),
             EscapedRoute("/api/queues/{qname}/groups", self.groups, methods=["GET"]),
             EscapedRoute("/api/queues/{qname}/tasks/{task_id}", self.task, methods=["GET"]),
+            EscapedRoute(
+                "/api/queues/{qname}/tasks/{task_id}/progress", self.progress, methods=["GET"]
+            ),
             EscapedRoute(tasks, self.tasks, methods=["GET"]),
             EscapedRoute(tasks + "/{task_id}", m(self.task_action), methods=["DELETE"]),
             EscapedRoute(tasks + "/{task_id}:{action}", m(self.task_action), methods=["POST"]),
@@ -226,6 +230,15 @@ class Api:
         info = await self.insp.get_task_info(qname, task_id)
         worker = (await workers_of(self.insp, qname)).get(task_id)
         return JSONResponse(fmt.task_json(info, worker))
+
+    async def progress(self, request: Request) -> Response:
+        """The task's state and reported progress as Server-Sent Events, until it is over
+        (see :mod:`asynq.progress`); 404 for an unknown task."""
+        qname, task_id = request.path_params["qname"], request.path_params["task_id"]
+        events = await open_event_stream(self.insp, qname, task_id)
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers={"cache-control": "no-store"}
+        )
 
     async def servers(self, request: Request) -> Response:
         """``{"servers": [...]}``."""

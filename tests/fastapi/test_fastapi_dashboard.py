@@ -29,8 +29,8 @@ def staff_look_admins_act(viewer: Viewer) -> Access:
     return {"admin": READ_WRITE, "staff": READ}.get(viewer.user, DENY)
 
 
-def dashboard_app(redis_url: str, **router_options: object) -> FastAPI:
-    app = FastAPI(lifespan=asynq_lifespan(redis_url))
+def dashboard_app(redis_url: str, lifespan: object = None, **router_options: object) -> FastAPI:
+    app = FastAPI(lifespan=lifespan or asynq_lifespan(redis_url))  # type: ignore[arg-type]
     app.include_router(
         asynq_dashboard_router(
             prefix="/admin/asynq",
@@ -91,6 +91,9 @@ def test_pages_api_and_static_files_under_the_prefix(seeded: str) -> None:
         static = http.get("/admin/asynq/static/dashboard.css", headers=headers)
         assert static.status_code == 200
         assert static.headers["content-type"].startswith("text/css")
+        missing = http.get("/admin/asynq/api/queues/mail/tasks/nope/progress", headers=headers)
+        assert missing.status_code == 404
+        assert "nope" in missing.json()["error"]
         bare = http.get("/admin/asynq", headers=headers, follow_redirects=False)
         assert bare.status_code == 307
         assert bare.headers["location"].endswith("/admin/asynq/")

@@ -1,11 +1,45 @@
 // asynq dashboard: progressive enhancement only. Every action also works without JavaScript.
 // - auto-refresh: re-fetch the page and swap <main>, unless the user is selecting rows;
 // - confirmation for destructive buttons (data-confirm);
-// - select-all checkbox, and "selected" buttons enabled only when rows are selected.
+// - select-all checkbox, and "selected" buttons enabled only when rows are selected;
+// - a running task's live progress (Server-Sent Events) on its page.
 (function () {
   "use strict";
   var KEY = "asynq.refresh";
   var timer = null;
+  var progressSource = null;
+  var lastProgress = null;
+
+  function showProgress(data) {
+    lastProgress = data;
+    var el = document.getElementById("progress");  // looked up each time: refreshes replace it
+    if (!el) { return; }
+    var bar = el.querySelector("progress");
+    var p = data.progress;
+    if (p && p.fraction !== null) { bar.value = p.fraction; } else { bar.removeAttribute("value"); }
+    var parts = [];
+    if (p) {
+      if (p.message) { parts.push(p.message); }
+      parts.push(p.total !== null ? p.done + " / " + p.total : String(p.done));
+    }
+    parts.push("state: " + data.state);
+    el.querySelector(".progress-text").textContent = parts.join(" \u2014 ");
+    el.setAttribute("data-state", data.state);
+  }
+
+  function watchProgress() {
+    var el = document.getElementById("progress");
+    if (!el || progressSource || typeof EventSource === "undefined") {
+      if (el && lastProgress) { showProgress(lastProgress); }
+      return;
+    }
+    progressSource = new EventSource(el.getAttribute("data-events"));
+    progressSource.addEventListener("update", function (e) { showProgress(JSON.parse(e.data)); });
+    progressSource.addEventListener("end", function (e) {
+      showProgress(JSON.parse(e.data));
+      progressSource.close();
+    });
+  }
 
   function interval() {
     var stored = window.localStorage ? localStorage.getItem(KEY) : null;
@@ -63,6 +97,7 @@
       });
       updateSelection(form);
     });
+    watchProgress();
   }
 
   document.addEventListener("click", function (e) {
