@@ -151,6 +151,29 @@ class Asynq:
         """
         return self.registry.task(fn_or_name, **options)
 
+    def enqueue_on_commit(self, task: Any, /, *args: Any, **kwargs: Any) -> None:
+        """Enqueue when the current app's Flask-SQLAlchemy session commits; drop it if the
+        session rolls back (savepoints included).
+
+        ``task`` is a task function, then its arguments, or an :class:`asynq.Task`, then its
+        enqueue options: see :func:`asynq.sqlalchemy.enqueue_on_commit`, which this calls with
+        ``db.session``. With no transaction in progress the task is sent at once.
+
+        Raises:
+            RuntimeError: outside an app context, or the app has no Flask-SQLAlchemy.
+            asynq.ValidationError: the arguments or options are invalid.
+        """
+        from asynq.sqlalchemy import enqueue_on_commit
+
+        db = current_app.extensions.get("sqlalchemy")
+        session = getattr(db, "session", None)
+        if session is None:
+            raise RuntimeError(
+                f"The Flask app {current_app.name!r} has no Flask-SQLAlchemy extension; for "
+                "another session call asynq.sqlalchemy.enqueue_on_commit(session, ...)."
+            )
+        enqueue_on_commit(session, task, *args, **kwargs)
+
     # -- per-app state ------------------------------------------------------------------------
 
     def state(self, app: Flask | None = None) -> AsynqState:

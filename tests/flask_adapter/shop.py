@@ -8,7 +8,7 @@ import os
 import threading
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -108,6 +108,24 @@ def create_app(**config: Any) -> Flask:
     @app.teardown_appcontext
     def count_teardown(exc: BaseException | None) -> None:
         teardowns[app.name] = teardowns.get(app.name, 0) + 1
+
+    @app.post("/signup/<name>")
+    def signup(name: str) -> Any:
+        """Adds a user and welcomes them once the row is committed; ``?fail=1`` rolls back
+        after the enqueue, ``?savepoint=1`` enqueues inside a savepoint that rolls back."""
+        user = User(name=name)
+        db.session.add(user)
+        db.session.flush()
+        asynq.enqueue_on_commit(welcome, user.id)
+        if request.args.get("savepoint"):
+            with db.session.begin_nested() as nested:
+                asynq.enqueue_on_commit(read_name, user.id)
+                nested.rollback()
+        if request.args.get("fail"):
+            db.session.rollback()
+            return {"id": None}, 500
+        db.session.commit()
+        return {"id": user.id}
 
     with app.app_context():
         db.create_all()
