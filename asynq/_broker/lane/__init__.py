@@ -3,8 +3,8 @@
 :mod:`~asynq._broker.lane.wire` writes RESP bytes onto redis-py's pooled connections and reads
 the replies with a hiredis reader set up like redis-py's; :mod:`~asynq._broker.lane.coalesce`
 sends the calls of concurrent callers together; :mod:`~asynq._broker.lane.resp` makes the bytes
-and :mod:`~asynq._broker.lane.waiting` waits for small replies. ``Client(..., fast_lane=False)``
-or ``ASYNQ_FAST_LANE=0`` turns it off: every call then goes through redis-py's public API.
+and reads the replies. ``Client(..., fast_lane=False)`` or ``ASYNQ_FAST_LANE=0`` turns it off:
+every call then goes through redis-py's public API.
 """
 
 from __future__ import annotations

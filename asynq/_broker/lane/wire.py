@@ -31,7 +31,6 @@ import select
 import socket
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from threading import get_ident
 from time import monotonic
 from typing import Any, Final
 
@@ -44,11 +43,12 @@ import redis.exceptions
 from asynq._broker.calls import Command, Pipeline, Script, Stream
 from asynq._broker.lane import resp
 from asynq._broker.lane.coalesce import AsyncCoalescer, SyncCoalescer
-from asynq._broker.lane.waiting import CAN_POLL, RECV_SIZE, Waiting, read_all
 
-#: Exchanges with more replies than this (pipelines) learn how to wait apart from single
-#: calls: their replies take far longer, so the timings must not mix.
+#: Pipelines of up to this many calls are coalesced with other callers' calls; longer ones
+#: (and Streams) are packed while they are sent, on a connection of their own.
 SMALL_REPLIES: Final = 4
+#: Bytes asked of the socket per read.
+RECV_SIZE: Final = 65536
 #: Connections a sync lane keeps checked out between exchanges (see :class:`SyncLane`).
 PARK_LIMIT: Final = 4
 
@@ -183,13 +183,6 @@ class SyncLane(_Lane):
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(client)
-        #: How small exchanges and pipelines wait for their replies (``None``: always sleep
-        #: in ``recv``). A pipeline mostly waits for what is left once ``meanwhile`` is done.
-        self.waiting: Waiting | None = Waiting() if CAN_POLL else None
-        self.waiting_many: Waiting | None = Waiting() if CAN_POLL else None
-        # Threads in an exchange right now. While several are, waits always sleep: every poll
-        # hands the GIL to another thread (a costly wake-up itself) and they slow each other.
-        self._busy: set[int] = set()
         self._park_limit = min(PARK_LIMIT, self._pool.max_connections // 8)
         self._parked: list[Any] = []
         self._pid = os.getpid()
@@ -242,15 +235,12 @@ class SyncLane(_Lane):
         self, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
     ) -> list[Any]:
         conn = self._checkout()
-        me = get_ident()
-        self._busy.add(me)
         try:
             replies: list[Any] = conn.retry.call_with_retry(
                 lambda: self._roundtrip(conn, parts, count, once), lambda _error: conn.disconnect()
             )
             return replies
         finally:
-            self._busy.discard(me)
             self._checkin(conn)
 
     def _checkout(self) -> Any:
@@ -287,11 +277,8 @@ class SyncLane(_Lane):
         sock: socket.socket = conn._sock
         try:
             replies = self._readers.replies(conn, count)
-            waiting = self.waiting if count <= SMALL_REPLIES else self.waiting_many
-            if waiting is not None and len(self._busy) == 1:
-                waiting.wait(sock, replies)
-            else:
-                read_all(sock, replies)
+            while not replies.feed(sock.recv(RECV_SIZE)):  # the socket's timeout applies
+                pass
         except TimeoutError as exc:  # socket.timeout
             conn.disconnect()
             raise redis.exceptions.TimeoutError("Timeout reading from socket") from exc
