@@ -17,7 +17,8 @@ cannot be read (a time past year 9999, a key of the wrong type, a counter that i
 is named in the ``unreadable`` field of its ``TaskInfo``, ``QueueInfo`` or ``DailyStats``; a
 task whose message cannot be decoded is listed as :meth:`TaskInfo.unreadable_task` (Go skips
 it) and can still be deleted; a queue whose collections have the wrong type can be removed
-with ``force``; a name in ``asynq:queues`` that is not UTF-8 is skipped with a warning.
+with ``force``; a queue or group name that is not UTF-8, or is blank, is skipped with a
+warning.
 
 Paging: list methods take a 1-based ``page`` and a ``page_size`` (default 30). Pending and
 active tasks are listed oldest first (page 1 holds the tasks that will run next); the ZSET

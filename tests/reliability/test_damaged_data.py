@@ -131,11 +131,13 @@ def test_nan_counters_and_infinite_scores_are_marked(
     assert insp.history("q", 1)[0].unreadable == ("processed",)
 
 
-def test_a_name_that_is_not_utf8_is_skipped(
+def test_names_that_cannot_address_a_queue_or_group_are_skipped(
     client: asynq.Client, insp: asynq.Inspector, r: redis.Redis, run: Callable[..., Result]
 ) -> None:
-    client.enqueue(asynq.Task("t"), queue="q")
-    r.sadd(keys.ALL_QUEUES, b"\xff\xfe")
+    client.enqueue(asynq.Task("t"), queue="q", group="g")
+    r.sadd(keys.ALL_QUEUES, b"\xff\xfe", b"\t")
+    r.sadd(keys.groups_key("q"), b"\xff", b" ")
     assert insp.queues() == ["q"]
+    assert [g.group for g in insp.groups("q")] == ["g"]
     result = run("stats")
     assert result.exit_code == 0 and "Traceback" not in result.output

@@ -14,7 +14,7 @@ from typing import Any
 from redis.crc import key_slot
 
 from asynq._base import keys
-from asynq._broker.calls import Command, Op, Pipeline, Script, as_int, as_str, as_text
+from asynq._broker.calls import Command, Op, Pipeline, Script, as_int, as_str
 from asynq._snapshots import ClusterNode, DailyStats, GroupInfo, QueueInfo
 from asynq.errors import (
     AsynqError,
@@ -47,16 +47,22 @@ def all_queues() -> Op[list[str]]:
 
 
 def _names(replies: Any, where: str) -> list[str]:
-    """The UTF-8 names of a set. A name that is not UTF-8 cannot be a queue this library (or
-    a tool built on it) can address, so it is left out with a warning rather than failing
-    every reader of the set."""
-    names = []
-    for raw in replies:
-        try:
-            names.append(as_str(raw))
-        except UnicodeDecodeError:
-            _log.warning("ignoring a name in %s that is not UTF-8: %r", where, raw)
-    return names
+    """The names of a set that can address a queue or a group."""
+    return [name for name in (_addressable(raw, where) for raw in replies) if name is not None]
+
+
+def _addressable(raw: Any, where: str) -> str | None:
+    """``raw`` as a name, or ``None`` when it is not UTF-8 or is blank: no queue or group this
+    library (or a tool built on it) can reach has such a name, so it is left out with a
+    warning rather than failing every reader of the set."""
+    try:
+        name = as_str(raw)
+    except UnicodeDecodeError:
+        name = ""
+    if name.strip():
+        return name
+    _log.warning("ignoring a name in %s that cannot be addressed: %r", where, raw)
+    return None
 
 
 def _stats_call(qname: str, now: float) -> Script:
@@ -211,10 +217,12 @@ def groups(qname: str) -> Op[list[GroupInfo]]:
     reply = yield Script(
         "inspect_group_stats", (keys.groups_key(qname),), (keys.group_key_prefix(qname),)
     )
-    return [
-        GroupInfo(group=as_text(reply[i]), size=_counter("size", reply[i + 1], []))
-        for i in range(0, len(reply), 2)
-    ]
+    infos = []
+    for i in range(0, len(reply), 2):
+        name = _addressable(reply[i], keys.groups_key(qname))
+        if name is not None:
+            infos.append(GroupInfo(group=name, size=_counter("size", reply[i + 1], [])))
+    return infos
 
 
 def pause(qname: str, now: float) -> Op[None]:
