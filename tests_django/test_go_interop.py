@@ -18,7 +18,9 @@ from tests_django.shop import tasks
 from tests_django.shop.models import Order
 from tests_django.test_db_hygiene import drain_in_process
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The first Go program of a process builds the Go peer (a few seconds when Go's build cache is
+# warm, minutes when cold): more than the usual per-test limit.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
 
 def go_redis() -> list[str]:
