@@ -13,6 +13,7 @@ from typing import Any
 
 from asynq._task import Task
 from asynq.client import AsyncClient
+from asynq.connection import redact
 from asynq.demo._app import aggregate_digest, mux, produce
 from asynq.demo._embedded_redis import EmbeddedRedis
 from asynq.scheduler import Scheduler
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("ASYNQ_REDIS_URL")
     with contextlib.ExitStack() as stack:
         if url:
-            print(f"redis: {url} (from ASYNQ_REDIS_URL)", flush=True)
+            print(f"redis: {redact(url)} (from ASYNQ_REDIS_URL)", flush=True)
         else:
             embedded = stack.enter_context(EmbeddedRedis())
             url = embedded.url

@@ -164,6 +164,14 @@ def apply(r: redis.Redis, ids: dict[str, str], op: tuple[Any, ...]) -> None:
         r.sadd(keys.groups_key(Q), op[1])
 
 
+def damaged_queue(r: redis.Redis, ops: list[tuple[Any, ...]]) -> dict[str, str]:
+    """:func:`seed_queue`, then each of ``ops`` applied; returns state → task id."""
+    ids = seed_queue(r)
+    for op in ops:
+        apply(r, ids, op)
+    return ids
+
+
 def _tolerated(call: Any, *args: Any, **kwargs: Any) -> Any:
     """``call(...)``; an asynq error about damaged data (or a vanished queue or task) is an
     answer too, anything else fails the test."""
@@ -181,9 +189,7 @@ def _tolerated(call: Any, *args: Any, **kwargs: Any) -> Any:
 def test_the_inspector_and_the_collector_never_crash(
     ops: list[tuple[Any, ...]], r: redis.Redis, redis_url: str
 ) -> None:
-    ids = seed_queue(r)
-    for op in ops:
-        apply(r, ids, op)
+    ids = damaged_queue(r, ops)
     with asynq.Inspector(redis_url) as insp:
         names = insp.queues()
         assert Q in names
@@ -209,9 +215,7 @@ def test_the_inspector_and_the_collector_never_crash(
 def test_the_cli_never_prints_a_traceback(
     ops: list[tuple[Any, ...]], r: redis.Redis, redis_url: str
 ) -> None:
-    ids = seed_queue(r)
-    for op in ops:
-        apply(r, ids, op)
+    damaged_queue(r, ops)
     runner = CliRunner()
     commands = [["stats"], ["queue", "inspect", Q], ["queue", "history", Q, "-x", "2"]]
     commands += [["task", "ls", "-q", Q, "-s", s] for s in STATES if s != "aggregating"]
@@ -241,9 +245,7 @@ async def dashboard(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def test_the_dashboard_and_metrics_never_fail(
     ops: list[tuple[Any, ...]], r: redis.Redis, dashboard: httpx.AsyncClient
 ) -> None:
-    ids = seed_queue(r)
-    for op in ops:
-        apply(r, ids, op)
+    ids = damaged_queue(r, ops)
     pages = ["/", "/metrics", *(f"/queues/{Q}?state={s}" for s in STATES)]
     pages += [f"/queues/{Q}/tasks/{task_id}" for task_id in ids.values()]
     for path in pages:
