@@ -115,3 +115,56 @@ def test_fastapi_project_tests_pass() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
+
+
+FLASK_SHOP = Path(__file__).resolve().parents[2] / "example_projects" / "flask_shop"
+_OWN_SETTINGS = ("ASYNQ_REDIS_URL", "SHOP_DATABASE_URL")
+
+
+def test_flask_project_runs_on_its_embedded_redis() -> None:
+    import httpx
+
+    from tests.fastapi.processes import wait_for
+    from tests.helpers.redis_procs import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in _OWN_SETTINGS}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = subprocess.Popen(
+        [sys.executable, "run.py", "--port", str(port)],
+        cwd=FLASK_SHOP,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        created = wait_for(
+            lambda: httpx.post(f"{base}/users", data={"email": "ada@example.com"}), app, "the app"
+        )
+        assert created.status_code == 201, created.text
+        user = f"{base}/users/{created.json()['id']}"
+        wait_for(lambda: httpx.get(user).json()["welcomed"], app, "the worker's welcome")
+        assert httpx.get(f"{base}/asynq/").status_code == 200  # from this machine
+    finally:
+        app.send_signal(signal.SIGTERM)
+        out, _ = app.communicate(timeout=60)
+    assert app.returncode == 0, out
+    assert "Exiting" in out  # the worker stopped gracefully
+    url = out.split("redis: ", 1)[1].split()[0]  # it started a redis-server of its own...
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(url).ping()  # ...and stopped it on exit
+
+
+def test_flask_project_tests_pass() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _OWN_SETTINGS}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=FLASK_SHOP,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
