@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -60,111 +61,105 @@ def test_plain_project_worker_and_producer(redis_url: str, r: redis.Redis) -> No
     assert worker.returncode == 0, out
 
 
-FASTAPI_ORDERS = Path(__file__).resolve().parents[2] / "example_projects" / "fastapi_orders"
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_projects"
+
+
+class RunningExample:
+    """``python run.py --port <free port>`` in an example project, with ``unset`` left out of
+    its environment (so it starts its own redis-server); on exit, SIGTERM and a clean stop."""
+
+    def __init__(self, project: str, unset: tuple[str, ...]) -> None:
+        from tests.helpers.redis_procs import free_port
+
+        self.env = {k: v for k, v in os.environ.items() if k not in unset}
+        self.cwd = EXAMPLES / project
+        self.base = f"http://127.0.0.1:{free_port()}"
+        self.out = ""
+
+    def __enter__(self) -> RunningExample:
+        self.proc = subprocess.Popen(
+            [sys.executable, "run.py", "--port", self.base.rsplit(":", 1)[1]],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self
+
+    def wait_for(self, check: Any, what: str) -> Any:
+        from tests.fastapi.processes import wait_for
+
+        return wait_for(check, self.proc, what)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.out, _ = self.proc.communicate(timeout=60)
+        if exc_info[0] is not None:
+            return
+        assert self.proc.returncode == 0, self.out
+        url = self.out.split("redis: ", 1)[1].split()[0]  # it started a redis-server...
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis.from_url(url).ping()  # ...and stopped it on exit
+
+
+def run_example_tests(project: str, unset: tuple[str, ...]) -> str:
+    """Run ``python -m pytest`` in an example project; return its output once it passed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=EXAMPLES / project,
+        env={k: v for k, v in os.environ.items() if k not in unset},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+FASTAPI_SETTINGS = ("ASYNQ_REDIS_URL", "ASYNQ_WORKER")
 
 
 def test_fastapi_project_runs_on_its_embedded_redis() -> None:
     import httpx
 
-    from tests.fastapi.processes import wait_for
-    from tests.helpers.redis_procs import free_port
-
-    env = {k: v for k, v in os.environ.items() if k not in ("ASYNQ_REDIS_URL", "ASYNQ_WORKER")}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = subprocess.Popen(
-        [sys.executable, "run.py", "--port", str(port)],
-        cwd=FASTAPI_ORDERS,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with RunningExample("fastapi_orders", FASTAPI_SETTINGS) as example:
+        base = example.base
         order = {"item": "lamp", "quantity": 2, "email": "ada@example.com"}
-        placed = wait_for(lambda: httpx.post(f"{base}/orders", json=order), app, "the app")
+        placed = example.wait_for(lambda: httpx.post(f"{base}/orders", json=order), "the app")
         assert placed.status_code == 202, placed.text
         task_id = placed.json()["task_id"]
-        done = wait_for(
+        done = example.wait_for(
             lambda: (
                 (a := httpx.get(f"{base}/orders/{task_id}").json())["state"] == "fulfilled" and a
             ),
-            app,
             "the receipt",
         )
         assert done["receipt"] == {"item": "lamp", "quantity": 2, "total_cents": 9000}
         assert httpx.get(f"{base}/asynq/").status_code == 401
-    finally:
-        app.send_signal(signal.SIGTERM)
-        out, _ = app.communicate(timeout=30)
-    assert app.returncode == 0, out
-    url = out.split("redis: ", 1)[1].split()[0]  # it started a redis-server of its own...
-    with pytest.raises(redis.ConnectionError):
-        redis.Redis.from_url(url).ping()  # ...and stopped it on exit
 
 
 def test_fastapi_project_tests_pass() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("ASYNQ_REDIS_URL", "ASYNQ_WORKER")}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=FASTAPI_ORDERS,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "4 passed" in run_example_tests("fastapi_orders", FASTAPI_SETTINGS)
 
 
-FLASK_SHOP = Path(__file__).resolve().parents[2] / "example_projects" / "flask_shop"
-_OWN_SETTINGS = ("ASYNQ_REDIS_URL", "SHOP_DATABASE_URL")
+FLASK_SETTINGS = ("ASYNQ_REDIS_URL", "SHOP_DATABASE_URL")
 
 
 def test_flask_project_runs_on_its_embedded_redis() -> None:
     import httpx
 
-    from tests.fastapi.processes import wait_for
-    from tests.helpers.redis_procs import free_port
-
-    env = {k: v for k, v in os.environ.items() if k not in _OWN_SETTINGS}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = subprocess.Popen(
-        [sys.executable, "run.py", "--port", str(port)],
-        cwd=FLASK_SHOP,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        created = wait_for(
-            lambda: httpx.post(f"{base}/users", data={"email": "ada@example.com"}), app, "the app"
+    with RunningExample("flask_shop", FLASK_SETTINGS) as example:
+        base = example.base
+        created = example.wait_for(
+            lambda: httpx.post(f"{base}/users", data={"email": "ada@example.com"}), "the app"
         )
         assert created.status_code == 201, created.text
         user = f"{base}/users/{created.json()['id']}"
-        wait_for(lambda: httpx.get(user).json()["welcomed"], app, "the worker's welcome")
+        example.wait_for(lambda: httpx.get(user).json()["welcomed"], "the worker's welcome")
         assert httpx.get(f"{base}/asynq/").status_code == 200  # from this machine
-    finally:
-        app.send_signal(signal.SIGTERM)
-        out, _ = app.communicate(timeout=60)
-    assert app.returncode == 0, out
-    assert "Exiting" in out  # the worker stopped gracefully
-    url = out.split("redis: ", 1)[1].split()[0]  # it started a redis-server of its own...
-    with pytest.raises(redis.ConnectionError):
-        redis.Redis.from_url(url).ping()  # ...and stopped it on exit
+    assert "Exiting" in example.out  # the worker stopped gracefully
 
 
 def test_flask_project_tests_pass() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in _OWN_SETTINGS}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=FLASK_SHOP,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "3 passed" in run_example_tests("flask_shop", FLASK_SETTINGS)
