@@ -114,8 +114,13 @@ def preview(data: bytes | str | None, limit: int = 200) -> str:
         return ""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
-    text = decode_text(data)
+    # Only the head can show: looking at more would make a page of huge payloads slow.
+    # (Four bytes per character at most; whitespace collapses, so take some more.)
+    head = _utf8_head(data, limit * 8)
+    text = decode_text(head)
     shown = "hex: " + data[: limit // 2].hex(" ") if text is None else " ".join(text.split())
+    if len(head) < len(data):  # there is more than the head: say so even if it fits
+        return shown[: limit - 1] + "…"
     return truncate(shown, limit)
 
 

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 import asynq
 from asynq._base import keys
 from asynq.prometheus import AsynqCollector
-from asynq.web import create_app
+from asynq.web import create_app, create_wsgi_app
 from asynq.web._format import LIST_BYTES, PREVIEW_BYTES
 from tests.reliability._damage import huge_retention_completed, rewrite_message
 
@@ -134,3 +134,22 @@ async def test_damaged_data_fails_no_page_and_no_scrape(
         collector.close()
     assert 'asynq_queue_size{queue="fine"} 1.0' in scraped
     assert 'asynq_tasks_failed_total{queue="wq"}' not in scraped
+
+
+def test_reserved_characters_route_through_the_wsgi_app_too(redis_url: str) -> None:
+    # A WSGI server decodes the path once into PATH_INFO, as an ASGI server does.
+    with asynq.Client(redis_url) as c:
+        c.enqueue(asynq.Task("t", b"odd"), queue=ODD_QUEUE, task_id=ODD_ID)
+    app = create_wsgi_app(redis_url)
+    try:
+        transport = httpx.WSGITransport(app=app)
+        with httpx.Client(transport=transport, base_url="http://testserver") as http:
+            index = http.get("/")
+            [queue_link] = [h for h in _links(index.text) if h.startswith("/queues/")]
+            page = http.get(queue_link + "?state=pending")
+            assert page.status_code == 200
+            [task_link] = [h for h in _links(page.text) if "/tasks/" in h and ":" not in h]
+            task = http.get(task_link)
+            assert task.status_code == 200 and ODD_ID in unescape(task.text)
+    finally:
+        app.close()
