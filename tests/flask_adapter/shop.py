@@ -13,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from asynq import Scheduler
 from asynq_flask import Asynq
 
 
@@ -90,6 +91,13 @@ def boom() -> None:
     raise RuntimeError("boom")
 
 
+def make_scheduler() -> Scheduler:
+    """What ``flask asynq scheduler --factory`` runs: welcome user 1 every second."""
+    scheduler = Scheduler(current_app.config["ASYNQ_REDIS_URL"], heartbeat_interval=1)
+    scheduler.register("@every 1s", welcome.task(1))
+    return scheduler
+
+
 def create_app(**config: Any) -> Flask:
     """The app factory. ``ASYNQ_REDIS_URL`` and the database come from the environment when
     not given (``SHOP_DATABASE_URI``, default an in-memory SQLite)."""
@@ -100,6 +108,7 @@ def create_app(**config: Any) -> Flask:
         ASYNQ_CONCURRENCY=2,
         ASYNQ_SHUTDOWN_TIMEOUT=1,
         ASYNQ_TASK_CHECK_INTERVAL=0.2,
+        ASYNQ_SCHEDULER="tests.flask_adapter.shop:make_scheduler",
     )
     app.config.update(config)
     db.init_app(app)

@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
 
+from asynq_flask import Asynq
 from tests.flask_adapter import shop
 from tests.helpers.processes import Children, wait_while_running
 
@@ -79,6 +81,22 @@ def test_worker_drains_database_tasks_and_stops_cleanly(
         assert shop.async_hello.result(asynq_info) == "hello from shop"
 
 
+def test_scheduler_runs_the_configured_factory_and_stops_cleanly(
+    env: dict[str, str], r: redis.Redis
+) -> None:
+    argv = [*FLASK, "--app", "tests.flask_adapter.shop:create_app", "asynq", "scheduler"]
+    with Children() as children:
+        scheduler = children.start([*argv, "--factory"], env=env, cwd=ROOT)  # ASYNQ_SCHEDULER
+        wait_while_running(
+            lambda: r.llen("asynq:{default}:pending") >= 2, scheduler, "two periodic enqueues"
+        )
+        scheduler.send_signal(signal.SIGTERM)
+        _, err = scheduler.communicate(timeout=30)
+    assert scheduler.returncode == 0, err
+    ids = r.lrange("asynq:{default}:pending", 0, -1)
+    assert r.hget(b"asynq:{default}:t:" + ids[0], "msg") is not None
+
+
 def test_stats_pause_and_unpause_act_on_the_apps_redis(
     app: object, env: dict[str, str], r: redis.Redis
 ) -> None:
@@ -101,7 +119,7 @@ def test_stats_pause_and_unpause_act_on_the_apps_redis(
     [
         (["asynq", "worker", "-I", "shop.nowhere"], "shop.nowhere"),
         (["asynq", "worker", "-Q", "mail=fast"], "weight must be an integer"),
-        (["asynq", "scheduler"], "ASYNQ_SCHEDULER"),
+        (["asynq", "scheduler", "tests.flask_adapter.nowhere:x"], "nowhere"),
         (["asynq", "scheduler", "tests.flask_adapter.shop:db"], "is not an asynq Scheduler"),
         (["asynq", "unpause", "never-paused"], "error:"),
     ],
@@ -114,3 +132,11 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert any(needle in line for line in lines), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_scheduler_without_a_target_says_what_to_set(make_app: Callable[..., Flask]) -> None:
+    result = make_app(Asynq()).test_cli_runner().invoke(args=["asynq", "scheduler"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        'Error: give a TARGET or set ASYNQ_SCHEDULER to a "module:object"'
+    ]
