@@ -19,8 +19,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import redis
 import redis.asyncio
 import redis.asyncio.sentinel
+import redis.asyncio.retry
+import redis.retry
 import redis.sentinel
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import ClusterNode, RedisCluster
 
 from asynq.errors import ValidationError
@@ -70,6 +73,20 @@ SyncRedis: TypeAlias = redis.Redis | RedisCluster
 AsyncRedis: TypeAlias = redis.asyncio.Redis | AsyncRedisCluster
 
 _SCHEMES = ("redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster")
+
+
+# How often, and after how long, a command that failed for want of a connection is tried again:
+# go-redis's defaults (3 retries, backoff from 8 ms doubling to 512 ms). redis-py's own (10
+# retries up to 1 s each, applied once to the connect and again to the command) keep a caller
+# blocked for about 45 s when Redis is down, where it should hear of it within seconds; workers
+# and schedulers retry on their own schedule anyway. ``retry=`` among the options overrides it.
+_RETRIES = 3
+_BACKOFF_BASE = 0.008
+_BACKOFF_CAP = 0.512
+
+
+def _backoff() -> ExponentialWithJitterBackoff:
+    return ExponentialWithJitterBackoff(base=_BACKOFF_BASE, cap=_BACKOFF_CAP)
 
 
 def _hostport(part: str, default_port: int) -> tuple[str, int]:
@@ -203,16 +220,18 @@ class RedisConnection:
             **common,
         )
 
-    def _kwargs(self) -> dict[str, Any]:
+    def _kwargs(self, retry: Any = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"username": self.username, "password": self.password}
         if self.tls:
             kwargs["ssl"] = True
+        if retry is not None and not self.cluster:  # a cluster keeps redis-py's (it re-maps slots)
+            kwargs["retry"] = retry
         kwargs.update(self.options)
         return kwargs
 
     def sync_client(self) -> SyncRedis:
         """A new blocking redis-py client (``Redis`` or ``RedisCluster``)."""
-        kwargs = self._kwargs()
+        kwargs = self._kwargs(redis.retry.Retry(_backoff(), _RETRIES))
         if self.cluster:
             nodes = [cast(Any, ClusterNode)(h, p) for h, p in self.addrs]
             return RedisCluster(startup_nodes=nodes, **kwargs)
@@ -231,7 +250,7 @@ class RedisConnection:
 
     def async_client(self) -> AsyncRedis:
         """A new asyncio redis-py client (``Redis`` or ``RedisCluster``)."""
-        kwargs = self._kwargs()
+        kwargs = self._kwargs(redis.asyncio.retry.Retry(_backoff(), _RETRIES))
         if self.cluster:
             from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 

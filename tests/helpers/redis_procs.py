@@ -49,25 +49,36 @@ class RedisProcess:
     def __init__(self, port: int | None = None, *extra: str) -> None:
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="asynq-redis-")
-        self.proc = subprocess.Popen(
-            [
-                redis_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                *extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+        self._argv = [
+            redis_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self.dir,
+            *extra,
+        ]
+        self.proc = self._spawn()
         self.wait_ready()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        """SIGKILL the server (no shutdown save): what a crash or an OOM kill looks like."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def restart(self, *, wait: bool = True) -> None:
+        """Start the server again on the same port and data directory (after :meth:`kill`)."""
+        self.proc = self._spawn()
+        if wait:
+            self.wait_ready(timeout=30.0)
 
     @property
     def url(self) -> str:
