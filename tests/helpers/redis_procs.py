@@ -114,7 +114,8 @@ class RedisProcess:
 class RedisClusterProcs:
     """Three cluster-enabled redis-servers joined into one cluster with no replicas."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
+        """``extra``: more redis-server arguments for every node (e.g. to turn on AOF)."""
         self.nodes = [
             RedisProcess(
                 None,
@@ -124,6 +125,7 @@ class RedisClusterProcs:
                 "nodes.conf",
                 "--cluster-node-timeout",
                 "2000",
+                *extra,
             )
             for _ in range(3)
         ]
@@ -147,6 +149,10 @@ class RedisClusterProcs:
     @property
     def url(self) -> str:
         return "redis-cluster://" + ",".join(f"{h}:{p}" for h, p in self.addrs)
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Wait until every node reports ``cluster_state:ok``."""
+        self._wait_ok(timeout)
 
     def _wait_ok(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,66 @@
+"""A worker and a producer behind a slow link that drops connections at random.
+
+Tasks outlast several heartbeats, so their leases must be extended across the cuts; a lease
+that lapsed would let the recoverer run the task a second time. The producer retries a failed
+enqueue with the same ``task_id``: a ``TaskIDConflictError`` on the retry means the first try
+was written after all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+import asynq
+from asynq import Task
+from asynq._broker.ops import server_ops
+from asynq.server import _heartbeat
+from tests.deploy._proxy import FlakyProxy
+from tests.deploy._support import Recorder, serving, wait_drained
+
+TASKS = 60
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[FlakyProxy]:
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    flaky = FlakyProxy(port)
+    await flaky.start()
+    yield flaky
+    await flaky.stop()
+
+
+async def enqueue_until_known(client: asynq.AsyncClient, task: Task, task_id: str) -> int:
+    """Enqueue ``task`` under ``task_id``, retrying lost tries; return how many tries failed."""
+    failures = 0
+    while True:
+        try:
+            await client.enqueue(task, task_id=task_id)
+            return failures
+        except asynq.TaskIDConflictError:
+            assert failures, "a conflict on the first try: the id was taken before"
+            return failures  # an earlier try reached Redis: the task is there
+        except asynq.BrokerConnectionError:
+            failures += 1
+            await asyncio.sleep(0.05)
+
+
+async def test_nothing_lost_and_no_lease_lapses_on_a_flaky_link(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, proxy: FlakyProxy
+) -> None:
+    # Leases of a few seconds, extended twice a second: a task running 1.5 s spans three
+    # heartbeats, and a heartbeat lost to a cut must be made up by the next ones.
+    monkeypatch.setattr(server_ops, "LEASE_DURATION", 6.0)
+    monkeypatch.setattr(_heartbeat, "HEARTBEAT_INTERVAL", 0.5)
+    recorder = Recorder(delay=1.5)
+    ids = [f"flaky-{i}" for i in range(TASKS)]
+    async with serving(proxy.url, recorder, concurrency=20):
+        async with asynq.AsyncClient(proxy.url) as client:
+            failures = [await enqueue_until_known(client, Task("work"), i) for i in ids]
+        await recorder.wait_for(ids, within=60)
+        await wait_drained(redis_url, ["default"])
+    assert proxy.cuts > 0, "the proxy never cut a connection: the test proved nothing"
+    assert sum(failures) >= 0
+    assert recorder.runs == len(ids), "a task ran twice: its lease lapsed"
