@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 import redis.asyncio
-import redis.asyncio.sentinel
 import redis.asyncio.retry
+import redis.asyncio.sentinel
 import redis.retry
 import redis.sentinel
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
