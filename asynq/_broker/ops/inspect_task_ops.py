@@ -120,6 +120,7 @@ def list_messages(
     infos = []
     for i in range(0, len(reply), 3):
         info = _info(qname, reply[i], reply[i + 1], state, nxt, reply[i + 2])
+        reply[i + 1] = None  # the message's bytes: free them now (a payload may be huge)
         if info is not None:
             infos.append(info)
     infos.reverse()
@@ -156,6 +157,7 @@ def list_zset(
     for i in range(0, len(reply), 4):
         nxt = _score(reply[i + 2]) if with_next else None
         info = _info(qname, reply[i], reply[i + 1], state, nxt, reply[i + 3])
+        reply[i + 1] = None  # as in list_messages
         if info is not None:
             infos.append(info)
     return infos
