@@ -29,6 +29,7 @@ from asynq import (
     ActiveTask,
     Config,
     Inspector,
+    MissingDependencyError,
     QueueNotFoundError,
     Server,
     SkipRetry,
@@ -87,12 +88,16 @@ class DjangoHandler:
         self.settings = settings
         self.fallback = asynq.default_registry if fallback is None else fallback
         self.worker_id = worker_id
+        try:
+            from asynq_django import records
+        except MissingDependencyError:  # no task framework: only the fallback's types exist
+            self._find_task: Callable[[str], Any] = lambda type_: None
+        else:
+            self._find_task = records.find_task
 
     async def process_task(self, task: ActiveTask) -> None:
         """Run ``task`` with its Django task, or with the fallback handler."""
-        from asynq_django import records  # needs django.tasks; only for Django task types
-
-        django_task = records.find_task(task.type)
+        django_task = self._find_task(task.type)
         if django_task is None:
             await call_handler(self.fallback, task)
             return
@@ -114,7 +119,10 @@ class _Attempt:
         self.records, self.api = records, api
         self.owner, self.django_task, self.task = owner, django_task, task
         self.sender = type(api.task_backends[django_task.backend])
-        self.args, self.kwargs = records.call_of(task.payload)
+        try:
+            self.args, self.kwargs = records.call_of(task.payload)
+        except ValueError as exc:  # no retry can mend the payload
+            raise SkipRetry(f"{task.type}: {exc}") from exc
 
     async def begin(self) -> None:
         inspector = clients.get_async_inspector(self.owner.settings)

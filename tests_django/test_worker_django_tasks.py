@@ -72,3 +72,13 @@ def test_async_tasks_use_the_async_orm() -> None:
     drain_in_process()
     assert Order.objects.get(pk=order.pk).status == "shipped"
     assert tasks.ship.get_result(result.id).return_value == "shipped"
+
+
+def test_a_payload_that_is_not_the_call_json_is_archived_at_once(r: Any) -> None:
+    from asynq import Client, Inspector, Task
+
+    info = Client(r).enqueue(Task("tests_django.shop.tasks.add", b"[1, 2]"), max_retry=5)
+    drain_in_process()
+    archived = Inspector(r).get_task_info("default", info.id)
+    assert archived.state == "archived"
+    assert "payload must be a JSON object" in archived.last_err
