@@ -140,3 +140,34 @@ def test_scheduler_without_a_target_says_what_to_set(make_app: Callable[..., Fla
     assert result.output.strip().splitlines() == [
         'Error: give a TARGET or set ASYNQ_SCHEDULER to a "module:object"'
     ]
+
+
+def test_flask_run_serves_views_that_enqueue_after_commit(
+    env: dict[str, str], r: redis.Redis
+) -> None:
+    """The real development server in a subprocess: a sign-up sends its welcome, a failed one
+    sends none."""
+    import httpx
+
+    from tests.helpers.redis_procs import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    argv = [*FLASK, "--app", "tests.flask_adapter.shop:create_app", "run", "--port", str(port)]
+    with Children() as children:
+        server = children.start(argv, env=env, cwd=ROOT)
+
+        def sign_up(name: str, query: str = "") -> httpx.Response | None:
+            try:
+                return httpx.post(f"{base}/signup/{name}{query}")
+            except httpx.TransportError:
+                return None
+
+        created = wait_while_running(lambda: sign_up("ada"), server, "the server")
+        assert created.status_code == 200
+        failed = sign_up("bob", "?fail=1")
+        assert failed is not None and failed.status_code == 500
+        server.terminate()
+    (task_id,) = r.lrange("asynq:{default}:pending", 0, -1)
+    msg = r.hget(b"asynq:{default}:t:" + task_id, "msg") or b""
+    assert b"shop:welcome" in msg and b'{"user_id":1}' in msg
