@@ -11,7 +11,7 @@ from asynq._version import GO_ASYNQ_VERSION, __version__
 from asynq.cli._base import AliasedGroup
 from asynq.cli._state import DEFAULT_CLUSTER_ADDRS, CliError, CliState, Connection
 from asynq.connection import redact
-from asynq.errors import AsynqError, BrokerConnectionError, BrokerError
+from asynq.errors import AsynqError, BrokerConnectionError, BrokerReplyError
 
 
 class RootGroup(AliasedGroup):
@@ -25,7 +25,7 @@ class RootGroup(AliasedGroup):
             state = ctx.find_object(CliState)
             where = state.connection.describe() if state else "redis"
             raise _error(ctx, f"cannot talk to Redis at {where}: {exc}") from None
-        except (BrokerError, redis.RedisError) as exc:
+        except (BrokerReplyError, redis.RedisError) as exc:
             # Redis answered, but with an error (WRONGTYPE: a key holds damaged data...).
             raise _error(ctx, f"Redis answered with an error: {exc}") from None
         except AsynqError as exc:

@@ -141,3 +141,13 @@ def test_names_that_cannot_address_a_queue_or_group_are_skipped(
     assert [g.group for g in insp.groups("q")] == ["g"]
     result = run("stats")
     assert result.exit_code == 0 and "Traceback" not in result.output
+
+
+def test_the_cli_names_damaged_data_as_such(
+    client: asynq.Client, r: redis.Redis, run: Callable[..., Result]
+) -> None:
+    info = client.enqueue(asynq.Task("t"), queue="q")
+    r.hset(keys.task_key("q", info.id), "state", "bogus")
+    result = run("task", "inspect", "-q", "q", "-i", info.id)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip() == f"error: task {info.id} in queue 'q' holds an unknown state"
