@@ -53,6 +53,16 @@ def _mask_userinfo(match: re.Match[str]) -> str:
     return f"{match['head']}{user}{colon and ':' + REDACTED}@"
 
 
+def _masked(name: str, value: Any) -> Any:
+    """``value`` with every password in it (``password=``, ``sentinel_kwargs={"password":}``)
+    replaced by :data:`REDACTED`."""
+    if "password" in name and value is not None:
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _masked(str(k), v) for k, v in value.items()}
+    return value
+
+
 def redact(text: str, *secrets: str | None) -> str:
     """``text`` with the password of every URL in it, and each of ``secrets``, masked.
 
@@ -163,9 +173,7 @@ class RedisConnection:
     def __repr__(self) -> str:
         shown = []
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "password" and value is not None:
-                value = REDACTED
+            value = _masked(f.name, getattr(self, f.name))
             shown.append(f"{f.name}={value!r}")
         return redact(f"RedisConnection({', '.join(shown)})", self.password)
 

@@ -56,6 +56,13 @@ def test_redis_connection_repr_hides_the_password() -> None:
     assert "password='***'" in repr(conn)
 
 
+def test_passwords_in_redis_py_options_are_masked_too() -> None:
+    conn = asynq.RedisConnection.from_url(
+        "redis-sentinel://h:26379", sentinel_kwargs={"password": SECRET}
+    )
+    assert SECRET not in repr(conn) and "'password': '***'" in repr(conn)
+
+
 def test_a_malformed_url_error_does_not_print_the_password() -> None:
     with pytest.raises(asynq.ValidationError) as caught:
         asynq.RedisConnection.from_url(f"redis://user:{QUOTED}@host:1/notadb")
