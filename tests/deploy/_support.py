@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import asynq
+from asynq import Task
 from asynq.server import Config, Server
 from tests.helpers.waiting import wait_until
 
@@ -84,3 +85,18 @@ async def wait_drained(redis: Any, queues: Iterable[str], within: float = DRAIN)
         return True
 
     await wait_until(drained, within=within, interval=0.2)
+
+
+async def enqueue_until_known(client: asynq.AsyncClient, task: Task, task_id: str) -> int:
+    """Enqueue ``task`` under ``task_id``, retrying lost tries; return how many tries failed."""
+    failures = 0
+    while True:
+        try:
+            await client.enqueue(task, task_id=task_id)
+            return failures
+        except asynq.TaskIDConflictError:
+            assert failures, "a conflict on the first try: the id was taken before"
+            return failures  # an earlier try reached Redis: the task is there
+        except asynq.BrokerConnectionError:
+            failures += 1
+            await asyncio.sleep(0.05)

@@ -8,7 +8,6 @@ was written after all.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,7 +17,7 @@ from asynq import Task
 from asynq._broker.ops import server_ops
 from asynq.server import _heartbeat
 from tests.deploy._proxy import FlakyProxy
-from tests.deploy._support import Recorder, serving, wait_drained
+from tests.deploy._support import Recorder, enqueue_until_known, serving, wait_drained
 
 TASKS = 60
 
@@ -30,21 +29,6 @@ async def proxy(redis_url: str) -> AsyncIterator[FlakyProxy]:
     await flaky.start()
     yield flaky
     await flaky.stop()
-
-
-async def enqueue_until_known(client: asynq.AsyncClient, task: Task, task_id: str) -> int:
-    """Enqueue ``task`` under ``task_id``, retrying lost tries; return how many tries failed."""
-    failures = 0
-    while True:
-        try:
-            await client.enqueue(task, task_id=task_id)
-            return failures
-        except asynq.TaskIDConflictError:
-            assert failures, "a conflict on the first try: the id was taken before"
-            return failures  # an earlier try reached Redis: the task is there
-        except asynq.BrokerConnectionError:
-            failures += 1
-            await asyncio.sleep(0.05)
 
 
 async def test_nothing_lost_and_no_lease_lapses_on_a_flaky_link(
