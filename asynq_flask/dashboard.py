@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, current_app, request
 from flask.sansio.app import App
@@ -118,6 +120,14 @@ def dashboard_blueprint(
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + prefix
         environ["PATH_INFO"] = path[len(prefix) :] or "/"
         environ[USER_KEY] = user()
+        # The body once more: the app's before_request (a CSRF extension, a logger) may have
+        # read the form already, and a WSGI input stream is read only once.
+        body = request.get_data(cache=True)
+        if not body and request.form:  # parsed already: the stream is spent, the fields are not
+            body = urlencode(list(request.form.items(multi=True))).encode()
+            environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
         return Response.from_app(dashboard_of(app), environ, buffered=True)
 
     blueprint.add_url_rule("/", "index", forward, methods=_METHODS)
