@@ -212,13 +212,16 @@ def _reraise(exc: BaseException) -> None:
     raise exc
 
 
-def _drained(inspector: Inspector, queues: list[str]) -> bool:
+def drained(inspector: Inspector, queues: list[str], *, retries: bool = False) -> bool:
+    """Whether ``queues`` hold no pending task (and, with ``retries``, no task waiting for a
+    retry either); a queue not in Redis is empty."""
     for queue in queues:
         try:
-            if inspector.get_queue_info(queue).pending:
-                return False
+            info = inspector.get_queue_info(queue)
         except QueueNotFoundError:
             continue
+        if info.pending or (retries and info.retry):
+            return False
     return True
 
 
@@ -243,7 +246,7 @@ def stop_when_drained(
             if server.state != "active":
                 idle_polls = 0
                 continue
-            idle = server.in_flight == 0 and _drained(inspector, queues)
+            idle = server.in_flight == 0 and drained(inspector, queues)
             idle_polls = idle_polls + 1 if idle else 0
             if idle_polls >= 2:
                 done.set()

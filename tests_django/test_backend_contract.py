@@ -12,8 +12,8 @@ import django
 import pytest
 
 from asynq_django.tasks_api import TaskResultDoesNotExist, TaskResultStatus, task_backends
+from asynq_django.testing import run_burst_worker
 from tests_django.shop import tasks
-from tests_django.test_db_hygiene import drain_in_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ async def test_refresh_result() -> None:
 
 def test_refresh_after_the_worker_ran() -> None:
     result = tasks.add.enqueue(1, 2)
-    drain_in_process()
+    run_burst_worker()
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == {"sum": 3}
@@ -65,7 +65,7 @@ def test_pickle_task_result() -> None:
 
 def test_complex_exception() -> None:
     result = tasks.complex_exception.enqueue()
-    drain_in_process()
+    run_burst_worker()
     failed = tasks.complex_exception.get_result(result.id)
     assert failed.status == TaskResultStatus.FAILED
     with pytest.raises(ValueError, match="Task failed"):
@@ -77,7 +77,7 @@ def test_complex_exception() -> None:
 
 def test_complex_return_value() -> None:
     result = tasks.complex_return_value.enqueue()
-    drain_in_process()
+    run_burst_worker()
     failed = tasks.complex_return_value.get_result(result.id)
     assert failed.status == TaskResultStatus.FAILED
     assert failed.errors[0].exception_class is TypeError
@@ -87,7 +87,7 @@ def test_complex_return_value() -> None:
 def test_a_task_calling_exit_fails_without_stopping_the_worker() -> None:
     exited = tasks.exit_task.enqueue()
     after = tasks.add.enqueue(2, 2)
-    drain_in_process()
+    run_burst_worker()
     failed = tasks.exit_task.get_result(exited.id)
     assert failed.status == TaskResultStatus.FAILED
     assert failed.errors[0].exception_class is SystemExit

@@ -13,10 +13,10 @@ import pytest
 import redis
 
 from asynq import Inspector
+from asynq_django.testing import run_burst_worker
 from tests.helpers import gopeer
 from tests_django.shop import tasks
 from tests_django.shop.models import Order
-from tests_django.test_db_hygiene import drain_in_process
 
 # The first Go program of a process builds the Go peer (a few seconds when Go's build cache is
 # warm, minutes when cold): more than the usual per-test limit.
@@ -37,7 +37,7 @@ def test_a_go_client_enqueues_for_the_django_worker(r: redis.Redis) -> None:
     }
     [sent] = gopeer.run_go_json("peer_enqueue", *go_redis(), input=[spec])
     assert sent["error"] == "", sent
-    drain_in_process()
+    run_burst_worker()
     assert Order.objects.get(status="emailed").note == "gopher@example.com"
     result = tasks.send_email.get_result(sent["info"]["id"])
     assert (result.status, result.return_value) == ("SUCCESSFUL", "sent to gopher@example.com")

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from asynq_django.tasks_api import task_finished, task_started
+from asynq_django.testing import run_burst_worker
 from tests_django.shop import tasks
-from tests_django.test_db_hygiene import drain_in_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +28,7 @@ def test_signals_context_and_worker_ids_across_retries() -> None:
     task_finished.connect(on_finished)
     try:
         result = tasks.attempt_number.enqueue(fail_until=3)
-        worker_id = drain_in_process(**QUICK_RETRIES)
+        worker_id = run_burst_worker(**QUICK_RETRIES)
     finally:
         task_started.disconnect(on_started)
         task_finished.disconnect(on_finished)
@@ -55,7 +55,7 @@ def test_a_failure_without_retries_left_finishes_as_failed() -> None:
     task_finished.connect(receiver)
     try:
         result = tasks.explode.enqueue("no retries")
-        drain_in_process()
+        run_burst_worker()
     finally:
         task_finished.disconnect(receiver)
     [outcome] = finished
@@ -69,7 +69,7 @@ def test_async_tasks_use_the_async_orm() -> None:
 
     order = Order.objects.create()
     result = tasks.ship.using(queue_name="default").enqueue(order.pk)
-    drain_in_process()
+    run_burst_worker()
     assert Order.objects.get(pk=order.pk).status == "shipped"
     assert tasks.ship.get_result(result.id).return_value == "shipped"
 
@@ -78,7 +78,7 @@ def test_a_payload_that_is_not_the_call_json_is_archived_at_once(r: Any) -> None
     from asynq import Client, Inspector, Task
 
     info = Client(r).enqueue(Task("tests_django.shop.tasks.add", b"[1, 2]"), max_retry=5)
-    drain_in_process()
+    run_burst_worker()
     archived = Inspector(r).get_task_info("default", info.id)
     assert archived.state == "archived"
     assert "payload must be a JSON object" in archived.last_err
