@@ -16,6 +16,7 @@ from typing import Any
 
 import asynq
 from asynq import TaskInfo
+from asynq._options import MAX_DURATION_SECONDS, MAX_UNIX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,19 @@ def table(now: int) -> list[Case]:
             options={"timeout": 90.9, "retention": 59.99, "deadline": later + 0.75},
         ),
         Case("scheduled-at-fraction", "job:atfrac", b"af", options={"process_at": later + 0.6}),
+        # The longest durations and the latest deadline Python accepts: Go reads them back
+        # without overflow (docs/reliability.md#input-is-checked-before-anything-is-written).
+        Case(
+            "longest-durations",
+            "job:forever",
+            b"l",
+            options={
+                "timeout": MAX_DURATION_SECONDS,
+                "retention": MAX_DURATION_SECONDS,
+                "deadline": MAX_UNIX_SECONDS,
+            },
+        ),
+        Case("longest-unique", "unique:forever", b"lu", options={"unique": MAX_DURATION_SECONDS}),
         Case("unique-fraction", "unique:frac", b"uf", options={"unique": 2.5}),
         Case("max-retry-zero", "job:noretry", b"0", options={"max_retry": 0}),
         Case("max-retry-negative", "job:negretry", b"-", options={"max_retry": -5}),

@@ -85,7 +85,7 @@ def test_go_and_python_write_identical_redis_state(make_client, redis_url, r, go
 
     # The table really reaches every write path.
     assert {i["state"] for i in py_infos} == {"pending", "scheduled", "aggregating"}
-    assert sum(k.startswith("asynq:{") and ":unique:" in k for k in go_state) == 6
+    assert sum(k.startswith("asynq:{") and ":unique:" in k for k in go_state) == 7
     assert "asynq:{default}:unique:unique:nil:" in go_state
 
     absolute = frozenset(
