@@ -8,6 +8,7 @@ the task functions live on the object, each app's settings live in
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
@@ -32,6 +33,25 @@ R = TypeVar("R")
 
 #: Where ``init_app`` keeps the app's :class:`AsynqState`: ``app.extensions["asynq"]``.
 EXTENSION_KEY = "asynq"
+
+_log = logging.getLogger("asynq_flask")
+#: The URL and app name an ``init_app`` last pointed the process's default clients at.
+_pointed: tuple[str, str] | None = None
+
+
+def _point_default_clients(app: Flask, url: str) -> None:
+    """``asynq.configure(url)``, saying so when another app of this process had pointed the
+    process's clients elsewhere (they are per process, not per app)."""
+    global _pointed
+    if _pointed is not None and _pointed[0] != url:
+        _log.warning(
+            "app %r points asynq's default clients at another Redis than app %r did; task "
+            "functions of both now enqueue there",
+            app.name,
+            _pointed[1],
+        )
+    asynq.configure(url)
+    _pointed = (url, app.name)
 
 
 @dataclass(frozen=True)
@@ -85,7 +105,7 @@ class Asynq:
           ``redis://127.0.0.1:6379/0``). The clients are asynq's default clients: one per
           process (a forked worker of a pre-forking server makes its own), shared by every app
           of the process that names the same URL.
-        - ``ASYNQ_IMPORTS`` (``[]``): modules ``flask asynq worker`` imports before it starts,
+        - ``ASYNQ_IMPORTS`` (``()``): modules ``flask asynq worker`` imports before it starts,
           so that the task functions defined there register.
         - ``ASYNQ_SCHEDULER`` (``None``): the ``"module:object"`` scheduler (a
           ``asynq.Scheduler``, ``PeriodicTaskManager`` or periodic task config provider) that
@@ -121,7 +141,7 @@ class Asynq:
             )
         settings = read_settings(app.config)
         if settings.redis_url is not None:
-            asynq.configure(settings.redis_url)
+            _point_default_clients(app, settings.redis_url)
         app.extensions[EXTENSION_KEY] = AsynqState(self, settings)
         from asynq_flask.cli import asynq_cli  # the commands need click, which Flask brings
 

@@ -131,6 +131,18 @@ def test_apps_on_one_redis_share_the_process_client(
     assert r.lrange("asynq:{shared}:pending", 0, -1) == [info.id.encode()]
 
 
+def test_an_app_on_another_redis_says_it_moves_the_process_clients(
+    make_app: Callable[..., Flask], redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    extension = Asynq()
+    make_app(extension, "first")
+    assert not caplog.records
+    make_app(extension, "second", ASYNQ_REDIS_URL=redis_url + "?client_name=second")
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert "'second'" in record.getMessage() and "'first'" in record.getMessage()
+
+
 def test_a_forked_worker_process_makes_its_own_client(
     make_app: Callable[..., Flask], r: redis.Redis
 ) -> None:
