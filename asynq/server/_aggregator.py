@@ -132,12 +132,23 @@ class Aggregator(QueueComponent):
             return False
         where = f"queue={qname!r} group={group!r} setID={set_id!r}"
         try:
-            msgs, _deadline = await self._driver.run(
+            members, _deadline = await self._driver.run(
                 aggregation_ops.read_aggregation_set(qname, group, set_id)
             )
         except AsynqError as exc:
             self._log.error("Failed to read aggregation set: %s: %s", where, exc)
             return False
+        msgs = [m for m in members if not isinstance(m, bytes)]
+        if len(msgs) < len(members):
+            # Deleted with the set once the others are aggregated: nothing could ever run them.
+            self._log.error(
+                "Dropping %d task(s) of aggregation set %s: their message cannot be decoded",
+                len(members) - len(msgs),
+                where,
+            )
+            if not msgs:
+                await self._delete_set(qname, group, set_id, where)
+                return False
         try:
             aggregated = await self._aggregate(group, [plain_task(m) for m in msgs])
             await self._client.enqueue(aggregated, queue=qname)
@@ -145,11 +156,14 @@ class Aggregator(QueueComponent):
             # The set stays; the recoverer returns its tasks to the group after its deadline.
             self._log.error("Failed to enqueue aggregated task (%s): %s", where, exc)
             return False
+        await self._delete_set(qname, group, set_id, where)
+        return True
+
+    async def _delete_set(self, qname: str, group: str, set_id: str, where: str) -> None:
         try:
             await self._driver.run(aggregation_ops.delete_aggregation_set(qname, group, set_id))
         except AsynqError as exc:
             self._log.warning("Failed to delete aggregation set: %s: %s", where, exc)
-        return True
 
     async def _aggregate(self, group: str, tasks: list[Task]) -> Task:
         fn: Any = self._aggregator

@@ -67,6 +67,33 @@ def always_failure(exc: BaseException) -> bool:
     return True
 
 
+def retry_delay(
+    func: RetryDelayFunc, n: int, exc: BaseException, task: Task, log: logging.Logger
+) -> float:
+    """``func(n, exc, task)`` in seconds; if it raises (or returns no duration), the error is
+    logged and the default delay is used, so that a faulty ``retry_delay_func`` never leaves
+    a task without an outcome."""
+    try:
+        return to_seconds("retry delay", func(n, exc, task))
+    except Exception:
+        log.exception("retry_delay_func failed; using the default delay")
+        return default_retry_delay(n, exc, task)
+
+
+def counts_as_failure(func: IsFailureFunc, exc: BaseException, log: logging.Logger) -> bool:
+    """``is_failure(exc)``; if it raises, the error is logged and counted as a failure."""
+    try:
+        return bool(func(exc))
+    except Exception:
+        log.exception("is_failure failed; counting the error as a failure")
+        return True
+
+
+#: Priorities and the concurrency are int32 fields of the ServerInfo message every server
+#: writes; a larger value could not be written, so the heartbeat would fail.
+MAX_INT32 = 2**31 - 1
+
+
 def _queues(value: Mapping[str, int] | None) -> dict[str, int]:
     # Go drops blank names and priorities <= 0, and falls back to {"default": 1}.
     result: dict[str, int] = {}
@@ -75,6 +102,11 @@ def _queues(value: Mapping[str, int] | None) -> dict[str, int]:
             continue
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise ValidationError(f"priority of queue {name!r} must be an int, not {priority!r}")
+        if priority > MAX_INT32:
+            raise ValidationError(
+                f"queues: priority of queue {name!r} must be at most {MAX_INT32} (it is an int32 "
+                f"in the server state Go reads), not {priority}"
+            )
         if priority > 0:
             result[name] = priority
     return result or {keys.DEFAULT_QUEUE: 1}
@@ -106,9 +138,9 @@ class Config:
     negative, for ``task_check_interval``) duration means the default, as in Go.
 
     Attributes:
-        concurrency: Tasks processed at once (default: the number of CPUs).
-        queues: Queue name to priority. Blank names and priorities <= 0 are dropped; the
-            default is ``{"default": 1}``.
+        concurrency: Tasks processed at once, at most 2**31 - 1 (default: the number of CPUs).
+        queues: Queue name to priority (at most 2**31 - 1). Blank names and priorities
+            <= 0 are dropped; the default is ``{"default": 1}``.
         strict_priority: Drain higher priority queues first instead of weighted sampling.
         task_check_interval: Pause between polls when every queue is empty (1 s). Tasks
             enqueued by this library wake idle workers at once; the poll finds the rest.
@@ -176,6 +208,11 @@ class Config:
         set_ = object.__setattr__
         if not isinstance(self.concurrency, int) or isinstance(self.concurrency, bool):
             raise ValidationError(f"concurrency must be an int, not {self.concurrency!r}")
+        if self.concurrency > MAX_INT32:
+            raise ValidationError(
+                f"concurrency must be at most {MAX_INT32} (an int32 in the server state Go "
+                f"reads), not {self.concurrency}"
+            )
         if self.concurrency < 1:
             set_(self, "concurrency", os.cpu_count() or 1)
         set_(self, "queues", _queues(self.queues))

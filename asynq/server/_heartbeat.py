@@ -116,11 +116,17 @@ class Heartbeat:
             self._started = self._clock.now()
         now = self._clock.now()
         ttl = max(1, math.ceil(self._interval * 2))  # Go: 2 x interval = 10 s
-        calls: list[Command | Script] = list(
-            server_state_ops.write_server_state_calls(
-                self.server_info(), self._worker_infos(), ttl, now
+        try:
+            calls: list[Command | Script] = list(
+                server_state_ops.write_server_state_calls(
+                    self.server_info(), self._worker_infos(), ttl, now
+                )
             )
-        )
+        except Exception:
+            # Whatever is wrong with the state, the leases below must still be extended.
+            self._log.exception("Failed to build the server state data")
+            calls = []
+        state_calls = len(calls)
         by_queue: dict[str, list[Worker]] = {}
         for w in self._registry:
             # Only a valid lease is extended; an expired one may belong to another worker.
@@ -130,16 +136,18 @@ class Heartbeat:
                 w.interrupt(Interrupt.LEASE_EXPIRED)
         queues = list(by_queue)
         calls += [server_ops.extend_lease_call(q, [w.id for w in by_queue[q]], now) for q in queues]
+        if not calls:
+            return
         try:
             replies = await self._driver.run(_pipeline(tuple(calls)))
         except AsynqError as exc:
             self._log.error("Failed to write server state data: %s", exc)
             return
-        state_errors = [r for r in replies[:3] if isinstance(r, Exception)]
+        state_errors = [r for r in replies[:state_calls] if isinstance(r, Exception)]
         if state_errors:
             self._log.error("Failed to write server state data: %s", state_errors[0])
         expiry = now + server_ops.LEASE_DURATION
-        for qname, reply in zip(queues, replies[3:], strict=True):
+        for qname, reply in zip(queues, replies[state_calls:], strict=True):
             if isinstance(reply, Exception):
                 ids = [w.id for w in by_queue[qname]]
                 self._log.error("Failed to extend lease for tasks %s: %s", ids, reply)

@@ -45,13 +45,14 @@ from asynq.errors import (
     TaskDeadlineExceededError,
 )
 from asynq.servemux import Handler, call_handler, handler_executor, handler_thread_wrapper
+from asynq.server import _damaged as damaged
 from asynq.server._active_task import ActiveTask, ResultWriter, TaskContext
 from asynq.server._config import (
     ErrorHandler,
     IsFailureFunc,
     RetryDelayFunc,
-    default_retry_delay,
-    to_seconds,
+    counts_as_failure,
+    retry_delay,
 )
 from asynq.server._handoff import Handoff
 from asynq.server._lease import Lease
@@ -75,14 +76,27 @@ _INTERRUPT_ERRORS: dict[Interrupt, Callable[[], AsynqError]] = {
 def error_text(exc: BaseException) -> str:
     """The ``error_msg`` stored for ``exc``: ``str(exc)`` like Go's ``err.Error()``.
 
-    An exception with no message is recorded by its class name rather than as ``""``.
+    An exception with no message is recorded by its class name rather than as ``""``, and
+    ``SystemExit`` / ``KeyboardInterrupt`` always by it (``SystemExit: 3``, not ``3``).
     """
+    if not isinstance(exc, Exception):
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return str(exc) or type(exc).__name__
+
+
+class HandlerExit(Exception):
+    """Carries a ``SystemExit`` or ``KeyboardInterrupt`` a handler raised (see
+    :meth:`Processor._handle`); the task fails with :attr:`raised`."""
+
+    def __init__(self, raised: SystemExit | KeyboardInterrupt) -> None:
+        super().__init__(error_text(raised))
+        self.raised = raised
 
 
 def decode_or_log(data: bytes, log: logging.Logger, where: str) -> TaskMessage | None:
     """Decode a task message; log and return ``None`` if it is corrupt (it then stays active
-    until an operator removes it, as with Go). ``where`` says where it came from, for the log."""
+    until its lease expires, and the recoverer archives it). ``where`` says where it came
+    from, for the log."""
     try:
         return decode_message(data)
     except DecodeError as exc:
@@ -181,14 +195,9 @@ class Processor:
                 if free <= 0:
                     await self._kick.wait()
                     continue
-                try:
-                    taken = await self._dequeue(free)
-                except Exception as exc:  # Redis down, or a message that does not decode
-                    self._log_dequeue_error(exc)
-                    # Go retries at once; a short pause keeps a Redis outage from spinning.
-                    await self._idle()
-                    continue
+                taken = await self._dequeue(free)
                 if not taken:
+                    # Go retries at once after an error; the pause keeps an outage from spinning.
                     await self._idle()
                     continue
                 for msg, lease_expiry in taken:
@@ -214,6 +223,13 @@ class Processor:
             self._log.warning("Could not withdraw from direct handoff: %s", exc)
 
     async def _dequeue(self, count: int) -> list[tuple[TaskMessage, float]]:
+        """Take up to ``count`` tasks, queue after queue in this attempt's order.
+
+        Each queue is tried on its own: an error in one (a foreign value at one of its keys, a
+        Cluster node down, an ACL that denies it) is logged and the next queue is tried, so the
+        tasks already moved to active from the others are never dropped. A damaged task taken
+        is archived or released (:mod:`asynq.server._damaged`), not started.
+        """
         taken: list[tuple[TaskMessage, float]] = []
         order = self._queues.order()
         if self._announced:
@@ -228,12 +244,18 @@ class Processor:
         for qname in order:
             now = self._clock.now()
             wanted = count - len(taken)
-            encoded = await self._driver.run(server_ops.dequeue(qname, wanted, now, handoff))
+            try:
+                found = await self._driver.run(server_ops.dequeue(qname, wanted, now, handoff))
+            except Exception as exc:  # Redis down, or this queue's keys unusable
+                self._log_dequeue_error(qname, exc)
+                continue
             lease_expiry = now + server_ops.LEASE_DURATION
-            for data in encoded:
-                msg = decode_or_log(data, self._log, f"of queue {qname!r}")
-                if msg is not None:
-                    taken.append((msg, lease_expiry))
+            for item in found:
+                checked = damaged.inspect(qname, item)
+                if isinstance(checked, damaged.Damage):
+                    await damaged.dispose(self._driver, self._log, checked, self._clock.now())
+                else:
+                    taken.append((checked, lease_expiry))
             if len(taken) >= count:
                 break
         return taken
@@ -272,11 +294,11 @@ class Processor:
         # handler's first step is queued ahead of that dequeue: it starts first.
         asyncio.get_running_loop().call_soon(self._kick.set)
 
-    def _log_dequeue_error(self, exc: Exception) -> None:
+    def _log_dequeue_error(self, qname: str, exc: Exception) -> None:
         now = self._clock.now()
         if now - self._last_error_log >= ERROR_LOG_INTERVAL:
             self._last_error_log = now
-            self._log.error("Dequeue error: %s", exc)
+            self._log.error("Dequeue error in queue %r: %s", qname, exc)
 
     # -- one task -----------------------------------------------------------------------------
 
@@ -346,6 +368,8 @@ class Processor:
             if why is Interrupt.FINISHED:
                 worker.context.end()
                 exc = TaskCanceledError() if runner.cancelled() else runner.exception()
+                if isinstance(exc, HandlerExit):
+                    exc = exc.raised  # the task fails with what the handler raised
                 if exc is None:
                     await self._succeeded(worker)
                 else:
@@ -386,16 +410,27 @@ class Processor:
         )
         return runner, timer
 
-    def _handle(self, task: ActiveTask) -> Coroutine[Any, Any, None]:
+    async def _handle(self, task: ActiveTask) -> None:
         """The handler's run on ``task``, inside the task wrapper when there is one, inside
-        the task's span when it carries a trace context (see :mod:`asynq.tracing`)."""
+        the task's span when it carries a trace context (see :mod:`asynq.tracing`).
+
+        ``SystemExit`` and ``KeyboardInterrupt`` raised by the handler (``sys.exit()`` in a
+        task, or raised in its thread) are handed on wrapped in :class:`HandlerExit`: raised
+        from an asyncio task as they are, they would stop the event loop and the whole worker,
+        and the task, left active, would do the same to the next worker after its lease.
+        """
         if self._task_wrapper is None:
             run = call_handler(self._handler, task)
         else:
             run = run_wrapped_async(
                 "task_wrapper", self._task_wrapper, task, lambda: call_handler(self._handler, task)
             )
-        return _in_span(task, run) if tracing.traced(task.headers) else run
+        if tracing.traced(task.headers):
+            run = _in_span(task, run)
+        try:
+            await run
+        except (SystemExit, KeyboardInterrupt) as exc:
+            raise HandlerExit(exc) from exc
 
     def _runner_done(self, runner: asyncio.Task[None]) -> None:
         self._runners.discard(runner)
@@ -451,18 +486,10 @@ class Processor:
             )
 
     def _delay(self, msg: TaskMessage, exc: BaseException, task: ActiveTask) -> float:
-        try:
-            return to_seconds("retry delay", self._retry_delay(msg.retried, exc, task))
-        except Exception:
-            self._log.exception("retry_delay_func failed; using the default delay")
-            return default_retry_delay(msg.retried, exc, task)
+        return retry_delay(self._retry_delay, msg.retried, exc, task, self._log)
 
     def _failure(self, exc: BaseException) -> bool:
-        try:
-            return bool(self._is_failure(exc))
-        except Exception:
-            self._log.exception("is_failure failed; counting the error as a failure")
-            return True
+        return counts_as_failure(self._is_failure, exc, self._log)
 
     def _log_failure(self, msg: TaskMessage, exc: BaseException, raised: bool) -> None:
         # Tracebacks only for errors raised by handler code; signals and interrupts need none.

@@ -129,7 +129,7 @@ async def test_janitor_deletes_expired_completed(driver, client, r):
     clock = FakeClock()
     for _ in range(3):
         client.enqueue(asynq.Task("t", b""), retention=10)
-    msgs = [decode_message(m) for m in await driver.run(server_ops.dequeue(Q, 3, clock.now()))]
+    msgs = [decode_message(t.data) for t in await driver.run(server_ops.dequeue(Q, 3, clock.now()))]
     for msg in msgs:
         await driver.run(server_ops.run_call(server_ops.mark_as_complete_call(msg, clock.now())))
     janitor = Janitor(driver, clock, log, queues=[Q], interval=8, batch_size=2)

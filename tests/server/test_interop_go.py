@@ -151,7 +151,8 @@ async def test_python_server_processes_go_outcomes(go_server, client, r):
 async def test_go_recoverer_recovers_task_abandoned_by_python(go_server, client, r, redis_url):
     info = client.enqueue(asynq.Task("orphan", b""))
     driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
-    (data,) = await driver.run(server_ops.dequeue(Q, 1, time.time()))
+    (taken,) = await driver.run(server_ops.dequeue(Q, 1, time.time()))
+    data = taken.data
     await driver.close()
     assert decode_message(data).id == info.id
     # The Python worker died; its lease expired a minute ago.

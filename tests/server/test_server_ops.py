@@ -48,7 +48,9 @@ def enqueue(client: asynq.Client, n: int = 1, **opts: Any) -> list[str]:
 def test_dequeue_batch_effects(run_op, client, r):
     ids = enqueue(client, 3)
     now = time.time()
-    msgs = [decode_message(m) for m in run_op(server_ops.dequeue(Q, 2, now))]
+    taken = run_op(server_ops.dequeue(Q, 2, now))
+    assert [(t.id.decode(), t.kind) for t in taken] == [(ids[0], "hash"), (ids[1], "hash")]
+    msgs = [decode_message(t.data) for t in taken]
     assert [m.id for m in msgs] == ids[:2]  # oldest first (RPOPLPUSH from the right)
     assert r.lrange(keys.pending_key(Q), 0, -1) == [ids[2].encode()]
     assert r.lrange(keys.active_key(Q), 0, -1) == [ids[1].encode(), ids[0].encode()]
@@ -56,7 +58,7 @@ def test_dequeue_batch_effects(run_op, client, r):
         assert r.hget(keys.task_key(Q, tid), "state") == b"active"
         assert r.hget(keys.task_key(Q, tid), "pending_since") is None
         assert r.zscore(keys.lease_key(Q), tid) == int(now + 30)
-    assert [decode_message(m).id for m in run_op(server_ops.dequeue(Q, 5, now))] == ids[2:]
+    assert [decode_message(t.data).id for t in run_op(server_ops.dequeue(Q, 5, now))] == ids[2:]
     assert run_op(server_ops.dequeue(Q, 5, now)) == []
 
 
@@ -67,12 +69,37 @@ def test_dequeue_skips_paused_queue(run_op, client, r):
     assert r.llen(keys.pending_key(Q)) == 1
 
 
-def test_dequeue_of_vanished_hash_leases_it_like_go(run_op, client, r):
+def test_dequeue_of_vanished_hash_leases_it_like_go_and_reports_it(run_op, client, r):
     (tid,) = enqueue(client, 1)
     r.delete(keys.task_key(Q, tid))
-    assert run_op(server_ops.dequeue(Q, 1, time.time())) == []
+    assert run_op(server_ops.dequeue(Q, 1, time.time())) == [
+        server_ops.Taken(tid.encode(), None, "none")
+    ]
     assert r.lrange(keys.active_key(Q), 0, -1) == [tid.encode()]
     assert r.zscore(keys.lease_key(Q), tid) is not None
+    assert not r.exists(keys.task_key(Q, tid))  # not recreated as a hash holding only a state
+
+
+def test_dequeue_of_foreign_task_key_moves_the_whole_batch(run_op, client, r):
+    ids = enqueue(client, 3)
+    r.delete(keys.task_key(Q, ids[1]))
+    r.set(keys.task_key(Q, ids[1]), "foreign")
+    taken = run_op(server_ops.dequeue(Q, 3, time.time()))
+    assert [(t.id.decode(), t.kind) for t in taken] == [
+        (ids[0], "hash"),
+        (ids[1], "string"),
+        (ids[2], "hash"),
+    ]
+    assert r.llen(keys.active_key(Q)) == 3 and r.zcard(keys.lease_key(Q)) == 3
+    assert r.get(keys.task_key(Q, ids[1])) == b"foreign"
+
+
+def test_dequeue_with_a_foreign_active_key_moves_nothing(run_op, client, r):
+    enqueue(client, 2)
+    r.set(keys.lease_key(Q), "foreign")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        run_op(server_ops.dequeue(Q, 2, time.time()))
+    assert r.llen(keys.pending_key(Q)) == 2 and not r.exists(keys.active_key(Q))
 
 
 def test_dequeue_registers_for_handoff_only_with_a_slot_left(run_op, client, r):
@@ -133,7 +160,8 @@ def test_archive_trims_by_size_and_age(run_op, client, r):
         pipe.hset(keys.task_key(Q, tid), "state", "archived")
     pipe.execute()
     (tid,) = enqueue(client, 1)
-    (data,) = run_op(server_ops.dequeue(Q, 1, now))
+    (taken,) = run_op(server_ops.dequeue(Q, 1, now))
+    data = taken.data
     run_op(server_ops.run_call(server_ops.archive_call(decode_message(data), "boom", now)))
     assert r.zcard(keys.archived_key(Q)) == 9_999
     assert r.zscore(keys.archived_key(Q), "ancient") is None
@@ -149,7 +177,7 @@ def test_archive_trims_by_size_and_age(run_op, client, r):
 def test_mark_as_complete_twice_is_internal_error(run_op, client, r):
     (tid,) = enqueue(client, 1, retention=60)
     now = time.time()
-    msg = decode_message(run_op(server_ops.dequeue(Q, 1, now))[0])
+    msg = decode_message(run_op(server_ops.dequeue(Q, 1, now))[0].data)
     r.zadd(keys.completed_key(Q), {tid: 1})
     with pytest.raises(ReplyError, match="INTERNAL"):
         run_op(server_ops.run_call(server_ops.mark_as_complete_call(msg, now)))
@@ -190,9 +218,10 @@ def test_list_lease_expired(run_op, client, r):
     now = time.time()
     run_op(server_ops.dequeue(Q, 3, now))
     r.zadd(keys.lease_key(Q), {ids[0]: int(now) - 40, ids[1]: int(now) - 40, ids[2]: int(now)})
-    r.delete(keys.task_key(Q, ids[1]))  # v0.25+: ids without a hash are skipped
-    found = run_op(server_ops.list_lease_expired([Q], now - 30))
-    assert [decode_message(m).id for m in found] == [ids[0]]
+    r.delete(keys.task_key(Q, ids[1]))  # Go skips ids without a hash; they are reported here
+    found = run_op(server_ops.list_lease_expired(Q, now - 30))
+    assert [(t.id.decode(), t.kind) for t in found] == [(ids[0], "hash"), (ids[1], "none")]
+    assert decode_message(found[0].data).id == ids[0] and found[1].data is None
 
 
 def test_delete_expired_completed_in_batches(run_op, r):

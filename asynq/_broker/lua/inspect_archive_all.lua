@@ -15,20 +15,43 @@
 -- ARGV[5] -> "list" when KEYS[1] is the pending list, "zset" otherwise
 -- ARGV[6] -> group name (only with KEYS[3])
 -- Returns: the number of tasks archived.
+--
+-- A task key holding another type than a hash (damaged data) cannot be marked archived, and a
+-- failure half-way would leave the tasks before it both in the source and in the archive: such
+-- an id is left where it is (for Inspector.delete_task) and the others are archived.
 local ids
 if ARGV[5] == "list" then
   ids = redis.call("LRANGE", KEYS[1], 0, -1)
 else
   ids = redis.call("ZRANGE", KEYS[1], 0, -1)
 end
+local skipped = {}
+local moved = {}
 for _, id in ipairs(ids) do
-  redis.call("ZADD", KEYS[2], ARGV[1], id)
-  redis.call("HSET", ARGV[4] .. id, "state", "archived")
+  local key_kind = redis.call("TYPE", ARGV[4] .. id)["ok"]
+  if key_kind == "hash" or key_kind == "none" then
+    redis.call("ZADD", KEYS[2], ARGV[1], id)
+    redis.call("HSET", ARGV[4] .. id, "state", "archived")
+    moved[#moved + 1] = id
+  else
+    skipped[#skipped + 1] = id
+  end
 end
 redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", ARGV[2])
 redis.call("ZREMRANGEBYRANK", KEYS[2], 0, -tonumber(ARGV[3]))
-redis.call("DEL", KEYS[1])
-if #KEYS == 3 then
-  redis.call("SREM", KEYS[3], ARGV[6])
+if #skipped == 0 then
+  redis.call("DEL", KEYS[1])
+  if #KEYS == 3 then
+    redis.call("SREM", KEYS[3], ARGV[6])
+  end
+elseif ARGV[5] == "list" then
+  redis.call("DEL", KEYS[1])
+  for _, id in ipairs(skipped) do
+    redis.call("RPUSH", KEYS[1], id)
+  end
+else
+  for _, id in ipairs(moved) do
+    redis.call("ZREM", KEYS[1], id)
+  end
 end
-return #ids
+return #moved

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import uuid
 
+from google.protobuf.message import DecodeError
+
 from asynq._base import keys
 from asynq._base.codec import TaskMessage, decode_message
 from asynq._broker.calls import Command, Op, ReplyError, Script, as_int, as_str
@@ -59,16 +61,27 @@ def aggregation_check(
 
 def read_aggregation_set(
     qname: str, group: str, set_id: str
-) -> Op[tuple[list[TaskMessage], float]]:
-    """The messages in an aggregation set and the set's deadline (Unix seconds)."""
+) -> Op[tuple[list[TaskMessage | bytes], float]]:
+    """The messages in an aggregation set and the set's deadline (Unix seconds).
+
+    A message that does not decode comes back as its raw bytes, for the caller to report; one
+    damaged member must not hold up (or, re-read on every check, block for good) its group.
+    """
     set_key = keys.aggregation_set_key(qname, group, set_id)
     msgs, deadline = yield Script(
         "read_aggregation_set",
         (set_key, keys.all_aggregation_sets(qname)),
         (keys.task_key_prefix(qname),),
     )
-    decoded = [decode_message(m) for m in msgs or () if m is not None]
+    decoded = [_decode_or_raw(bytes(m)) for m in msgs or () if m is not None]
     return decoded, float(as_int(deadline))
+
+
+def _decode_or_raw(data: bytes) -> TaskMessage | bytes:
+    try:
+        return decode_message(data)
+    except DecodeError:
+        return data
 
 
 def delete_aggregation_set(qname: str, group: str, set_id: str) -> Op[None]:

@@ -40,14 +40,41 @@ def _copy(msg: TaskMessage) -> TaskMessage:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A task that a dequeue moved to active, or that a lease scan found: undecoded.
+
+    ``data`` is its ``msg`` field (``None`` when missing) and ``kind`` the Redis type of its
+    task key (``"hash"``, or ``"none"``, ``"string"``... when the task data is damaged). The
+    caller decides whether it can run; see :mod:`asynq.server._damaged`.
+    """
+
+    id: bytes
+    data: bytes | None
+    kind: str
+
+
+def _taken(reply: Any) -> list[Taken]:
+    items = list(reply or ())
+    return [
+        Taken(bytes(tid), None if data is None else bytes(data), _text(kind))
+        for tid, data, kind in zip(items[0::3], items[1::3], items[2::3], strict=True)
+    ]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def dequeue(
     qname: str, count: int, now: float, handoff: HandoffRegistration | None = None
-) -> Op[list[bytes]]:
-    """Move up to ``count`` pending tasks of ``qname`` to active; return their encoded messages.
+) -> Op[list[Taken]]:
+    """Move up to ``count`` pending tasks of ``qname`` to active; return them, undecoded.
 
     The lease expires at ``now + 30 s``; the caller keeps that time as the local lease.
-    An empty list means the queue is empty or paused. Messages come back undecoded so the
-    caller can report (and skip) a corrupt one without losing the rest of the batch.
+    An empty list means the queue is empty or paused. Every task moved is returned, a damaged
+    one included, so the caller can run, archive or release each and none stays active
+    unseen (see ``lua/dequeue.lua``).
 
     With ``handoff``, a worker left with a free slot registers for direct handoff in the same
     call, and one whose slots are now all taken withdraws (see ``lua/dequeue.lua``).
@@ -68,7 +95,7 @@ def dequeue(
         ttl_ms = math.ceil(handoff.ttl * 1000)
         args += (handoff.channel, math.floor(now * 1000) + ttl_ms, ttl_ms)
     reply = yield Script("dequeue", call_keys, args)
-    return [bytes(data) for data in reply or ()]
+    return _taken(reply)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,16 +263,33 @@ def forward_if_ready(qnames: Sequence[str], now: float, now_ns: int) -> Op[int]:
     return total
 
 
-def list_lease_expired(qnames: Sequence[str], cutoff: float) -> Op[list[bytes]]:
-    """Go's ``RDB.ListLeaseExpired``: the encoded messages of tasks whose lease expired at or
-    before ``cutoff`` (undecoded, like :func:`dequeue`)."""
-    found: list[bytes] = []
-    for q in qnames:
-        reply = yield Script(
-            "list_lease_expired", (keys.lease_key(q),), (_sec(cutoff), keys.task_key_prefix(q))
+def list_lease_expired(qname: str, cutoff: float) -> Op[list[Taken]]:
+    """Go's ``RDB.ListLeaseExpired`` for one queue: the tasks whose lease expired at or before
+    ``cutoff``, undecoded like :func:`dequeue` (damaged ones included)."""
+    reply = yield Script(
+        "list_lease_expired", (keys.lease_key(qname),), (_sec(cutoff), keys.task_key_prefix(qname))
+    )
+    return _taken(reply)
+
+
+def release(qname: str, task_id: bytes) -> Op[None]:
+    """Take an id that names no task (its key is missing or not a hash) off active and lease.
+
+    Active list first: an id left in the lease set alone is found and released again by the
+    next lease scan, while one left in the active list alone would be seen by nobody.
+    """
+    yield Pipeline(
+        (
+            Command(("LREM", keys.active_key(qname), 0, task_id)),
+            Command(("ZREM", keys.lease_key(qname), task_id)),
         )
-        found.extend(bytes(data) for data in reply or ())
-    return found
+    )
+
+
+def keep_damaged_message(qname: str, task_id: str, data: bytes) -> Op[None]:
+    """Keep the unreadable ``msg`` of an archived task in its ``damaged_msg`` field (only this
+    library writes it), for whoever looks into what went wrong."""
+    yield Command(("HSET", keys.task_key(qname, task_id), "damaged_msg", data))
 
 
 def delete_expired_completed(qname: str, now: float, batch_size: int) -> Op[int]:

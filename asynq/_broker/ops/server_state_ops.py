@@ -47,3 +47,23 @@ def clear_server_state(host: str, pid: int, server_id: str) -> Op[None]:
     for reply in replies:
         if isinstance(reply, Exception):
             raise reply
+
+
+def claimed_task_ids() -> Op[set[bytes]]:
+    """The ids of the tasks that live servers (Go's and this library's) list in their
+    ``asynq:workers:{...}`` hash, written at each heartbeat with a 10 s TTL.
+
+    Every registered workers key is read, expired or not: a key that expired is simply gone.
+    Raises :class:`~asynq.errors.BrokerReplyError` if one cannot be read, since a missing
+    claim would make a live server's task look orphaned.
+    """
+    wkeys = yield Command(("ZRANGE", keys.ALL_WORKERS, 0, -1))
+    if not wkeys:
+        return set()
+    replies = yield Pipeline(tuple(Command(("HKEYS", bytes(k))) for k in wkeys))
+    claimed: set[bytes] = set()
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+        claimed.update(bytes(tid) for tid in reply)
+    return claimed
