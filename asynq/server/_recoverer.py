@@ -89,7 +89,7 @@ class Recoverer(QueueComponent):
     async def recover_once(self) -> None:
         """Go's pass: lease-expired tasks, then stale aggregation sets."""
         cutoff = self._clock.now() - LEASE_EXPIRED_GRACE
-        for qname, found in await self._lease_expired(cutoff):
+        for qname, found in await self._lease_expired(cutoff, logging.WARNING):
             for taken in found:
                 await self._recover(qname, taken, at_once=False)
         for qname in self._queues:
@@ -107,7 +107,9 @@ class Recoverer(QueueComponent):
     async def recover_dead_holders(self) -> int:
         """The dead-holder pass; returns the number of tasks recovered."""
         cutoff = self._clock.now() - DEAD_HOLDER_GRACE
-        expired = [(q, found) for q, found in await self._lease_expired(cutoff) if found]
+        # A queue that cannot be read is reported by Go's pass each minute, not every few seconds.
+        listed = await self._lease_expired(cutoff, logging.DEBUG)
+        expired = [(q, found) for q, found in listed if found]
         if not expired:
             return 0
         try:
@@ -126,7 +128,7 @@ class Recoverer(QueueComponent):
                 await self._forward(qname)
         return recovered
 
-    async def _lease_expired(self, cutoff: float) -> list[tuple[str, list[Taken]]]:
+    async def _lease_expired(self, cutoff: float, level: int) -> list[tuple[str, list[Taken]]]:
         found = []
         for qname in self._queues:
             try:
@@ -134,8 +136,11 @@ class Recoverer(QueueComponent):
                     (qname, await self._driver.run(server_ops.list_lease_expired(qname, cutoff)))
                 )
             except AsynqError as exc:
-                self._log.warning(
-                    "recoverer: could not list lease expired tasks in queue %r: %s", qname, exc
+                self._log.log(
+                    level,
+                    "recoverer: could not list lease expired tasks in queue %r: %s",
+                    qname,
+                    exc,
                 )
         return found
 
