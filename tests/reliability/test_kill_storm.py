@@ -35,7 +35,7 @@ Q = "default"
 TASKS = 3000
 BATCH = 250
 #: Seconds each task's handler sleeps: long enough that every kill catches tasks in flight.
-TASK_SECONDS = b"0.05"
+TASK_SECONDS = b"0.1"
 KILL_EVERY = 2.0
 KILLS = 5
 #: Time for the last kill's tasks to run again (lease expiry after the victim's last heartbeat,
