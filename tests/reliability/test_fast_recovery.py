@@ -4,7 +4,6 @@ lists, is ever touched."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -17,10 +16,9 @@ from asynq._base import keys
 from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
-from asynq.server._recoverer import Recoverer
 from tests.helpers.waiting import wait_until
 from tests.reliability._damage import rewrite_message
-from tests.server.conftest import go_server
+from tests.server.conftest import go_server, make_recoverer
 from tests.server.gohelpers import go_json, wait_started
 
 __all__ = ["go_server"]  # the fixture, used by name
@@ -34,17 +32,6 @@ async def driver(redis_url: str) -> AsyncIterator[AsyncDriver]:
     d = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
     yield d
     await d.close()
-
-
-def recoverer(driver: AsyncDriver) -> Recoverer:
-    return Recoverer(
-        driver,
-        asynq.SystemClock(),
-        logging.getLogger("test"),
-        queues=[Q],
-        retry_delay_func=lambda *a: 60,
-        is_failure=lambda exc: True,
-    )
 
 
 def claim(r: redis.Redis, server: str, *task_ids: str) -> None:
@@ -76,7 +63,7 @@ async def test_only_unclaimed_tasks_with_a_lapsed_lease_are_recovered(
     valid_lease = lease(r, valid)
     claim(r, "host:1:live", claimed)
 
-    assert await recoverer(driver).recover_dead_holders() == 2
+    assert await make_recoverer(driver).recover_dead_holders() == 2
 
     # Retried at once, and already pending again.
     assert r.lrange(keys.pending_key(Q), 0, -1) == [orphan.encode()]
@@ -96,7 +83,7 @@ async def test_nothing_is_recovered_while_its_lease_is_valid(
         tid = client.enqueue(asynq.Task("t")).id
     await driver.run(server_ops.dequeue(Q, 1, time.time()))
     r.zadd(keys.lease_key(Q), {tid: int(time.time())})  # lapses now, within the grace
-    assert await recoverer(driver).recover_dead_holders() == 0
+    assert await make_recoverer(driver).recover_dead_holders() == 0
     assert r.lrange(keys.active_key(Q), 0, -1) == [tid.encode()]
 
 
@@ -111,7 +98,7 @@ async def test_a_live_go_servers_task_is_respected_and_its_death_detected(
     await wait_until(lambda: claimed_by_a_live_server(r, tid), within=20)
     # Even with its lease lapsed (as after a long stall), the Go server lists the task: kept.
     r.zadd(keys.lease_key(Q), {tid: int(time.time()) - 5})
-    assert await recoverer(driver).recover_dead_holders() == 0
+    assert await make_recoverer(driver).recover_dead_holders() == 0
     assert r.hget(keys.task_key(Q, tid), "state") == b"active"
 
     go.kill()
@@ -121,6 +108,6 @@ async def test_a_live_go_servers_task_is_respected_and_its_death_detected(
     await wait_until(
         lambda: not any(r.exists(k) for k in r.zrange(keys.ALL_WORKERS, 0, -1)), within=15
     )
-    assert await recoverer(driver).recover_dead_holders() == 1
+    assert await make_recoverer(driver).recover_dead_holders() == 1
     info = go_json("srv_inspect", redis_url, "task", Q, tid)
     assert (info["state"], info["retried"], info["last_err"]) == ("pending", 1, LEASE_EXPIRED)

@@ -19,9 +19,8 @@ from asynq._base.codec import TaskMessage, decode_message, encode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, Config
 from asynq.server._aggregator import Aggregator
-from asynq.server._recoverer import Recoverer
 from tests.helpers.waiting import wait_until
-from tests.server.conftest import start_server
+from tests.server.conftest import make_recoverer, start_server
 from tests.server.gohelpers import go_json
 
 __all__ = ["start_server"]  # the fixture, used by name
@@ -204,7 +203,7 @@ async def test_the_recoverer_archives_a_damaged_task_whose_lease_expired(
     r.hset(keys.task_key(Q, tid), mapping={"state": "active", "msg": b"\xffjunk"})
     driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
     try:
-        await _recoverer(driver).recover_once()
+        await make_recoverer(driver).recover_once()
     finally:
         await driver.close()
     assert r.hget(keys.task_key(Q, tid), "state") == b"archived"
@@ -254,17 +253,6 @@ def test_config_values_go_cannot_store_are_refused(config: dict[str, Any], messa
         Config(**config)
 
 
-def _recoverer(driver: AsyncDriver, **overrides: Any) -> Recoverer:
-    options: dict[str, Any] = {
-        "queues": [Q],
-        "retry_delay_func": lambda *a: 60,
-        "is_failure": lambda exc: True,
-    }
-    return Recoverer(
-        driver, asynq.SystemClock(), logging.getLogger("test"), **{**options, **overrides}
-    )
-
-
 async def test_a_failing_retry_delay_func_does_not_stop_the_recoverer(
     client: asynq.Client, r: redis.Redis, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -279,7 +267,7 @@ async def test_a_failing_retry_delay_func_does_not_stop_the_recoverer(
 
     driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
     try:
-        await _recoverer(driver, retry_delay_func=refuse).recover_once()
+        await make_recoverer(driver, retry_delay_func=refuse).recover_once()
     finally:
         await driver.close()
     assert [r.hget(keys.task_key(Q, tid), "state") for tid in ids] == [b"retry", b"retry"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -12,7 +13,22 @@ import redis
 import asynq
 from asynq._base import keys
 from asynq._base.codec import TaskMessage, decode_message
+from asynq._broker.drivers import AsyncDriver
 from asynq.server import Config, Server
+from asynq.server._recoverer import Recoverer
+
+
+def make_recoverer(driver: AsyncDriver, **overrides: Any) -> Recoverer:
+    """A Recoverer of the default queue on the system clock: retries after 60 s, every error a
+    failure (``overrides`` replace any of its keyword arguments)."""
+    options: dict[str, Any] = {
+        "queues": [keys.DEFAULT_QUEUE],
+        "retry_delay_func": lambda *a: 60,
+        "is_failure": lambda exc: True,
+    }
+    return Recoverer(
+        driver, asynq.SystemClock(), logging.getLogger("test"), **{**options, **overrides}
+    )
 
 
 def read_msg(r: redis.Redis, qname: str, task_id: str) -> TaskMessage:

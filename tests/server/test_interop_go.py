@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import time
 
 import pytest
@@ -16,9 +15,8 @@ from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
 from asynq.server import ActiveTask
-from asynq.server._recoverer import Recoverer
 from tests.helpers.waiting import wait_until
-from tests.server.conftest import read_msg, state
+from tests.server.conftest import make_recoverer, read_msg, state
 from tests.server.gohelpers import go_enqueue, go_events, go_json, wait_started
 
 pytestmark = pytest.mark.interop
@@ -173,15 +171,7 @@ async def test_python_recoverer_recovers_task_abandoned_by_go(go_server, client,
     go.wait()
     r.zadd(keys.lease_key(Q), {info.id: int(time.time()) - 60})
     driver = AsyncDriver(redis.asyncio.Redis.from_url(redis_url))
-    recoverer = Recoverer(
-        driver,
-        asynq.SystemClock(),
-        logging.getLogger("test"),
-        queues=[Q],
-        retry_delay_func=lambda *a: 60,
-        is_failure=lambda exc: True,
-    )
-    await recoverer.recover_once()
+    await make_recoverer(driver).recover_once()
     await driver.close()
     assert state(r, Q, info.id) == "retry"
     info_go = go_json("srv_inspect", redis_url, "task", Q, info.id)
