@@ -74,6 +74,9 @@ async def test_a_queue_the_redis_user_may_not_touch_never_strands_the_others(
     )  # fmt: skip
     secret = client.enqueue(asynq.Task("t"), queue="secret").id
     ids = [client.enqueue(asynq.Task("t")).id for _ in range(6)]
+    # A due retry of "default", and one of "secret", for the forwarder.
+    ids.append(client.enqueue(asynq.Task("t"), process_in=1).id)
+    client.enqueue(asynq.Task("t"), queue="secret", process_in=1)
     # A task of "default" whose worker died long ago, for the recoverer.
     orphan = client.enqueue(asynq.Task("t")).id
     r.lrem(keys.pending_key(Q), 0, orphan)
@@ -82,7 +85,7 @@ async def test_a_queue_the_redis_user_may_not_touch_never_strands_the_others(
     r.hset(keys.task_key(Q, orphan), "state", "active")
     handler = Recorder()
     limited_url = redis_url.replace("redis://", "redis://limited:pw@")
-    server = asynq.Server(limited_url, Config(queues={Q: 1, "secret": 1}, concurrency=2,
+    server = asynq.Server(limited_url, Config(queues={"secret": 1, Q: 1}, concurrency=2,
                                               task_check_interval=0.2))  # fmt: skip
     await server.start(handler)
     try:
