@@ -512,7 +512,7 @@ class Processor:
                 result = await loop.run_in_executor(self._executor, ctx.run, handler, task, exc)
                 if inspect.isawaitable(result):
                     await result
-        except Exception:
+        except (Exception, SystemExit, KeyboardInterrupt):  # as for handlers: never the worker
             self._log.exception("error handler failed for task id=%s", task.id)
 
     async def _write(

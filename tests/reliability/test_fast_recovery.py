@@ -111,3 +111,22 @@ async def test_a_live_go_servers_task_is_respected_and_its_death_detected(
     assert await make_recoverer(driver).recover_dead_holders() == 1
     info = go_json("srv_inspect", redis_url, "task", Q, tid)
     assert (info["state"], info["retried"], info["last_err"]) == ("pending", 1, LEASE_EXPIRED)
+
+
+@pytest.mark.interop
+async def test_a_damaged_task_a_go_server_left_active_is_archived(
+    driver: AsyncDriver, r: redis.Redis, redis_url: str, go_server: object
+) -> None:
+    with asynq.Client(redis_url) as client:
+        tid = client.enqueue(asynq.Task("t")).id
+    r.hset(keys.task_key(Q, tid), "msg", b"\xffjunk")
+    go = go_server()  # type: ignore[operator]
+    await wait_started(go)
+    # Go's worker takes it, cannot decode it, and leaves it active without listing it.
+    await wait_until(lambda: r.hget(keys.task_key(Q, tid), "state") == b"active")
+    assert not claimed_by_a_live_server(r, tid)
+    r.zadd(keys.lease_key(Q), {tid: int(time.time()) - 5})  # its lease lapsed, unextended
+    assert await make_recoverer(driver).recover_dead_holders() == 1
+    info = go_json("srv_inspect", redis_url, "task", Q, tid)
+    assert info["state"] == "archived"
+    assert info["last_err"].startswith("asynq: damaged task data: the message of task")

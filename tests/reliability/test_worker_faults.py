@@ -318,3 +318,20 @@ def test_archive_all_pending_skips_a_task_key_of_the_wrong_type(
     assert archived == {ids[0], ids[1], ids[3]}
     for tid in archived:
         assert r.hget(keys.task_key(Q, tid), "state") == b"archived"
+
+
+async def test_an_error_handler_raising_systemexit_does_not_stop_the_worker(
+    start_server: Any, client: asynq.Client, r: redis.Redis
+) -> None:
+    def exit_on_error(task: ActiveTask, exc: BaseException) -> None:
+        raise SystemExit(1)
+
+    async def handler(task: ActiveTask) -> None:
+        if task.type == "fail":
+            raise RuntimeError("boom")
+
+    failing = client.enqueue(asynq.Task("fail"), max_retry=0).id
+    await start_server(handler, error_handler=exit_on_error)
+    await wait_until(lambda: r.hget(keys.task_key(Q, failing), "state") == b"archived")
+    after = client.enqueue(asynq.Task("t")).id
+    await wait_until(lambda: not r.exists(keys.task_key(Q, after)))  # done and deleted
