@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 import redis
 from click.testing import Result
 
 import asynq
 from asynq._base import keys
+from asynq.web import create_wsgi_app
+from tests.helpers import seed
 from tests.reliability._damage import huge_retention_completed, rewrite_message
 
 
@@ -151,3 +154,29 @@ def test_the_cli_names_damaged_data_as_such(
     result = run("task", "inspect", "-q", "q", "-i", info.id)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.strip() == f"error: task {info.id} in queue 'q' holds an unknown state"
+
+
+def test_heartbeats_with_impossible_times_are_still_listed(
+    insp: asynq.Inspector, r: redis.Redis, run: Callable[..., Result], redis_url: str
+) -> None:
+    later = int(time.time()) + 60
+    info = seed.server_info(started=1e15)
+    task = seed.message(queue="q")
+    worker = seed.worker_info(info, task, started=1e15, deadline=-1e15)
+    seed.server(r, info, [worker], expires_at=later)
+    entry = seed.scheduler_entry(next_unix=1e15)
+    seed.scheduler(r, "sched-1", [entry], expires_at=later)
+    [server] = insp.servers()
+    assert server.started is None and server.active_workers[0].started is None
+    [listed] = insp.scheduler_entries()
+    assert listed.next is None
+    for args in (["server", "ls"], ["cron", "ls"]):
+        result = run(*args)
+        assert result.exit_code == 0 and "Traceback" not in result.output
+    app = create_wsgi_app(redis_url)
+    try:
+        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as http:
+            for page in ("/servers", "/schedulers", "/api/servers", "/api/scheduler_entries"):
+                assert http.get(page).status_code == 200, page
+    finally:
+        app.close()

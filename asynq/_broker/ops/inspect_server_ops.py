@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError, Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from asynq._base import keys
 from asynq._base.codec import (
@@ -23,7 +24,7 @@ from asynq._base.codec import (
     WorkerInfoMessage,
     datetime_from_timestamp,
 )
-from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, as_int, as_str
+from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, as_int, as_text
 from asynq._broker.ops.inspect_option_strings import normalize
 from asynq._snapshots import SchedulerEnqueueEvent, SchedulerEntry, ServerInfo, WorkerInfo
 from asynq._task import Task
@@ -46,8 +47,17 @@ def _decode(factory: Callable[[], M], data: Any) -> M | None:
     return msg
 
 
+def _when(ts: Timestamp) -> datetime | None:
+    """:func:`datetime_from_timestamp`, or ``None`` for a time past ``datetime``'s range
+    (damaged heartbeat data must not fail the whole listing)."""
+    try:
+        return datetime_from_timestamp(ts)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def _live_keys(zset: str, now_sec: int) -> Op[list[str]]:
-    return [as_str(k) for k in (yield Script("inspect_live_keys", (zset,), (now_sec,)))]
+    return [as_text(k) for k in (yield Script("inspect_live_keys", (zset,), (now_sec,)))]
 
 
 def _read_each(command: str, names: list[str], *extra: str) -> Op[list[Any]]:
@@ -64,8 +74,8 @@ def _worker(msg: WorkerInfoMessage) -> WorkerInfo:
         task_type=msg.task_type,
         task_payload=msg.task_payload,
         queue=msg.queue,
-        started=datetime_from_timestamp(msg.start_time),
-        deadline=datetime_from_timestamp(msg.deadline),
+        started=_when(msg.start_time),
+        deadline=_when(msg.deadline),
     )
 
 
@@ -97,7 +107,7 @@ def servers(now_sec: int) -> Op[list[ServerInfo]]:
             concurrency=s.concurrency,
             queues=dict(s.queues),
             strict_priority=s.strict_priority,
-            started=datetime_from_timestamp(s.start_time),
+            started=_when(s.start_time),
             status=s.status,
             active_workers=sorted(by_server.get(s.server_id, []), key=_worker_order),
         )
@@ -118,8 +128,8 @@ def _entry(msg: SchedulerEntryMessage) -> SchedulerEntry | None:
         spec=msg.spec,
         task=task,
         opts=opts,
-        next=datetime_from_timestamp(msg.next_enqueue_time),
-        prev=datetime_from_timestamp(msg.prev_enqueue_time),
+        next=_when(msg.next_enqueue_time),
+        prev=_when(msg.prev_enqueue_time),
     )
 
 
@@ -149,9 +159,7 @@ def scheduler_enqueue_events(
         msg = _decode(SchedulerEnqueueEventMessage, data)
         if msg is not None:
             events.append(
-                SchedulerEnqueueEvent(
-                    task_id=msg.task_id, enqueued_at=datetime_from_timestamp(msg.enqueue_time)
-                )
+                SchedulerEnqueueEvent(task_id=msg.task_id, enqueued_at=_when(msg.enqueue_time))
             )
     return events
 
