@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio.retry
+import redis.backoff
 
 import asynq
 from asynq import Task
@@ -288,3 +290,26 @@ async def test_async_fast_lane_false(redis_url: str, r: redis.Redis) -> None:
         assert client._driver._lane is None
         infos = await asyncio.gather(*(client.enqueue(Task("t")) for _ in range(10)))
     assert {i.id for i in infos} <= set(_pending(r))
+
+
+async def test_async_lane_times_out_on_a_silent_redis_then_recovers(
+    redis_url: str, r: redis.Redis
+) -> None:
+    retry = redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
+    conn = asynq.RedisConnection.from_url(redis_url, retry=retry, socket_timeout=0.3)
+    async with asynq.AsyncClient(conn) as client:
+        assert client._driver._lane is not None
+        await client.enqueue(Task("warm-up"))
+        r.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # Redis stops answering
+        try:
+            with pytest.raises(BrokerError, match="Timeout"):
+                await client.enqueue(Task("silent"))
+        finally:
+            r.execute_command("CLIENT", "UNPAUSE")
+        again = await client.enqueue(Task("again"), task_id="again")
+        inner = asyncio.create_task(client.enqueue(Task("cancelled")))
+        await asyncio.sleep(0)
+        inner.cancel()  # a cancel from elsewhere stays a cancel, not a timeout
+        with pytest.raises(asyncio.CancelledError):
+            await inner
+    assert again.id in _pending(r)
