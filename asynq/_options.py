@@ -84,6 +84,7 @@ def go_duration(name: str, value: Any) -> float:
     if isinstance(value, timedelta):
         seconds: float = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
+        # Clamp big ints first: float(10**400) would raise OverflowError, not our message.
         seconds = value if isinstance(value, float) else min(value, MAX_DURATION_SECONDS + 1)
     else:
         raise ValidationError(f"{name} must be a number of seconds or a timedelta, not {value!r}")
@@ -109,7 +110,7 @@ def _unix(name: str, value: Any) -> float:
             raise ValidationError(f"{name} must be an aware datetime (give it a tzinfo)")
         unix = value.timestamp()
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        unix = value if isinstance(value, float) else min(value, MAX_UNIX_SECONDS + 1)
+        unix = value if isinstance(value, float) else min(value, MAX_UNIX_SECONDS + 1)  # as above
     else:
         raise ValidationError(f"{name} must be Unix seconds or an aware datetime, not {value!r}")
     return _in_instant_range(name, unix, value)
