@@ -91,9 +91,16 @@ def go_duration(name: str, value: Any) -> float:
     if not 0 <= seconds <= MAX_DURATION_SECONDS:  # also false for NaN
         raise ValidationError(
             f"{name} must be between 0 and {MAX_DURATION_SECONDS} seconds (the longest "
-            f"duration Go can read back), not {value!r}"
+            f"duration Go can read back), not {_shown(value)}"
         )
     return float(seconds)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` for a message, short even for an int of thousands of digits."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def _whole_seconds(name: str, value: Any) -> int:
@@ -120,7 +127,7 @@ def _in_instant_range(name: str, unix: float, given: Any) -> float:
     if not 0 <= unix <= MAX_UNIX_SECONDS:  # also false for NaN
         raise ValidationError(
             f"{name} must fall between 1970-01-01 and 9999-12-31 UTC (Unix seconds 0 to "
-            f"{MAX_UNIX_SECONDS}), not {given!r}"
+            f"{MAX_UNIX_SECONDS}), not {_shown(given)}"
         )
     return unix
 

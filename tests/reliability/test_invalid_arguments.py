@@ -34,6 +34,7 @@ BAD_OPTIONS: list[tuple[str, Any, str]] = [
     ("timeout", 0.5, "timeout must be at least one second"),
     ("timeout", 2**62, f"timeout must be {DURATION_RANGE}"),
     ("timeout", 1e30, f"timeout must be {DURATION_RANGE}"),
+    ("timeout", 10**5000, "not an integer of 16610 bits"),
     ("timeout", math.inf, f"timeout must be {DURATION_RANGE}"),
     ("timeout", math.nan, f"timeout must be {DURATION_RANGE}"),
     ("timeout", "30s", "timeout must be a number of seconds or a timedelta"),
