@@ -1,4 +1,4 @@
-"""The dashboard inside Django's admin: an "Asynq" section whose page is the dashboard.
+"""The dashboard inside Django's admin: an "Asynq" section whose page frames the dashboard.
 
 Staff users see it with ``asynq_django.view_dashboard`` and act with
 ``asynq_django.manage_tasks``; the views go through ``admin_site.admin_view`` (login, staff,
@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, re_path, reverse
 
 from asynq_django import views
@@ -38,7 +40,18 @@ class DashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return HttpResponseRedirect(reverse("admin:asynq_django_dashboard_page", args=[""]))
+        """The dashboard framed in an admin page (header, breadcrumbs, sidebar, theme)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.model._meta.verbose_name.capitalize(),
+            "opts": self.model._meta,
+            "dashboard_url": reverse("admin:asynq_django_dashboard_page", args=[""]),
+            "can_manage": request.user.has_perm(MANAGE_PERMISSION),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "asynq_django/dashboard.html", context)
 
     def get_urls(self) -> list[URLPattern]:
         view = views.dashboard

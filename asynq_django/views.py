@@ -12,6 +12,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 
 from asynq_django.conf import get_settings
@@ -39,6 +40,7 @@ def _log_action(request: HttpRequest, subpath: str) -> None:
 
 
 @csrf_exempt  # the dashboard checks its own CSRF token on every mutation
+@xframe_options_sameorigin  # the admin page frames it
 @never_cache
 def dashboard(request: HttpRequest, subpath: str = "") -> HttpResponse:
     """The dashboard for the logged-in user (staff with the dashboard permissions)."""

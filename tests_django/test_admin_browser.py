@@ -56,9 +56,11 @@ def test_a_manager_pauses_a_queue_from_the_admin(
     staff("manager", "manage_tasks")
     log_in(page, live_server.url, "manager")
     page.click("text=Task queue dashboard")
-    page.wait_for_url(f"{live_server.url}{ADMIN_PAGE}")
-    page.click("button:has-text('Pause')")
-    page.wait_for_selector(".badge.paused")
+    page.wait_for_url(f"{live_server.url}/admin/asynq_django/dashboard/")
+    assert page.locator("#site-name").is_visible()  # the admin's own header around it
+    frame = page.frame_locator("iframe.asynq-frame")
+    frame.locator("button:has-text('Pause')").click()
+    frame.locator(".badge.paused").wait_for()
     assert Inspector(r).get_queue_info("default").paused
     assert LogEntry.objects.get().change_message == "POST api/queues/default:pause"
 
@@ -69,9 +71,10 @@ def test_a_viewer_sees_the_queues_without_actions(
     tasks.add.enqueue(1, 2)
     staff("viewer", "view_dashboard")
     log_in(page, live_server.url, "viewer")
-    page.goto(f"{live_server.url}{ADMIN_PAGE}")
-    assert page.locator("text=default").first.is_visible()
-    assert page.locator("button:has-text('Pause')").count() == 0
+    page.goto(f"{live_server.url}/admin/asynq_django/dashboard/")
+    frame = page.frame_locator("iframe.asynq-frame")
+    frame.locator("text=default").first.wait_for()
+    assert frame.locator("button:has-text('Pause')").count() == 0
     page.goto(f"{live_server.url}{ADMIN_PAGE}queues/default?state=pending")
     assert page.locator("text=tests_django.shop.tasks.add").first.is_visible()
 
