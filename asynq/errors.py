@@ -7,6 +7,7 @@
     ├── MissingDependencyError (also ImportError)  an optional extra is not installed
     ├── BrokerError                            Redis could not be reached or answered an error
     │   ├── BrokerConnectionError              ... could not be reached (refused, timeout, auth)
+    │   │   └── BrokerUnreachableError         ... before anything was sent: nothing was written
     │   ├── BrokerReplyError                   ... answered an error reply (WRONGTYPE, ...)
     │   └── UnreadableDataError                ... holds a value asynq cannot decode
     ├── DuplicateTaskError                     the uniqueness lock is held by another task
@@ -60,7 +61,28 @@ class BrokerError(AsynqError):
 
 
 class BrokerConnectionError(BrokerError):
-    """Redis could not be reached: connection refused or lost, a timeout, failed authentication."""
+    """Redis could not be reached: connection refused or lost, a timeout, failed authentication.
+
+    For a write such as an enqueue, the outcome is **unknown**: the command may have reached
+    Redis, and taken effect, before the connection failed. Retry it with the same ``task_id``;
+    a :class:`TaskIDConflictError` on the retry means the first try was written. The subclass
+    :class:`BrokerUnreachableError` says that nothing was sent.
+    """
+
+    #: Whether the failed call may have reached Redis (and a write in it taken effect).
+    maybe_written: bool = True
+
+
+class BrokerUnreachableError(BrokerConnectionError):
+    """No connection to Redis could be opened, on any try: nothing was sent, nothing written.
+
+    Raised only where asynq drives the connection itself: the producer's fast lane, taken by
+    plain ``redis://`` and ``redis-socket://`` clients (the default). Over TLS, Sentinel or
+    Cluster, or with ``fast_lane=False``, every connection failure is a plain
+    :class:`BrokerConnectionError`, outcome unknown.
+    """
+
+    maybe_written = False
 
 
 class BrokerReplyError(BrokerError):

@@ -22,9 +22,9 @@ import redis.exceptions
 
 from asynq._broker import lane, scripts
 from asynq._broker.calls import Arg, Call, Command, Op, Pipeline, ReplyError, Script, Stream
-from asynq._broker.lane.wire import AsyncLane, Meanwhile, SyncLane
+from asynq._broker.lane.wire import AsyncLane, Meanwhile, NotSentError, SyncLane
 from asynq.connection import redact
-from asynq.errors import BrokerConnectionError, BrokerError
+from asynq.errors import BrokerConnectionError, BrokerError, BrokerUnreachableError
 
 if TYPE_CHECKING:
     from asynq.connection import AsyncRedis, SyncRedis
@@ -37,6 +37,9 @@ def translate(exc: redis.exceptions.RedisError) -> BrokerError:
     error: BrokerError
     if isinstance(exc, redis.exceptions.ResponseError):
         error = ReplyError(redact(str(exc)))
+    elif isinstance(exc, NotSentError):  # only the lane knows: it opens its own connections
+        kind = type(exc.__cause__ or exc).__name__
+        error = BrokerUnreachableError(redact(f"redis: {kind}: {exc}"))
     elif isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         error = BrokerConnectionError(redact(f"redis: {type(exc).__name__}: {exc}"))
     else:

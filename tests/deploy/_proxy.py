@@ -3,6 +3,9 @@
 Every chunk is delayed by a random latency (order is kept within each direction), and a cutter
 aborts a random open connection every so often, both ways at once, as a dropped link or a
 restarted load balancer would. Clients see resets mid-command and mid-reply.
+
+With ``lose_replies_to``, the cutter is off and, instead, a connection is aborted as soon as
+Redis answers a request that contained those bytes: the request ran, its reply never arrives.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ class FlakyProxy:
         latency: tuple[float, float] = (0.0, 0.01),
         cut_every: tuple[float, float] = (0.3, 1.0),
         seed: int = 1,
+        lose_replies_to: bytes | None = None,
     ) -> None:
         self.target_port = target_port
         self.port = 0
         self.cuts = 0
         self._latency = latency
         self._cut_every = cut_every
+        self._lose_replies_to = lose_replies_to
+        self._armed: set[asyncio.StreamWriter] = set()  # links whose next reply is lost
         self._rng = random.Random(seed)
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._server: asyncio.Server | None = None
@@ -41,7 +47,8 @@ class FlakyProxy:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
-        self._cutter = asyncio.create_task(self._cut_forever())
+        if self._lose_replies_to is None:
+            self._cutter = asyncio.create_task(self._cut_forever())
 
     async def stop(self) -> None:
         if self._cutter is not None:
@@ -65,7 +72,7 @@ class FlakyProxy:
         link = (writer, up_writer)
         self._links.add(link)
         for src, dst in ((reader, up_writer), (up_reader, writer)):
-            pump = asyncio.create_task(self._pump(src, dst, link))
+            pump = asyncio.create_task(self._pump(src, dst, link, to_redis=dst is up_writer))
             self._pumps.add(pump)
             pump.add_done_callback(self._pumps.discard)
 
@@ -74,10 +81,18 @@ class FlakyProxy:
         src: asyncio.StreamReader,
         dst: asyncio.StreamWriter,
         link: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+        *,
+        to_redis: bool,
     ) -> None:
         try:
             while data := await src.read(65536):
                 await asyncio.sleep(self._rng.uniform(*self._latency))
+                if self._lose_replies_to is not None:
+                    if to_redis and self._lose_replies_to in data:
+                        self._armed.add(link[0])
+                    elif not to_redis and link[0] in self._armed:
+                        self.cuts += 1
+                        break  # the request ran; its reply is lost with the link
                 dst.write(data)
                 await dst.drain()
         except (OSError, asyncio.IncompleteReadError):
@@ -87,6 +102,7 @@ class FlakyProxy:
 
     def _abort(self, link: tuple[asyncio.StreamWriter, asyncio.StreamWriter]) -> None:
         self._links.discard(link)
+        self._armed.discard(link[0])
         for writer in link:
             writer.transport.abort()
 

@@ -234,12 +234,20 @@ class SyncLane(_Lane):
     def _exchange(
         self, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
     ) -> list[Any]:
-        conn = self._checkout()
+        sending = _Sending()
+        try:
+            conn = self._checkout()
+        except _LINK_ERRORS as exc:
+            raise NotSentError(str(exc)) from exc
         try:
             replies: list[Any] = conn.retry.call_with_retry(
-                lambda: self._roundtrip(conn, parts, count, once), lambda _error: conn.disconnect()
+                lambda: self._roundtrip(conn, parts, count, once, sending),
+                lambda _error: conn.disconnect(),
             )
             return replies
+        except _LINK_ERRORS as exc:
+            sending.check(exc)
+            raise
         finally:
             self._checkin(conn)
 
@@ -263,9 +271,17 @@ class SyncLane(_Lane):
             self._pool.release(conn)
 
     def _roundtrip(
-        self, conn: Any, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
+        self,
+        conn: Any,
+        parts: Iterable[bytes],
+        count: int | None,
+        once: Callable[[], None],
+        sending: _Sending,
     ) -> list[Any]:
-        conn.send_packed_command(parts)  # connects if needed; maps socket errors
+        if conn._sock is None:
+            conn.connect()
+        sending.started = True
+        conn.send_packed_command(parts)  # maps socket errors
         count = _sent(parts, count)
         if not count:
             return []
@@ -291,6 +307,33 @@ class SyncLane(_Lane):
         if conn.health_check_interval:
             conn.next_health_check = monotonic() + conn.health_check_interval
         return self._readers.done(replies)
+
+
+#: What redis-py raises when a connection fails (to open, or mid-exchange).
+_LINK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+class NotSentError(redis.exceptions.ConnectionError):
+    """No try of an exchange got a connection: none of its bytes left this process, so a write
+    in it did not happen (the drivers raise :class:`~asynq.errors.BrokerUnreachableError`)."""
+
+
+class _Sending:
+    """Whether any try of one exchange got as far as writing to a connected socket.
+
+    The connection's ``Retry`` may try an exchange several times; once one try has written,
+    a later failure (even to reconnect) leaves the outcome unknown.
+    """
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def check(self, exc: BaseException) -> None:
+        """Raise :class:`NotSentError` for ``exc`` if no try wrote anything."""
+        if not self.started and not isinstance(exc, NotSentError):
+            raise NotSentError(str(exc)) from exc
 
 
 def _sent(parts: Iterable[bytes], count: int | None) -> int:
@@ -427,16 +470,24 @@ class AsyncLane(_Lane):
     async def _exchange(
         self, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
     ) -> list[Any]:
+        sending = _Sending()
         conn, self._parked = self._parked, None
         if conn is None:
-            conn = await self._pool.get_connection()
+            try:
+                conn = await self._pool.get_connection()
+            except _LINK_ERRORS as exc:
+                raise NotSentError(str(exc)) from exc
         elif conn.is_connected and conn._reader.at_eof():  # closed by the server
             await conn.disconnect(nowait=True)  # the round trip reconnects
         try:
             replies: list[Any] = await conn.retry.call_with_retry(
-                lambda: self._roundtrip(conn, parts, count, once), lambda _error: conn.disconnect()
+                lambda: self._roundtrip(conn, parts, count, once, sending),
+                lambda _error: conn.disconnect(),
             )
             return replies
+        except _LINK_ERRORS as exc:
+            sending.check(exc)
+            raise
         finally:
             if self._parked is None:
                 self._parked = conn
@@ -444,12 +495,18 @@ class AsyncLane(_Lane):
                 await self._pool.release(conn)
 
     async def _roundtrip(
-        self, conn: Any, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
+        self,
+        conn: Any,
+        parts: Iterable[bytes],
+        count: int | None,
+        once: Callable[[], None],
+        sending: _Sending,
     ) -> list[Any]:
         if not conn.is_connected:
             await conn.connect()
         if conn.health_check_interval:
             await conn.check_health()
+        sending.started = True
         try:
             if not conn.socket_timeout:
                 return await self._write_read(conn, parts, count, once)
