@@ -2,8 +2,9 @@
 
 The cluster runs with AOF and ``cluster-require-full-coverage no`` (without it every node stops
 answering as soon as one slot range is uncovered, which is Redis' choice, not asynq's). The
-downed master owns one queue's slot but none of the global keys (``asynq:servers``...): its
-queue stops, the other two keep being served, and the tasks waiting on it run once it is back.
+downed master owns one queue's slot and ``asynq:servers``: its queue stops and the heartbeat's
+server list cannot be written, the other two queues keep being served, and the tasks waiting
+on it run once it is back.
 """
 
 from __future__ import annotations
@@ -58,12 +59,6 @@ def _queue_per_node(aof_cluster: RedisClusterProcs) -> tuple[dict[str, RedisProc
     return owners, victim
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worker's fetch pass stops at the first queue whose Redis call fails, and the "
-    "tasks it already moved to active in that pass are never started: they wait for their "
-    "lease to expire (asynq/server/_processor.py, Processor._dequeue)",
-)
 async def test_one_master_down_and_back(aof_cluster: RedisClusterProcs) -> None:
     url = aof_cluster.url
     owners, victim = _queue_per_node(aof_cluster)
