@@ -37,6 +37,10 @@ def test_no_arguments_run_every_stage_with_benchmarks_after_the_tests() -> None:
     assert ".venv/bin/python -m pytest" in commands
     assert ".venv/bin/mypy" in commands
     assert "timeout 600 .venv/bin/python -m benchmarks.run" in commands
+    # The peer table's smoke run comes last, after this library's own benchmarks.
+    assert commands[-1] == (
+        "timeout 300 .venv/bin/python -m benchmarks.peers --quick --peers rq,taskiq"
+    )
 
 
 def test_pytest_arguments_run_only_setup_and_pytest() -> None:
