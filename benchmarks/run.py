@@ -30,7 +30,12 @@ from benchmarks.core import GO, PYTHON, REGISTRY, Benchmark, Env, Row, call, go_
 from tests.helpers.redis_procs import RedisProcess
 
 #: Modules whose import registers benchmarks; add new ones here.
-MODULES = ("benchmarks.enqueue", "benchmarks.worker")
+MODULES = (
+    "benchmarks.enqueue",
+    "benchmarks.worker",
+    "benchmarks.fleet",
+    "benchmarks.latency",
+)
 
 
 def _load() -> None:
