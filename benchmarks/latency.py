@@ -27,7 +27,14 @@ import sys
 import time
 
 from benchmarks.core import GO, PYTHON, Env, Row, benchmark
-from benchmarks.worker_common import WorkerProcess, percentile, require_proc, start_go, start_python
+from benchmarks.worker_common import (
+    WorkerProcess,
+    percentile,
+    require_proc,
+    start_go,
+    start_python,
+    wait_ready,
+)
 from benchmarks.worker_pickup import _next_pickup, _wait_subscribed
 
 RATES = (1_000, 5_000, 10_000)
@@ -38,16 +45,7 @@ NAME = "open loop {rate:,}/s offered"
 
 def _wait_heartbeat(env: Env, worker: WorkerProcess) -> None:
     """Wait until a (Go) server has written its first heartbeat."""
-    r = env.raw()
-    deadline = time.monotonic() + 30
-    try:
-        while not r.zcard("asynq:servers"):
-            worker.check_alive()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{worker.label} never came up:\n{worker.log()}")
-            time.sleep(0.01)
-    finally:
-        r.close()
+    wait_ready(env, worker, lambda r: r.zcard("asynq:servers"), "came up")
 
 
 def offer(env: Env, worker: WorkerProcess, impl: str, rate: int, seconds: float) -> list[Row]:

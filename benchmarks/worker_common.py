@@ -17,9 +17,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
+
+import redis
 
 from benchmarks.core import Env
 
@@ -29,6 +32,8 @@ QUEUE = "default"
 #: Go v0.26.0's processed counter of the queue (total, never expires).
 PROCESSED_KEY = "asynq:{default}:processed"
 PENDING_CHANNEL = "asynq:{default}:pending"
+#: How long a worker may take to come up.
+READY_TIMEOUT = 30.0
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -113,6 +118,23 @@ def start_go(env: Env, program: str, *, pipe: bool = False) -> WorkerProcess:
     argv = [str(env.go_program(program)), "-redis", env.redis_addr]
     argv += ["-concurrency", str(CONCURRENCY), "-queue", QUEUE]
     return WorkerProcess(argv, pipe=pipe, label=program)
+
+
+def wait_ready(
+    env: Env, worker: WorkerProcess, ready: Callable[[redis.Redis], object], what: str
+) -> None:
+    """Poll ``ready(r)`` on the benchmark Redis until it is truthy; fail with the worker's
+    log if the worker exits or :data:`READY_TIMEOUT` passes first."""
+    r = env.raw()
+    deadline = time.monotonic() + READY_TIMEOUT
+    try:
+        while not ready(r):
+            worker.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{worker.label} never {what}:\n{worker.log()}")
+            time.sleep(0.01)
+    finally:
+        r.close()
 
 
 def require_proc() -> None:

@@ -37,6 +37,7 @@ from benchmarks.worker_common import (
     percentile,
     start_go,
     start_python,
+    wait_ready,
 )
 
 TYPE = "bench:pickup"
@@ -47,7 +48,6 @@ POLLED_SAMPLES = 20
 SPACING = 0.010
 #: Longest acceptable wait for one pickup (Go's poll sleeps at most 1.5 s).
 PICKUP_TIMEOUT = 10.0
-READY_TIMEOUT = 30.0
 
 PY_ENQUEUED = "worker pickup, Python-enqueued"
 GO_ENQUEUED = "worker pickup, Go-enqueued"
@@ -85,16 +85,12 @@ def collect(
 
 def _wait_subscribed(env: Env, worker: WorkerProcess) -> None:
     """Wait until the Python worker listens on the pending channel (its wake-up path)."""
-    r = env.raw()
-    deadline = time.monotonic() + READY_TIMEOUT
-    try:
-        while not dict(r.pubsub_numsub(PENDING_CHANNEL)).get(PENDING_CHANNEL.encode()):
-            worker.check_alive()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{worker.label} never subscribed:\n{worker.log()}")
-            time.sleep(0.01)
-    finally:
-        r.close()
+    wait_ready(
+        env,
+        worker,
+        lambda r: dict(r.pubsub_numsub(PENDING_CHANNEL)).get(PENDING_CHANNEL.encode()),
+        "subscribed",
+    )
 
 
 class PythonEnqueuer:
