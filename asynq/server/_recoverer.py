@@ -113,7 +113,7 @@ class Recoverer(QueueComponent):
         if not expired:
             return 0
         try:
-            claimed = await self._driver.run(server_state_ops.claimed_task_ids())
+            claimed = await self._driver.run(server_state_ops.claimed_task_ids(self._clock.now()))
         except AsynqError as exc:
             # Without the live servers' claims no holder is known to be dead: Go's pass decides.
             self._log.warning("recoverer: could not read the live servers' tasks: %s", exc)

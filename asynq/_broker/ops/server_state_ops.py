@@ -49,15 +49,24 @@ def clear_server_state(host: str, pid: int, server_id: str) -> Op[None]:
             raise reply
 
 
-def claimed_task_ids() -> Op[set[bytes]]:
+#: Workers keys registered with an expiry older than this are not read: their 10 s TTL ran out
+#: long ago (the margin covers clock differences between servers). Killed servers leave their
+#: entry in ``asynq:workers`` for good, so without it every pass would read them all.
+CLAIM_SKEW_MARGIN = 60
+
+
+def claimed_task_ids(now: float) -> Op[set[bytes]]:
     """The ids of the tasks that live servers (Go's and this library's) list in their
     ``asynq:workers:{...}`` hash, written at each heartbeat with a 10 s TTL.
 
-    Every registered workers key is read, expired or not: a key that expired is simply gone.
-    Raises :class:`~asynq.errors.BrokerReplyError` if one cannot be read, since a missing
-    claim would make a live server's task look orphaned.
+    Every workers key registered as expiring after ``now`` minus :data:`CLAIM_SKEW_MARGIN` is
+    read; one that has expired is simply gone. Raises
+    :class:`~asynq.errors.BrokerReplyError` if one cannot be read, since a missing claim would
+    make a live server's task look orphaned.
     """
-    wkeys = yield Command(("ZRANGE", keys.ALL_WORKERS, 0, -1))
+    wkeys = yield Command(
+        ("ZRANGEBYSCORE", keys.ALL_WORKERS, math.floor(now) - CLAIM_SKEW_MARGIN, "+inf")
+    )
     if not wkeys:
         return set()
     replies = yield Pipeline(tuple(Command(("HKEYS", bytes(k))) for k in wkeys))
