@@ -17,6 +17,7 @@ from asynq._base import keys
 from asynq._base.wrapping import TaskWrapper as TaskWrapper  # re-exported
 from asynq._base.wrapping import ThreadWrapper as ThreadWrapper
 from asynq._imports import import_object
+from asynq._options import go_duration
 from asynq._options import to_seconds as to_seconds  # re-exported for the components
 from asynq._task import Duration, Task
 from asynq.errors import ValidationError
@@ -220,7 +221,9 @@ class Config:
             value = getattr(self, name)
             if name == "task_check_interval" and _is_negative(value):
                 value = 0  # Go: "used when <= 0"
-            seconds = to_seconds(name, value)
+            # Go's time.Duration range: a longer interval overflows the millisecond arithmetic
+            # of the scripts (a handoff registration's PEXPIRE) and Go readers.
+            seconds = go_duration(name, value)
             set_(self, name, seconds or default)
         if to_seconds("group_grace_period", self.group_grace_period) < 1:
             raise ValidationError("group_grace_period cannot be less than a second")
@@ -228,6 +231,11 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValidationError(f"{name} must be a non-negative int, not {value!r}")
+        if self.janitor_batch_size > MAX_INT32:
+            raise ValidationError(
+                f"janitor_batch_size must be at most {MAX_INT32} (a LIMIT count in a script), "
+                f"not {self.janitor_batch_size}"
+            )
         if self.janitor_batch_size == 0:
             set_(self, "janitor_batch_size", 100)
         for name in ("task_wrapper", "thread_wrapper"):

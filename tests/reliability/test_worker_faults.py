@@ -249,6 +249,8 @@ async def test_a_handler_raising_systemexit_or_keyboardinterrupt_fails_only_its_
     [
         ({"queues": {Q: 2**40}}, "priority of queue 'default' must be at most 2147483647"),
         ({"concurrency": 2**31}, "concurrency must be at most 2147483647"),
+        ({"janitor_batch_size": 2**31}, "janitor_batch_size must be at most 2147483647"),
+        ({"task_check_interval": 1e300}, "task_check_interval must be between 0 and 9223372036"),
     ],
 )
 def test_config_values_go_cannot_store_are_refused(config: dict[str, Any], message: str) -> None:
