@@ -165,7 +165,8 @@ class AsynqBackend(api.BaseTaskBackend):  # type: ignore[misc,valid-type]
         ``ENQUEUE_ON_COMMIT`` does not apply: async code holds no atomic block open.
         """
         message, options, result = self._message(task, args, kwargs, _new_id())
-        await clients.get_async_client(self.settings).enqueue(message, **options)
+        async with clients.async_client(self.settings) as client:
+            await client.enqueue(message, **options)
         await api.task_enqueued.asend(type(self), task_result=result)
         return result
 
@@ -218,12 +219,12 @@ class AsynqBackend(api.BaseTaskBackend):  # type: ignore[misc,valid-type]
 
     async def aget_result(self, result_id: str) -> Any:
         """:meth:`get_result` on the running loop's asyncio inspector."""
-        inspector = clients.get_async_inspector(self.settings)
-        for queue in self._queues_to_search(await inspector.queues()):
-            try:
-                return self._result_of(await inspector.get_task_info(queue, result_id))
-            except (TaskNotFoundError, QueueNotFoundError):
-                continue
+        async with clients.async_inspector(self.settings) as inspector:
+            for queue in self._queues_to_search(await inspector.queues()):
+                try:
+                    return self._result_of(await inspector.get_task_info(queue, result_id))
+                except (TaskNotFoundError, QueueNotFoundError):
+                    continue
         raise api.TaskResultDoesNotExist(result_id)
 
     # -- checks ----------------------------------------------------------------------------

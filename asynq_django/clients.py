@@ -3,16 +3,17 @@
 asynq's process-wide default clients (:func:`asynq.get_client`, :func:`asynq.get_async_client`,
 used by ``@asynq.task`` functions) are pointed at ``ASYNQ``'s Redis, so a task function's
 ``.enqueue()`` in a view goes where the worker listens. A ``TASKS`` alias whose ``OPTIONS`` name
-another Redis gets clients of its own. Inspectors (for results and the admin) are shared the
-same way: one blocking inspector per Redis, one asyncio inspector per Redis and event loop.
+another Redis gets clients of its own. One blocking inspector per Redis is shared; asyncio
+inspectors (and asyncio clients for another Redis) live for one ``async with`` block, as nothing
+here knows when an event loop ends.
 Everything is rebuilt when ``ASYNQ`` or ``TASKS`` changes (``override_settings``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import threading
-import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asynq
@@ -23,9 +24,6 @@ _lock = threading.Lock()
 #: Where asynq's default clients point (the ``_where`` of ASYNQ), once configured.
 _configured: list[str] = []
 _sync: dict[tuple[str, str], Any] = {}
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, Any]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def _where(settings: AsynqSettings) -> str:
@@ -68,16 +66,6 @@ def _shared(kind: type[Any], settings: AsynqSettings | None) -> Any:
         return found
 
 
-def _per_loop(kind: type[Any], settings: AsynqSettings | None) -> Any:
-    settings = settings or get_settings()
-    mine = _by_loop.setdefault(asyncio.get_running_loop(), {})
-    key = (kind.__name__, _where(settings))
-    found = mine.get(key)
-    if found is None:
-        found = mine[key] = kind(settings.connection())
-    return found
-
-
 def get_client(settings: AsynqSettings | None = None) -> Client:
     """The blocking client for ``settings`` (default: ``ASYNQ``, i.e. asynq's default)."""
     if _uses_defaults(settings):
@@ -86,12 +74,16 @@ def get_client(settings: AsynqSettings | None = None) -> Client:
     return client
 
 
-def get_async_client(settings: AsynqSettings | None = None) -> AsyncClient:
-    """The asyncio client of the running event loop for ``settings``."""
+@contextlib.asynccontextmanager
+async def async_client(settings: AsynqSettings | None = None) -> AsyncIterator[AsyncClient]:
+    """An asyncio client for ``settings`` on the running loop: asynq's default one of the loop
+    for ``ASYNQ``'s Redis, else one opened for the block and closed after it."""
     if _uses_defaults(settings):
-        return asynq.get_async_client()
-    client: AsyncClient = _per_loop(AsyncClient, settings)
-    return client
+        yield asynq.get_async_client()
+        return
+    assert settings is not None
+    async with AsyncClient(settings.connection()) as client:
+        yield client
 
 
 def get_inspector(settings: AsynqSettings | None = None) -> Inspector:
@@ -100,10 +92,12 @@ def get_inspector(settings: AsynqSettings | None = None) -> Inspector:
     return inspector
 
 
-def get_async_inspector(settings: AsynqSettings | None = None) -> AsyncInspector:
-    """The asyncio inspector of the running event loop."""
-    inspector: AsyncInspector = _per_loop(AsyncInspector, settings)
-    return inspector
+@contextlib.asynccontextmanager
+async def async_inspector(settings: AsynqSettings | None = None) -> AsyncIterator[AsyncInspector]:
+    """An asyncio inspector opened for the block and closed after it: asyncio connections
+    belong to one event loop, and nothing here knows when a loop ends."""
+    async with AsyncInspector((settings or get_settings()).connection()) as inspector:
+        yield inspector
 
 
 def reset() -> None:
@@ -111,7 +105,6 @@ def reset() -> None:
     with _lock:
         old = list(_sync.values())
         _sync.clear()
-        _by_loop.clear()
         _configured.clear()
     for client in old:
         client.close()

@@ -13,6 +13,7 @@ attempt, each error's class path and traceback, and the JSON-normalised return v
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -125,9 +126,12 @@ class _Attempt:
             raise SkipRetry(f"{task.type}: {exc}") from exc
 
     async def begin(self) -> None:
-        inspector = clients.get_async_inspector(self.owner.settings)
+        # The blocking inspector, in a thread: an asyncio one would need closing on this loop,
+        # and a handler is never told that the loop ends.
+        inspector = clients.get_inspector(self.owner.settings)
         try:
-            stored = (await inspector.get_task_info(self.task.queue, self.task.id)).result
+            info = await asyncio.to_thread(inspector.get_task_info, self.task.queue, self.task.id)
+            stored = info.result
         except (TaskNotFoundError, QueueNotFoundError):
             stored = None
         self.attempts = self.records.Attempts.load(stored)
