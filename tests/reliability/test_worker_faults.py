@@ -4,6 +4,7 @@ its background components keep going. Real redis-server and real Go asynq throug
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from asynq._base import keys
 from asynq._base.codec import TaskMessage, decode_message, encode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq.server import ActiveTask, Config
+from asynq.server import _heartbeat as heartbeat
 from asynq.server._aggregator import Aggregator
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import make_recoverer, start_server
@@ -337,3 +339,30 @@ async def test_an_error_handler_raising_systemexit_does_not_stop_the_worker(
     await wait_until(lambda: r.hget(keys.task_key(Q, failing), "state") == b"archived")
     after = client.enqueue(asynq.Task("t")).id
     await wait_until(lambda: not r.exists(keys.task_key(Q, after)))  # done and deleted
+
+
+async def test_the_heartbeat_extends_leases_even_when_the_server_state_cannot_be_built(
+    start_server: Any,
+    client: asynq.Client,
+    r: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_state(self: heartbeat.Heartbeat) -> Any:
+        raise ValueError("a value the server state cannot hold")
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_INTERVAL", 0.2)
+    monkeypatch.setattr(heartbeat.Heartbeat, "server_info", broken_state)
+    release = asyncio.Event()
+
+    async def hold(task: ActiveTask) -> None:
+        await release.wait()
+
+    tid = client.enqueue(asynq.Task("t")).id
+    await start_server(hold)
+    await wait_until(lambda: r.zscore(keys.lease_key(Q), tid) is not None)
+    first = r.zscore(keys.lease_key(Q), tid)
+    await wait_until(lambda: (r.zscore(keys.lease_key(Q), tid) or 0) > first, within=5)
+    assert "Failed to build the server state data" in caplog.text
+    release.set()
+    await wait_until(lambda: not r.exists(keys.task_key(Q, tid)))
