@@ -136,6 +136,37 @@ def test_a_killed_process_is_replaced(spawn: Spawn, redis_url: str) -> None:
     assert f"pid={victim}) was killed by SIGKILL" in err
 
 
+def test_workers_stop_when_the_supervisor_is_killed(spawn: Spawn, redis_url: str) -> None:
+    proc = spawn("--processes", "2")
+    with Inspector(redis_url) as insp:
+        pids = _wait_for_servers(insp, proc, 2)
+        proc.kill()  # no chance to pass anything on: the kernel tells the children
+        proc.communicate(timeout=30)
+        try:
+            # Each child shuts down gracefully, deregistering its server, and exits (well
+            # within the shutdown timeout; the deadline leaves time for the clean-up below).
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if not insp.servers() and not any(_alive(pid) for pid in pids):
+                    break
+                time.sleep(0.1)
+            assert insp.servers() == []
+            assert not any(_alive(pid) for pid in pids)
+        finally:
+            for pid in pids:  # orphans of a failed run must not outlive the test
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, its parent gone) does not count as running.
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+
+
 def test_sigterm_lets_running_tasks_finish(spawn: Spawn, redis_url: str) -> None:
     proc = spawn("--processes", "2")
     with Inspector(redis_url) as insp:
