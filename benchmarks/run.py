@@ -2,7 +2,9 @@
 
 Usage::
 
-    python -m benchmarks.run                      # everything
+    python -m benchmarks.run                      # everything but the opt-in groups
+    python -m benchmarks.run --only fleet         # opt-in: worker processes, CPU-bound handler
+    python -m benchmarks.run --only latency       # opt-in: open-loop latency at 1k-10k tasks/s
     python -m benchmarks.run --only enqueue       # a group (or a name prefix); repeatable
     python -m benchmarks.run --json out.json      # also write the rows and metadata as JSON
     python -m benchmarks.run --quick --no-go      # a fast smoke run, Python only
@@ -43,13 +45,17 @@ def _load() -> None:
         import_module(module)
 
 
+#: Groups left out of a run without ``--only``: minutes of wall time each, too long for CI's
+#: benchmark stage (tests/worker_bench runs them with tiny counts instead).
+OPT_IN = frozenset({"fleet", "latency"})
+
+
 def select(only: Sequence[str]) -> list[Benchmark]:
-    """The registered benchmarks matching ``--only`` (group or name prefix), in order."""
-    return [
-        b
-        for b in REGISTRY.values()
-        if not only or any(b.group == o or b.name.startswith(o) for o in only)
-    ]
+    """The registered benchmarks matching ``--only`` (group or name prefix), in order; without
+    ``--only``, all but the :data:`OPT_IN` groups."""
+    if not only:
+        return [b for b in REGISTRY.values() if b.group not in OPT_IN]
+    return [b for b in REGISTRY.values() if any(b.group == o or b.name.startswith(o) for o in only)]
 
 
 def format_table(rows: Sequence[Row]) -> str:
