@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import threading
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -80,7 +81,8 @@ class DjangoHandler:
         fallback: The handler for types that are not Django tasks (default:
             :data:`asynq.default_registry`, where ``@asynq.task`` functions live). A type
             neither knows fails with :class:`asynq.HandlerNotFoundError` and is retried.
-        worker_id: Recorded in each task's ``worker_ids`` (set to the server id once known).
+        worker_id: Recorded in each task's ``worker_ids``: the server id when known, else
+            ``<host>:<pid>`` of the process that runs the task (a forked worker process).
     """
 
     def __init__(
@@ -102,6 +104,8 @@ class DjangoHandler:
         if django_task is None:
             await call_handler(self.fallback, task)
             return
+        if not self.worker_id:
+            self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         attempt = _Attempt(self, django_task, task)
         await attempt.begin()
         if is_async_handler(django_task.func):

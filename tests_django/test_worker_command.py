@@ -114,3 +114,24 @@ def test_reload_runs_the_worker_under_djangos_autoreloader(r: redis.Redis) -> No
         os.killpg(worker.pid, signal.SIGINT)  # Ctrl-C reaches the reloader and its child
         out, _ = worker.communicate(timeout=30)
     assert "Watching for file changes" in out
+
+
+def test_processes_run_forked_workers_under_a_supervisor(r: redis.Redis) -> None:
+    results = [tasks.add.enqueue(n, n) for n in range(6)]
+    with running("asynq_worker", "--processes", "2", "-c", "2") as supervisor:
+        wait_for(lambda: len(Inspector(r).servers()) == 2)
+        pids = {server.pid for server in Inspector(r).servers()}
+        wait_for(lambda: Inspector(r).get_queue_info("default").completed == 6)
+        out = stop(supervisor, signal.SIGTERM)
+    assert supervisor.returncode == 0, out
+    assert len(pids) == 2 and supervisor.pid not in pids
+    for result in results:
+        [worker_id] = tasks.add.get_result(result.id).worker_ids
+        assert int(worker_id.rsplit(":", 1)[1]) in pids
+    assert Inspector(r).servers() == []
+
+
+def test_processes_refuse_burst_and_reload() -> None:
+    done = manage("asynq_worker", "--processes", "2", "--burst")
+    assert done.returncode != 0
+    assert "--processes cannot be combined with --burst or --reload" in done.stderr

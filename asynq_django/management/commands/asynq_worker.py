@@ -8,10 +8,12 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 from django.utils import autoreload
 from django.utils.module_loading import autodiscover_modules, import_string
 
 from asynq import AsynqError, Server
+from asynq.runner import run_worker
 from asynq_django.clients import get_inspector
 from asynq_django.conf import AsynqSettings, SettingsError, parse_queues
 from asynq_django.management.base import asynq_errors, settings_or_error
@@ -101,6 +103,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-checks", action="store_true", help="Skip the system checks at start."
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="Run this many worker servers in forked processes under a supervisor.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         settings = settings_or_error()
@@ -110,10 +118,15 @@ class Command(BaseCommand):
         queues = parse_queue_options(options["queue"]) if options["queue"] else None
         if queues is not None and "*" in queues:
             queues = every_queue(settings, queues)
+        processes = options["processes"]
+        if processes < 1:
+            raise CommandError(f"--processes must be at least 1, not {processes}")
+        if processes > 1 and (options["burst"] or options["reload"]):
+            raise CommandError("--processes cannot be combined with --burst or --reload")
         setup_logging(options["verbosity"])
         reload = options["reload"]
         if reload is None:
-            reload = bool(django_settings.DEBUG) and not options["burst"]
+            reload = bool(django_settings.DEBUG) and not options["burst"] and processes == 1
         run = lambda: self._run(settings, queues, concurrency, options)  # noqa: E731
         if reload:
             autoreload.run_with_reloader(run)
@@ -140,6 +153,12 @@ class Command(BaseCommand):
                 concurrency=concurrency,
                 strict_priority=options["strict"] or None,
             )
+        except AsynqError as exc:
+            raise CommandError(str(exc)) from None
+        if options["processes"] > 1:
+            self._run_processes(settings, config, fallback, options["processes"])
+            return
+        try:
             server = Server(settings.connection(), config)
         except AsynqError as exc:
             raise CommandError(str(exc)) from None
@@ -153,3 +172,18 @@ class Command(BaseCommand):
         if options["burst"]:
             stop_when_drained(server, settings, list(config.queues))
         server.run(handler)
+
+    def _run_processes(self, settings: Any, config: Any, fallback: Any, processes: int) -> None:
+        # Each forked child builds its own server; the Django connections the checks opened
+        # belong to the parent and must not be shared with the children.
+        connections.close_all()
+        handler = DjangoHandler(settings, fallback)  # worker ids: <host>:<pid> per child
+        log.info(
+            "asynq worker: %d processes, queues %s, concurrency %d each",
+            processes,
+            dict(config.queues),
+            config.concurrency,
+        )
+        status = run_worker(handler, config, redis=settings.connection(), processes=processes)
+        if status:
+            raise CommandError(f"the worker processes stopped with status {status}")
