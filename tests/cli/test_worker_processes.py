@@ -167,6 +167,22 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
 
 
+def test_sigtstp_stops_every_process_taking_tasks(spawn: Spawn, redis_url: str) -> None:
+    proc = spawn("--processes", "2")
+    with Inspector(redis_url) as insp:
+        _wait_for_servers(insp, proc, 2)
+        proc.send_signal(signal.SIGTSTP)  # the supervisor keeps running and passes it on
+        wait_while_running(
+            lambda: {s.status for s in insp.servers()} == {"stopped"}, proc, "stopped servers"
+        )
+        with asynq.Client(redis_url) as client:
+            info = client.enqueue(asynq.Task("pid"), retention=3600)
+        time.sleep(1.5)  # not a measurement: time in which a running server would take it
+        assert insp.get_task_info("default", info.id).state.value == "pending"
+    code, err = _stop(proc, signal.SIGTERM)
+    assert code == 0, err
+
+
 def test_sigterm_lets_running_tasks_finish(spawn: Spawn, redis_url: str) -> None:
     proc = spawn("--processes", "2")
     with Inspector(redis_url) as insp:
