@@ -353,6 +353,9 @@ def _with_headers(send: Send) -> Send:
                 (b"content-security-policy", _CSP.encode()),
                 (b"x-content-type-options", b"nosniff"),
                 (b"referrer-policy", b"same-origin"),
+                # frame-ancestors says the same to every current browser; this is for the
+                # older ones that ignore CSP (clickjacking the action buttons).
+                (b"x-frame-options", b"SAMEORIGIN"),
             ):
                 if key not in names:
                     headers.append((key, value))

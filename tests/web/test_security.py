@@ -236,6 +236,8 @@ async def test_security_headers_and_cookie_flags(make_web: MakeWeb) -> None:
     csp = resp.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "default-src 'self'" in csp
     assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["x-frame-options"] == "SAMEORIGIN"
+    assert resp.headers["referrer-policy"] == "same-origin"
     cookie = resp.headers["set-cookie"]
     assert cookie.startswith("asynq_csrf=")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
