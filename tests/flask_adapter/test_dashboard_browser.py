@@ -3,18 +3,15 @@ login, the pages under the blueprint's prefix, and a click that pauses a queue i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 import redis
 from playwright.sync_api import Browser, expect
-from werkzeug.serving import make_server
 
 import asynq
 from tests.flask_adapter import admin
-from tests.helpers.redis_procs import free_port
-from tests.web.test_browser import SHOTS, browser
+from tests.web.test_browser import SHOTS, browser, serve_wsgi
 
 __all__ = ["browser"]  # the shared headless Chromium fixture
 
@@ -23,13 +20,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def site(redis_url: str) -> Iterator[str]:
-    port = free_port()
-    server = make_server("127.0.0.1", port, admin.create_app(redis_url), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=15)
+    with serve_wsgi(admin.create_app(redis_url)) as url:
+        yield url
 
 
 def test_login_then_pause_a_queue_from_the_blueprint(

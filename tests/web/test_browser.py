@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import redis
 import uvicorn
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from werkzeug.serving import make_server
 
 import asynq
 from asynq._base import keys
@@ -63,6 +65,20 @@ def _serve(app: Any) -> Served:
 def _stop(served: Served) -> None:
     served.server.should_exit = True
     served.thread.join(timeout=15)
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """``app`` served by werkzeug's threaded WSGI server on a loopback port: its base URL."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,17 @@ checks in ``tests_django/test_dashboard_security.py``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext
-from werkzeug.serving import make_server
 
 from asynq.web import create_app
 from tests.helpers.dashboard_security import CHECKS, Corpus, Mount, seed_corpus
-from tests.helpers.redis_procs import RedisProcess, free_port
+from tests.helpers.redis_procs import RedisProcess
 from tests.web._users import AsgiLogin, staff_read_superuser_write
-from tests.web.test_browser import _serve, _stop, browser
+from tests.web.test_browser import _serve, _stop, browser, serve_wsgi
 
 __all__ = ["browser"]  # the shared headless Chromium, one per module
 
@@ -79,13 +77,8 @@ def fastapi_site(locked_redis: str) -> Iterator[str]:
 def flask_site(locked_redis: str) -> Iterator[str]:
     from tests.flask_adapter import admin
 
-    port = free_port()
-    server = make_server("127.0.0.1", port, admin.create_app(locked_redis), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=15)
+    with serve_wsgi(admin.create_app(locked_redis)) as url:
+        yield url
 
 
 def _mount(request: pytest.FixtureRequest, kind: str, r: redis.Redis) -> Mount:
