@@ -30,6 +30,7 @@ from asynq.server._subscriber import Subscriber
 from asynq.server._supervisor import CrashPolicy
 from asynq.server._syncer import Syncer
 from asynq.server._threads import ElasticThreadExecutor
+from asynq.server._waiter import PendingWaiter
 from asynq.server._workers import WorkerRegistry
 
 RESTART, STOP = CrashPolicy.RESTART, CrashPolicy.STOP
@@ -53,6 +54,7 @@ class ServerParts:
     heartbeat: Heartbeat
     processor: Processor
     subscriber: Subscriber
+    waiter: PendingWaiter
     recoverer: Recoverer
     forwarder: Forwarder
     janitor: Janitor
@@ -86,6 +88,8 @@ class ServerParts:
             # unknown state, so the server shuts down, requeues what runs, and lets the
             # process supervisor (systemd, Kubernetes...) start a fresh one.
             Supervised("processor", STOP, self.processor.run),
+            # RESTART: it only shortens the wait for a task; polling finds them meanwhile.
+            Supervised("waiter", RESTART, self.waiter.run),
             Supervised("janitor", RESTART, self.janitor.run),
         ]
         if self.aggregator is not None:
@@ -165,6 +169,9 @@ def build_parts(
             handoff=handoff,
             on_handoff=None if handoff is None else processor.receive_handoff,
             retry_interval=subscriber.RETRY_INTERVAL,
+        ),
+        waiter=PendingWaiter(
+            driver.redis, log, queues=qnames, fetcher=processor, rest=check_interval
         ),
         recoverer=Recoverer(
             driver,

@@ -3,8 +3,9 @@
 The fetch loop keeps at most ``concurrency`` tasks in flight. With ``n`` slots free it takes
 up to ``n`` tasks in one script call from the first queue of the weighted order that has any,
 then from the next queues while slots remain. When every queue is empty it waits for a
-publish on a pending channel (tasks enqueued by this library) or a jittered poll interval
-(tasks from Go producers, which do not publish), whichever comes first. With direct handoff
+publish on a pending channel (tasks enqueued by this library), a waiter's signal that a
+pending list has tasks (whoever enqueued them, see :mod:`asynq.server._waiter`) or a jittered
+poll interval, whichever comes first. With direct handoff
 (:mod:`asynq.server._handoff`) each dequeue that leaves a slot free also registers the worker,
 and a task handed over by an enqueue starts as soon as its message arrives.
 
@@ -167,6 +168,11 @@ class Processor:
         #: Queues announced (by an enqueue's wake-up message) while this worker sat idle.
         self._announced: set[str] = set()
         self._idle_waiting = False
+        #: Idle periods so far, and the future of the next one (see :meth:`wait_idle`).
+        self._idle_round = 0
+        self._next_idle: asyncio.Future[int] | None = None
+        #: Tasks dequeued so far, by queue (see :mod:`asynq.server._waiter`).
+        self._taken: dict[str, int] = {}
         self._stopping = False
         self._fetching_done = asyncio.Event()
         self._fetching = False
@@ -179,6 +185,25 @@ class Processor:
         if queue is not None and self._idle_waiting:
             self._announced.add(queue)
         self._kick.set()
+
+    @property
+    def idle_round(self) -> int:
+        """How many times the fetch loop has gone idle (every queue empty) so far."""
+        return self._idle_round
+
+    async def wait_idle(self, after: int | None = None) -> int:
+        """Wait until the fetch loop is idle, in a round later than ``after`` if given; return
+        that round."""
+        if self._idle_waiting and (after is None or self._idle_round > after):
+            return self._idle_round
+        if self._next_idle is None:
+            self._next_idle = asyncio.get_running_loop().create_future()
+        # Shielded: one waiter cancelled must not cancel the future the others share.
+        return await asyncio.shield(self._next_idle)
+
+    def taken_from(self, queue: str) -> int:
+        """How many tasks the fetch loop has dequeued from ``queue`` so far."""
+        return self._taken.get(queue, 0)
 
     def stop(self) -> None:
         """Stop taking new tasks (tasks in flight continue)."""
@@ -250,6 +275,8 @@ class Processor:
                 self._log_dequeue_error(qname, exc)
                 continue
             lease_expiry = now + server_ops.LEASE_DURATION
+            if found:
+                self._taken[qname] = self._taken.get(qname, 0) + len(found)
             for item in found:
                 checked = damaged.inspect(qname, item)
                 if isinstance(checked, damaged.Damage):
@@ -263,12 +290,16 @@ class Processor:
     async def _idle(self) -> None:
         # Go sleeps uniform [0.5, 1.5) x TaskCheckInterval. The jitter keeps many workers from
         # polling in lockstep; capping it at 1 x means a task enqueued by Go (which sends no
-        # wake-up message) is always found within the task check interval.
+        # wake-up message) is found within the task check interval even without the waiters.
         delay = self._check_interval * (0.5 + self._rng.random() / 2)
         # A timer that sets the event costs less than wait_for's extra task on the wake path.
         timer = asyncio.get_running_loop().call_later(delay, self._kick.set)
         self._announced.clear()
         self._idle_waiting = True
+        self._idle_round += 1
+        if self._next_idle is not None:
+            self._next_idle.set_result(self._idle_round)
+            self._next_idle = None
         try:
             await self._kick.wait()
         finally:

@@ -165,6 +165,7 @@ class Server(Service):
         await components.stop("forwarder")
         await parts.processor.shutdown()
         await components.stop("processor")
+        await components.stop("waiter")
         await components.stop("recoverer")
         await components.stop("syncer")
         await parts.syncer.flush()

@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import hiredis
-import redis.exceptions
 
 from asynq._base import keys
 from asynq._broker.lane import resp
 from asynq.server._handoff import Handoff
+from asynq.server._own_connection import close_own, open_own
 from asynq.server._workers import WorkerRegistry
 
 #: Go's subscriber retry timeout.
@@ -74,7 +74,8 @@ class Subscriber:
         while True:
             conn: Any = None
             try:
-                conn = await _connect(self._redis)
+                # Any node hears a PUBLISH on Redis Cluster.
+                conn = await open_own(self._redis)
                 listener = _Listener(self._dispatch, len(self._channels), self._log)
                 transport = _transport(conn)
                 transport.set_protocol(listener)
@@ -94,7 +95,7 @@ class Subscriber:
                 if self._handoff is not None:
                     self._handoff.listening = False
                 if conn is not None:
-                    await _disconnect(conn)
+                    await close_own(conn)
             await asyncio.sleep(self._retry_interval)
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
@@ -165,18 +166,6 @@ def _raise_if_cancelling() -> None:
         raise asyncio.CancelledError
 
 
-async def _connect(redis_client: Any) -> Any:
-    """A new redis-py connection, opened as the client is configured (not from its pool)."""
-    if hasattr(redis_client, "get_default_node"):  # Redis Cluster: any node hears PUBLISH
-        await redis_client.initialize()
-        node = redis_client.get_default_node()
-        conn = node.connection_class(**node.connection_kwargs)
-    else:
-        conn = redis_client.connection_pool.make_connection()
-    await conn.connect()
-    return conn
-
-
 def _transport(conn: Any) -> asyncio.Transport:
     # redis-py keeps its stream writer private; its transport is the socket taken over here.
     # The connection object must stay referenced meanwhile: redis-py closes it when collected.
@@ -185,10 +174,3 @@ def _transport(conn: Any) -> asyncio.Transport:
     if not isinstance(transport, asyncio.Transport):
         raise ConnectionError("redis-py did not open a stream connection")
     return transport
-
-
-async def _disconnect(conn: Any) -> None:
-    try:
-        await asyncio.shield(conn.disconnect(nowait=True))
-    except (OSError, redis.exceptions.RedisError, asyncio.CancelledError):
-        pass
