@@ -142,6 +142,13 @@ def exit_with(status: int) -> None:
 @click.option("--read-only", is_flag=True, help="Refuse every change (HTTP 405).")
 @click.option("--root-path", default="", help="URL prefix when served behind a proxy.")
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Host name the dashboard answers to (repeatable; .example.com for a domain, * for "
+    "any). Default: localhost names when bound to a loopback address, any otherwise.",
+)
+@click.option(
     "--refresh",
     type=INTERVAL,
     default="5s",
@@ -150,7 +157,13 @@ def exit_with(status: int) -> None:
 )
 @log_level_option
 def dash(
-    host: str, port: int, read_only: bool, root_path: str, refresh: timedelta, log_level: str
+    host: str,
+    port: int,
+    read_only: bool,
+    root_path: str,
+    allowed_hosts: tuple[str, ...],
+    refresh: timedelta,
+    log_level: str,
 ) -> None:
     """Serve the web dashboard (queues, tasks, servers, schedulers, Redis, /metrics)."""
     try:
@@ -166,6 +179,23 @@ def dash(
         root_path=root_path,
         read_only=read_only,
         refresh_interval=max(refresh.total_seconds(), 0.0),
+        allowed_hosts=allowed_hosts or _loopback_names(host),
     )
     click.echo(f"asynq dashboard on http://{host}:{port}{root_path}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
+
+
+#: The names a browser on this machine uses for a loopback address.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _loopback_names(host: str) -> tuple[str, ...] | None:
+    """Only the loopback names when ``host`` is a loopback address: a dashboard without a login
+    on localhost must not answer a page that reached it through another name (DNS rebinding)."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return LOOPBACK_NAMES if loopback else None

@@ -110,6 +110,26 @@ def route_path(scope: Mapping[str, Any]) -> str:
     return path
 
 
+def request_host(scope: Mapping[str, Any]) -> str:
+    """The host name the client asked for (``Host`` header, lower case, without the port;
+    an IPv6 address without its brackets); ``""`` when the request names none."""
+    host = scope_headers(scope).get("host", "").strip().lower()
+    if host.startswith("["):  # [::1]:8080
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host
+
+
+def host_allowed(host: str, allowed: frozenset[str]) -> bool:
+    """Whether ``host`` is one of ``allowed``: exact names, ``.example.com`` for the domain and
+    its subdomains, ``*`` for any."""
+    if "*" in allowed or host in allowed:
+        return True
+    domains = (name for name in allowed if name.startswith("."))
+    return any(host.endswith(domain) or host == domain[1:] for domain in domains)
+
+
 def access_of(scope: Mapping[str, Any]) -> Access:
     """The :class:`Access` the guard decided for this request (everything when unguarded)."""
     access = scope.get(ACCESS_KEY)

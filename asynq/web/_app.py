@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -52,6 +52,8 @@ from asynq.web._access import (
     PermissionHook,
     Viewer,
     access_of,
+    host_allowed,
+    request_host,
     route_path,
 )
 from asynq.web._csrf import COOKIE, Csrf
@@ -78,6 +80,7 @@ class Settings:
     page_size: int = 20
     max_payload_length: int = 200
     title: str = "asynq"
+    allowed_hosts: frozenset[str] | None = None
 
 
 def status_of(exc: AsynqError) -> int:
@@ -296,6 +299,13 @@ class Guard:
             scope = dict(scope, root_path=prefix)
             if not str(scope["path"]).startswith(prefix):
                 scope["path"] = prefix + scope["path"]
+        allowed = self.dash.settings.allowed_hosts
+        if allowed is not None and not host_allowed(request_host(scope), allowed):
+            # A page of another site whose name now resolves to this address (DNS rebinding)
+            # would otherwise read and act as a local browser may: answer before any hook.
+            refusal = PlainTextResponse("this dashboard does not answer to that host name", 400)
+            await refusal(scope, receive, _with_headers(send))
+            return
         try:
             access = await self._decide(scope)
         except HTTPException as exc:
@@ -365,6 +375,15 @@ def _with_headers(send: Send) -> Send:
     return wrapped
 
 
+def _host_names(names: Iterable[str] | None) -> frozenset[str] | None:
+    if names is None:
+        return None
+    listed = [names] if isinstance(names, str) else list(names)
+    if not listed or not all(isinstance(n, str) and n.strip() for n in listed):
+        raise ValidationError(f"allowed_hosts must be non-empty host names, not {names!r}")
+    return frozenset(n.strip().lower() for n in listed)
+
+
 def static_path(name: str = "") -> str:
     """Path of the shipped static directory, or of one file in it."""
     return str(resources.files("asynq.web") / "static" / name)
@@ -382,6 +401,7 @@ def create_app(
     page_size: int = 20,
     max_payload_length: int = 200,
     title: str = "asynq",
+    allowed_hosts: Iterable[str] | None = None,
 ) -> Starlette:
     """Build the dashboard as a plain ASGI application.
 
@@ -413,6 +433,14 @@ def create_app(
         page_size: Default number of tasks per page.
         max_payload_length: Characters of payload shown in task tables.
         title: Shown in the header and the page titles.
+        allowed_hosts: Host names the dashboard answers to (the ``Host`` header, port
+            ignored): exact names, ``.example.com`` for a domain and its subdomains, ``*`` for
+            any. Others answer 400, which stops DNS rebinding (another site's page reaching a
+            dashboard on localhost through a name of its own). ``None``: any host; the host
+            framework usually checks it (Django's ``ALLOWED_HOSTS``).
+
+    Raises:
+        ValidationError: ``allowed_hosts`` holds something other than non-empty names.
 
     Returns:
         A Starlette application (any ASGI server can run it).
@@ -427,6 +455,7 @@ def create_app(
         page_size=page_size,
         max_payload_length=max_payload_length,
         title=title,
+        allowed_hosts=_host_names(allowed_hosts),
     )
     dash = Dashboard(
         inspector_or_redis, settings, auth=auth, permissions=permissions, csrf_secret=csrf_secret

@@ -213,5 +213,10 @@ def test_dash_serves_the_dashboard(
     post = httpx.post(f"http://127.0.0.1:{port}/ops/api/queues/shown:pause", timeout=5)
     assert post.status_code == 405
     assert not r.exists("asynq:{shown}:paused")
+    # Bound to loopback without --allowed-host: only the loopback names (no DNS rebinding).
+    local = httpx.get(f"http://127.0.0.1:{port}/ops/", headers={"host": f"localhost:{port}"})
+    assert local.status_code == 200
+    rebound = httpx.get(f"http://127.0.0.1:{port}/ops/", headers={"host": "rebind.example"})
+    assert rebound.status_code == 400 and "shown" not in rebound.text
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert _stop(proc) in (0, -signal.SIGTERM)

@@ -241,3 +241,34 @@ async def test_security_headers_and_cookie_flags(make_web: MakeWeb) -> None:
     cookie = resp.headers["set-cookie"]
     assert cookie.startswith("asynq_csrf=")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+
+
+async def test_allowed_hosts_refuse_other_names(
+    make_web: MakeWeb, seeded: Seeded, r: redis.Redis
+) -> None:
+    # A page of another site reaches a local dashboard through a name of its own (DNS
+    # rebinding): the Host header is all that tells the requests apart.
+    web = await make_web(allowed_hosts=["dash.example", ".corp.example"], with_token=False)
+    for host in ("dash.example", "DASH.example:8080", "corp.example", "a.b.corp.example:1"):
+        assert (await web.get("/", headers={"host": host})).status_code == 200, host
+    for host in ("testserver", "evil.example", "dash.example.evil", "xcorp.example", ""):
+        resp = await web.get("/api/queues", headers={"host": host})
+        assert resp.status_code == 400, host
+        assert resp.headers["x-frame-options"] == "SAMEORIGIN"
+        assert "default" not in resp.text
+    token = (await web.get("/api/csrf", headers={"host": "dash.example"})).json()["token"]
+    resp = await web.post(
+        "/api/queues/default:pause", headers={"host": "evil.example", "x-csrf-token": token}
+    )
+    assert resp.status_code == 400
+    assert not r.exists(keys.paused_key("default"))
+    ipv6 = await make_web(allowed_hosts=["::1"], with_token=False)
+    assert (await ipv6.get("/", headers={"host": "[::1]:8080"})).status_code == 200
+    anyone = await make_web(allowed_hosts="*", with_token=False)
+    assert (await anyone.get("/", headers={"host": "whatever"})).status_code == 200
+
+
+@pytest.mark.parametrize("hosts", [[], [""], ["  "], [None]])
+def test_allowed_hosts_must_be_names(redis_url: str, hosts: Any) -> None:
+    with pytest.raises(asynq.ValidationError, match="allowed_hosts"):
+        create_app(redis_url, allowed_hosts=hosts)
