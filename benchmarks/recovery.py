@@ -6,6 +6,9 @@ where a kill falls between two heartbeats decides when the lease lapses. One mor
 rescuer, runs each task again; the figure is the time from the kill to the rescuer's handler
 starting it. The distribution (min, median, max) is printed, with each sample.
 
+With ``--go`` the victims are Go asynq servers (``tests/go/cmd/srv_server``, built into
+``$ASYNQ_GO_PEER_BIN`` or ``tests/go/bin``) and the rescuer is still this library's.
+
 Not part of ``benchmarks.run``: a sample takes half a minute of waiting, whatever the machine.
 A Go-only deployment recovers in 60-120 s plus the retry delay (lease lapse, then Go's
 recoverer: every minute, 30 s of grace).
@@ -30,6 +33,7 @@ import redis.asyncio
 import asynq
 from asynq._base import keys
 from asynq.server import ActiveTask, Config, Server
+from benchmarks.core import go_bin_dir
 from tests.helpers.redis_procs import RedisProcess
 
 #: Where the rescuer notes when it started each task again (Unix seconds).
@@ -51,11 +55,12 @@ def worker(role: str, url: str) -> None:
 
 
 def _spawn(role: str, url: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.recovery", "--worker", role, url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    if role == "go-victim":
+        host_port = url.removeprefix("redis://").split("/")[0]
+        argv = [str(go_bin_dir() / "srv_server"), "-redis", host_port, "-concurrency", "1"]
+    else:
+        argv = [sys.executable, "-m", "benchmarks.recovery", "--worker", role, url]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _tasks_by_pid(r: redis.Redis) -> dict[int, str]:
@@ -68,14 +73,17 @@ def _tasks_by_pid(r: redis.Redis) -> dict[int, str]:
     return found
 
 
-def measure(url: str, victims: int) -> list[float]:
-    """Kill ``victims`` workers, each holding one task; the seconds until each task reran."""
+def measure(url: str, victims: int, *, go: bool = False) -> list[float]:
+    """Kill ``victims`` workers (Go servers with ``go``), each holding one task; the seconds
+    until each task ran again."""
     r = redis.Redis.from_url(url)
-    procs = [_spawn("victim", url) for _ in range(victims)]
+    procs = [_spawn("go-victim" if go else "victim", url) for _ in range(victims)]
     rescuer: subprocess.Popen[bytes] | None = None
     try:
         with asynq.Client(url) as client:
-            ids = [client.enqueue(asynq.Task("hold"), max_retry=3).id for _ in range(victims)]
+            # srv_server's "sleep" handler sleeps for the seconds in the payload.
+            task = asynq.Task("sleep", b"600") if go else asynq.Task("hold")
+            ids = [client.enqueue(task, max_retry=3).id for _ in range(victims)]
         while r.llen(keys.active_key("default")) < victims:
             time.sleep(0.1)
         while len(_tasks_by_pid(r)) < victims:  # every victim has heartbeated with its task
@@ -104,6 +112,7 @@ def measure(url: str, victims: int) -> list[float]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.recovery", description=__doc__)
     parser.add_argument("--victims", type=int, default=6)
+    parser.add_argument("--go", action="store_true", help="the victims are Go asynq servers")
     parser.add_argument("--worker", nargs=2, metavar=("ROLE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -111,10 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     server = RedisProcess()
     try:
-        samples = measure(server.url, args.victims)
+        samples = measure(server.url, args.victims, go=args.go)
     finally:
         server.stop()
-    print("seconds from SIGKILL to the task running again:")
+    victims = "Go servers" if args.go else "Python workers"
+    print(f"seconds from SIGKILL ({victims}) to the task running again:")
     print("  samples: " + ", ".join(f"{s:.1f}" for s in samples))
     if samples:
         print(
