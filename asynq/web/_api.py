@@ -159,14 +159,7 @@ class Api:
             cookie = new_cookie = self.dash.csrf.new_cookie()
         resp = JSONResponse({"token": self.dash.csrf.token(cookie)})
         if new_cookie:
-            resp.set_cookie(
-                COOKIE,
-                new_cookie,
-                path=self.dash.cookie_path(request),
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-            )
+            self.dash.set_cookie(request, resp, COOKIE, new_cookie)
         return resp
 
     async def queues(self, request: Request) -> Response:

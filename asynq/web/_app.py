@@ -230,31 +230,36 @@ class Dashboard:
             **ctx,
         )
         resp = HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
-        path = self.cookie_path(request)
         if new_cookie:
-            resp.set_cookie(
-                COOKIE,
-                new_cookie,
-                path=path,
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-            )
+            self.set_cookie(request, resp, COOKIE, new_cookie)
         if flash:
-            resp.delete_cookie(FLASH_COOKIE, path=path)
+            resp.delete_cookie(FLASH_COOKIE, path=self.cookie_path(request))
         return resp
+
+    def set_cookie(
+        self,
+        request: Request,
+        response: Response,
+        name: str,
+        value: str,
+        max_age: int | None = None,
+    ) -> None:
+        """Set one of the dashboard's cookies: under its prefix, out of reach of scripts, never
+        sent by another site's requests, and only over HTTPS when served over HTTPS."""
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=self.cookie_path(request),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
 
     def set_flash(self, request: Request, response: Response, level: str, text: str) -> None:
         """Show ``text`` once on the next page."""
         value = base64.urlsafe_b64encode(json.dumps({"level": level, "text": text}).encode())
-        response.set_cookie(
-            FLASH_COOKIE,
-            value.decode("ascii"),
-            max_age=60,
-            path=self.cookie_path(request),
-            httponly=True,
-            samesite="strict",
-        )
+        self.set_cookie(request, response, FLASH_COOKIE, value.decode("ascii"), max_age=60)
 
     def error_response(self, request: Request, status: int, message: str) -> Response:
         """JSON for the API, an HTML page otherwise."""

@@ -272,3 +272,17 @@ async def test_allowed_hosts_refuse_other_names(
 def test_allowed_hosts_must_be_names(redis_url: str, hosts: Any) -> None:
     with pytest.raises(asynq.ValidationError, match="allowed_hosts"):
         create_app(redis_url, allowed_hosts=hosts)
+
+
+async def test_cookies_are_secure_over_https(redis_url: str, seeded: Seeded) -> None:
+    app = create_app(redis_url)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://dash.example") as web:
+        page = await web.get("/queues/default?state=pending")
+        assert "; secure" in page.headers["set-cookie"].lower()
+        form = {"csrf_token": _token(page.text), "next": "/"}
+        resp = await web.post("/api/queues/default:pause", data=form)
+        flash = resp.headers["set-cookie"]
+        assert flash.startswith("asynq_flash=") and "; secure" in flash.lower()
+        assert "httponly" in flash.lower() and "samesite=strict" in flash.lower()
+    await app.state.asynq.aclose()
