@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -73,6 +73,15 @@ def client(redis_url: str) -> Iterator[asynq.Client]:
         yield c
 
 
+@pytest.fixture
+async def aclient(redis_url: str, r: redis.Redis) -> AsyncIterator[asynq.AsyncClient]:
+    """An AsyncClient past its first enqueue, with no task pending."""
+    async with asynq.AsyncClient(redis_url) as c:
+        await c.enqueue(Task("warm-up"))
+        r.delete(PENDING)
+        yield c
+
+
 def _pending(r: redis.Redis) -> list[str]:
     """Pending task ids, oldest first (enqueue LPUSHes)."""
     return [p.decode() for p in reversed(r.lrange(PENDING, 0, -1))]
@@ -95,13 +104,11 @@ def test_lone_caller_sends_each_enqueue_alone_and_at_once(client: asynq.Client) 
         assert recorder.counts == [1] * (i + 1)
 
 
-async def test_lone_coroutine_sends_each_enqueue_alone(redis_url: str) -> None:
-    async with asynq.AsyncClient(redis_url) as client:
-        await client.enqueue(Task("warm-up"))
-        recorder = _record(client, "async")
-        for _ in range(5):
-            await client.enqueue(Task("t"))
-        assert recorder.counts == [1] * 5
+async def test_lone_coroutine_sends_each_enqueue_alone(aclient: asynq.AsyncClient) -> None:
+    recorder = _record(aclient, "async")
+    for _ in range(5):
+        await aclient.enqueue(Task("t"))
+    assert recorder.counts == [1] * 5
 
 
 def _in_threads(n: int, work: Callable[[int], Any]) -> tuple[list[threading.Thread], list[Any]]:
@@ -179,16 +186,15 @@ def test_each_thread_keeps_its_order(client: asynq.Client, r: redis.Redis) -> No
     assert len(pending) == 8 * per_thread
 
 
-async def test_coroutines_coalesce_and_keep_their_order(redis_url: str, r: redis.Redis) -> None:
-    async with asynq.AsyncClient(redis_url) as client:
-        await client.enqueue(Task("warm-up"))
-        r.delete(PENDING)
-        recorder = _record(client, "async")
+async def test_coroutines_coalesce_and_keep_their_order(
+    aclient: asynq.AsyncClient, r: redis.Redis
+) -> None:
+    recorder = _record(aclient, "async")
 
-        async def caller(i: int) -> list[str]:
-            return [(await client.enqueue(Task("t", bytes([i])))).id for _ in range(20)]
+    async def caller(i: int) -> list[str]:
+        return [(await aclient.enqueue(Task("t", bytes([i])))).id for _ in range(20)]
 
-        results = await asyncio.gather(*(caller(i) for i in range(64)))
+    results = await asyncio.gather(*(caller(i) for i in range(64)))
     pending = _pending(r)
     assert len(pending) == 64 * 20
     for ids in results:
@@ -218,49 +224,44 @@ async def test_coroutine_errors_stay_with_their_own_task(redis_url: str, r: redi
             assert isinstance(outcome, asynq.TaskInfo) and outcome.id == f"free-{i}"
 
 
-async def test_cancelled_before_its_write_leaves_no_task(redis_url: str, r: redis.Redis) -> None:
-    async with asynq.AsyncClient(redis_url) as client:
-        await client.enqueue(Task("warm-up"))
-        r.delete(PENDING)
-        recorder = _record(client, "async")
-        gate = recorder.hold_next()
-        leader = asyncio.create_task(client.enqueue(Task("leader"), task_id="leader"))
-        followers = [
-            asyncio.create_task(client.enqueue(Task("f"), task_id=f"f{i}")) for i in range(3)
-        ]
-        await asyncio.sleep(0.01)
-        followers[1].cancel()
-        gate.set()
-        await leader
-        done = await asyncio.gather(*followers, return_exceptions=True)
+async def test_cancelled_before_its_write_leaves_no_task(
+    aclient: asynq.AsyncClient, r: redis.Redis
+) -> None:
+    recorder = _record(aclient, "async")
+    gate = recorder.hold_next()
+    leader = asyncio.create_task(aclient.enqueue(Task("leader"), task_id="leader"))
+    followers = [asyncio.create_task(aclient.enqueue(Task("f"), task_id=f"f{i}")) for i in range(3)]
+    await asyncio.sleep(0.01)
+    followers[1].cancel()
+    gate.set()
+    await leader
+    done = await asyncio.gather(*followers, return_exceptions=True)
     assert isinstance(done[1], asyncio.CancelledError)
     assert recorder.counts == [1, 2]
     assert _pending(r) == ["leader", "f0", "f2"]
 
 
 async def test_interrupted_leader_fails_its_batch_and_the_client_recovers(
-    redis_url: str, r: redis.Redis
+    aclient: asynq.AsyncClient, r: redis.Redis
 ) -> None:
-    async with asynq.AsyncClient(redis_url) as client:
-        await client.enqueue(Task("warm-up"))
-        r.delete(PENDING)
-        recorder = _record(client, "async")
-        first_gate = recorder.hold_next()
-        first = asyncio.create_task(client.enqueue(Task("first"), task_id="first"))
-        await asyncio.sleep(0.01)
-        second = asyncio.create_task(client.enqueue(Task("second"), task_id="second"))
-        third = asyncio.create_task(client.enqueue(Task("third"), task_id="third"))
-        await asyncio.sleep(0.01)
-        recorder.hold_next()  # ``second`` leads the next write (with ``third``): hold it
-        first_gate.set()
-        await first
-        await asyncio.sleep(0.01)
-        assert recorder.counts == [1, 2]
-        second.cancel()
-        outcomes = await asyncio.gather(second, third, return_exceptions=True)
-        assert isinstance(outcomes[0], asyncio.CancelledError)
-        assert isinstance(outcomes[1], BrokerError)  # whether it was written is unknown
-        after = await client.enqueue(Task("after"), task_id="after")
+    client = aclient
+    recorder = _record(client, "async")
+    first_gate = recorder.hold_next()
+    first = asyncio.create_task(client.enqueue(Task("first"), task_id="first"))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(client.enqueue(Task("second"), task_id="second"))
+    third = asyncio.create_task(client.enqueue(Task("third"), task_id="third"))
+    await asyncio.sleep(0.01)
+    recorder.hold_next()  # ``second`` leads the next write (with ``third``): hold it
+    first_gate.set()
+    await first
+    await asyncio.sleep(0.01)
+    assert recorder.counts == [1, 2]
+    second.cancel()
+    outcomes = await asyncio.gather(second, third, return_exceptions=True)
+    assert isinstance(outcomes[0], asyncio.CancelledError)
+    assert isinstance(outcomes[1], BrokerError)  # whether it was written is unknown
+    after = await client.enqueue(Task("after"), task_id="after")
     assert after.id == "after"
     assert _pending(r) == ["first", "after"]
 
