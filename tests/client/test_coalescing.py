@@ -9,6 +9,8 @@ in the order it issued them. Batches are made deterministic here by holding the 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -184,6 +186,30 @@ def test_each_thread_keeps_its_order(client: asynq.Client, r: redis.Redis) -> No
         assert isinstance(ids, list) and len(ids) == per_thread
         assert [tid for tid in pending if tid in set(ids)] == ids
     assert len(pending) == 8 * per_thread
+
+
+def test_forked_child_enqueues_while_a_parent_thread_leads(
+    client: asynq.Client, r: redis.Redis
+) -> None:
+    recorder = _record(client, "sync")
+    gate = recorder.hold_next()
+    leader = threading.Thread(target=client.enqueue, args=(Task("parent"),))
+    leader.start()
+    _wait_until(lambda: recorder.counts == [1])  # the parent's leader is mid-write
+    pid = os.fork()
+    if pid == 0:  # child: no leader exists here, so this call must lead, not wait forever
+        code = 1
+        signal.alarm(20)  # a child stuck waiting for the parent's leader dies and fails the test
+        try:
+            client.enqueue(Task("child"), task_id="child")
+            code = 0
+        finally:
+            os._exit(code)
+    gate.set()
+    leader.join(10)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "child" in _pending(r)
 
 
 async def test_coroutines_coalesce_and_keep_their_order(

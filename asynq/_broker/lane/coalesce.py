@@ -22,7 +22,9 @@ take their own connection, so they never hold up a batch behind them.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -70,10 +72,18 @@ class _SyncRequest:
 
 
 class SyncCoalescer:
-    """Coalesces the calls of threads sharing one blocking client (see the module docstring)."""
+    """Coalesces the calls of threads sharing one blocking client (see the module docstring).
+
+    A forked child starts with no leader and an empty queue: the threads that were leading or
+    waiting in the parent do not exist in the child.
+    """
 
     def __init__(self, exchange: SyncExchange) -> None:
         self._exchange = exchange
+        self._reset()
+        _SYNC_COALESCERS.add(self)
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._leading = False
         self._queue: list[_SyncRequest] = []
@@ -134,6 +144,18 @@ class SyncCoalescer:
                 successor.wake.release()
             else:
                 self._leading = False
+
+
+_SYNC_COALESCERS: weakref.WeakSet[SyncCoalescer] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for coalescer in list(_SYNC_COALESCERS):
+        coalescer._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class _AsyncRequest:
