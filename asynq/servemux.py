@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
+from asynq._base.loop_handback import LoopCaller
 from asynq._base.wrapping import ThreadWrapper, run_wrapped
 from asynq._task import Task
 from asynq.errors import HandlerNotFoundError, ValidationError
@@ -115,11 +116,13 @@ async def call_handler(handler: Handler, task: Task) -> None:
     if is_async_handler(fn):
         result = fn(task)
     else:
-        loop = asyncio.get_running_loop()
         ctx = contextvars.copy_context()
-        result = await loop.run_in_executor(
-            handler_executor.get(), ctx.run, _call_in_thread, fn, task
-        )
+        executor = handler_executor.get()
+        if isinstance(executor, LoopCaller):  # the server's pool: batched hand-back
+            result = await executor.call_for_loop(ctx.run, _call_in_thread, fn, task)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(executor, ctx.run, _call_in_thread, fn, task)
     if inspect.isawaitable(result):
         await result
 

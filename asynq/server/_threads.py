@@ -10,6 +10,7 @@ number of threads is therefore the number of handlers running, counted by task (
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import queue
 import threading
@@ -17,20 +18,29 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
+from asynq._base.loop_handback import Handback, LoopCaller
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _IDLE_EXIT = 60.0
 _names = itertools.count(1)
 
-_WorkItem = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+#: A call from :meth:`~ElasticThreadExecutor.submit` (its future, kwargs), or from
+#: :meth:`~ElasticThreadExecutor.call_for_loop` (no concurrent future; the handback and the
+#: loop's future instead).
+_WorkItem = (
+    tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+    | tuple[None, Callable[..., Any], tuple[Any, ...], tuple[Handback, asyncio.Future[Any]]]
+)
 
 
-class ElasticThreadExecutor(Executor):
+class ElasticThreadExecutor(Executor, LoopCaller):
     """Runs each submitted call on an idle thread, starting a new daemon thread if none is idle.
 
     Threads are daemons so that a handler stuck forever cannot keep the process alive after
-    the server has shut down.
+    the server has shut down. :meth:`call_for_loop` is the server's path for handlers: it
+    hands results back to the event loop in batches (see :mod:`asynq._base.loop_handback`).
     """
 
     def __init__(self, name_prefix: str = "asynq-worker", idle_timeout: float = _IDLE_EXIT):
@@ -41,9 +51,30 @@ class ElasticThreadExecutor(Executor):
         self._idle = 0
         self._threads: set[threading.Thread] = set()
         self._shutdown = False
+        self._handback: Handback | None = None
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future: Future[T] = Future()
+        self._put((future, fn, args, kwargs))
+        return future
+
+    def call_for_loop(self, fn: Callable[..., T], /, *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` on a thread; return a future of the running loop for its outcome.
+
+        Like ``loop.run_in_executor(self, fn, *args)``, minus its per-call overhead: the
+        outcome is set through the loop's :class:`Handback`, which wakes the loop once for
+        every call that finished meanwhile. Cancelling the future does not stop a call that
+        has started (a thread cannot be stopped); one not started yet is skipped.
+        """
+        loop = asyncio.get_running_loop()
+        handback = self._handback
+        if handback is None or handback.loop is not loop:
+            handback = self._handback = Handback(loop)
+        future: asyncio.Future[T] = loop.create_future()
+        self._put((None, fn, args, (handback, future)))
+        return future
+
+    def _put(self, item: _WorkItem) -> None:
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot submit after shutdown")
@@ -51,8 +82,7 @@ class ElasticThreadExecutor(Executor):
                 self._idle -= 1  # that thread is claimed by this item
             else:
                 self._start_thread()
-            self._work.put((future, fn, args, kwargs))
-        return future
+            self._work.put(item)
 
     def _start_thread(self) -> None:
         thread = threading.Thread(
@@ -84,8 +114,15 @@ class ElasticThreadExecutor(Executor):
                 with self._lock:
                     self._threads.discard(me)
                 return
-            future, fn, args, kwargs = item
+            future, fn, args, extra = item
             del item
+            if future is None:
+                assert isinstance(extra, tuple)
+                self._call_for_loop(fn, args, *extra)
+                del fn, args, extra
+                continue
+            assert isinstance(extra, dict)
+            kwargs = extra
             if not future.set_running_or_notify_cancel():
                 with self._lock:
                     self._idle += 1
@@ -101,7 +138,31 @@ class ElasticThreadExecutor(Executor):
                 with self._lock:
                     self._idle += 1
                 future.set_result(result)
-            del future, fn, args, kwargs
+            del future, fn, args, kwargs, extra
+
+    def _call_for_loop(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        handback: Handback,
+        future: asyncio.Future[Any],
+    ) -> None:
+        # Reading cancelled() from this thread is a plain attribute read; a cancel racing it
+        # only means the call runs and its outcome is dropped, as for a started call.
+        if future.cancelled():
+            with self._lock:
+                self._idle += 1
+            return
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            with self._lock:
+                self._idle += 1
+            handback.settle(future, exc, None)
+        else:
+            with self._lock:
+                self._idle += 1
+            handback.settle(future, None, result)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop idle threads; busy ones finish their call first (stuck ones are abandoned)."""

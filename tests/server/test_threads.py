@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
+import pytest
+
+import asynq
 from asynq.server._threads import ElasticThreadExecutor
+from tests.helpers.waiting import wait_until
 
 
 def test_reuses_idle_threads_and_grows_past_stuck_ones() -> None:
@@ -50,3 +55,59 @@ def test_exceptions_propagate_and_threads_are_daemons() -> None:
         assert isinstance(error, ValueError)
     finally:
         pool.shutdown()
+
+
+async def test_calls_for_the_loop_return_results_and_errors_in_batches() -> None:
+    pool = ElasticThreadExecutor()
+    try:
+        results = await asyncio.gather(*(pool.call_for_loop(lambda i=i: i * 2) for i in range(50)))
+        assert results == [i * 2 for i in range(50)]
+
+        def boom() -> None:
+            raise ValueError("x")
+
+        with pytest.raises(ValueError, match="x"):
+            await pool.call_for_loop(boom)
+
+        def stops() -> None:
+            raise StopIteration  # a future cannot carry it; it arrives as a RuntimeError
+
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await pool.call_for_loop(stops)
+        # A cancelled call's late outcome is dropped; the next calls are unaffected.
+        release = threading.Event()
+        stuck = pool.call_for_loop(release.wait, 5)
+        stuck.cancel()
+        release.set()
+        assert await pool.call_for_loop(lambda: "after") == "after"
+    finally:
+        pool.shutdown()
+
+
+async def test_blocking_def_handlers_do_not_starve_async_ones(start_server, client) -> None:
+    release = threading.Event()
+    blocked = threading.Semaphore(0)
+    done: list[str] = []
+
+    def blocking(task: asynq.ActiveTask) -> None:
+        blocked.release()
+        release.wait(30)  # blocking I/O, in a worker thread
+
+    async def quick(task: asynq.ActiveTask) -> None:
+        done.append(task.id)
+
+    mux = asynq.ServeMux()
+    mux.handle_func("block", blocking)
+    mux.handle_func("quick", quick)
+    await start_server(mux, concurrency=4)
+    try:
+        for _ in range(2):
+            client.enqueue(asynq.Task("block", b""))
+        await wait_until(lambda: blocked.acquire(blocking=False))
+        await wait_until(lambda: blocked.acquire(blocking=False))
+        ids = [client.enqueue(asynq.Task("quick", b"")).id for _ in range(20)]
+        # Both def handlers still block their threads; the async tasks all ran meanwhile.
+        await wait_until(lambda: sorted(done) == sorted(ids))
+        assert not release.is_set()
+    finally:
+        release.set()
