@@ -32,8 +32,11 @@ class FailoverSet:
     """Primary + replica + 3 Sentinels on loopback."""
 
     def __init__(self) -> None:
-        self.primary = RedisProcess()
-        self.replica = RedisProcess(None, "--replicaof", "127.0.0.1", str(self.primary.port))
+        debug = ("--enable-debug-command", "local")  # DEBUG SEGFAULT, to crash the primary
+        self.primary = RedisProcess(None, *debug)
+        self.replica = RedisProcess(
+            None, *debug, "--replicaof", "127.0.0.1", str(self.primary.port)
+        )
         self.dir = tempfile.mkdtemp(prefix="asynq-failover-")
         self.ports = [free_port() for _ in range(3)]
         self.sentinels = [self._start_sentinel(i, port) for i, port in enumerate(self.ports)]

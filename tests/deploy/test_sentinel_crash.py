@@ -1,0 +1,19 @@
+"""A Sentinel failover after the primary crashes (``DEBUG SEGFAULT``) mid-run: no task is lost
+(see ``_failover_run``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deploy import _failover_run
+from tests.deploy._sentinel import FailoverSet
+
+#: The crash report, and the leases of the tasks the worker held across it, take their time.
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_tasks_flow_through_a_failover_after_a_crash(
+    monkeypatch: pytest.MonkeyPatch, failover_set: FailoverSet
+) -> None:
+    await _failover_run.tasks_flow_through(monkeypatch, failover_set, _failover_run.segfault)
