@@ -22,6 +22,7 @@ import redis.backoff
 
 import asynq
 from asynq import Task
+from asynq._broker.calls import Command
 from asynq.errors import BrokerError, TaskIDConflictError
 
 PENDING = "asynq:{default}:pending"
@@ -290,6 +291,25 @@ async def test_interrupted_leader_fails_its_batch_and_the_client_recovers(
     after = await client.enqueue(Task("after"), task_id="after")
     assert after.id == "after"
     assert _pending(r) == ["first", "after"]
+
+
+def test_a_blocking_command_never_holds_up_a_batch(client: asynq.Client, r: redis.Redis) -> None:
+    driver = client._driver
+    assert not driver._lane.accepts(Command(("BLPOP", "coalesce:list", 0)))
+
+    def pop() -> Any:
+        reply = yield Command(("BLPOP", "coalesce:list", 30))
+        return reply
+
+    popped: list[Any] = []
+    blocked = threading.Thread(target=lambda: popped.append(driver.run(pop())))
+    blocked.start()
+    _wait_until(lambda: r.info("clients")["blocked_clients"] == 1)
+    info = client.enqueue(Task("t"))  # returns while BLPOP still waits on its own connection
+    assert blocked.is_alive()
+    r.rpush("coalesce:list", info.id)
+    blocked.join(10)
+    assert [list(reply) for reply in popped] == [[b"coalesce:list", info.id.encode()]]
 
 
 def test_fast_lane_false_sends_through_redis_py(redis_url: str, r: redis.Redis) -> None:

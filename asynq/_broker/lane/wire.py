@@ -57,6 +57,12 @@ Meanwhile = Callable[[], object]
 
 #: Argument types that always pack (subclasses such as bool, or enums, take the plain path).
 _PACKABLE: Final = frozenset({str, bytes, int, float})
+#: Commands that may block the connection: never coalesced with other callers' calls (a batch
+#: would wait behind them), so they take the plain path.
+_BLOCKING: Final = frozenset(
+    {"BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP"}
+    | {"XREAD", "XREADGROUP", "WAIT", "WAITAOF", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"}
+)
 
 _SYNC_CONNECTIONS: Final = (sconn.Connection, sconn.UnixDomainSocketConnection)
 _SYNC_POOLS: Final = (sconn.ConnectionPool, sconn.BlockingConnectionPool)
@@ -134,12 +140,16 @@ class _Lane:
 
     def _raw_reply(self, call: Command) -> bool:
         name = call.args[0] if call.args else None
-        return isinstance(name, str) and name not in self._callbacks
+        return (
+            isinstance(name, str) and name not in self._callbacks and name.upper() not in _BLOCKING
+        )
 
     def _vet(self, call: Command | Script) -> None:
         """Refuse a Stream call that breaks the Stream contract (a bug in the op)."""
         if isinstance(call, Command) and not self._raw_reply(call):
-            raise ValueError(f"a Stream cannot carry {call.args[0]!r}: redis-py parses its reply")
+            raise ValueError(
+                f"a Stream cannot carry {call.args[0]!r}: redis-py parses its reply, or it blocks"
+            )
 
     def _parts(
         self, call: Command | Script | Many
