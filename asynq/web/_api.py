@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from asynq.progress import open_event_stream
 from asynq.web import _format as fmt
 from asynq.web._app import Dashboard, EscapedRoute
 from asynq.web._csrf import COOKIE, FIELD, HEADER
+from asynq.web._wsgi import BUFFERED_KEY
 
 #: States listed by ``/api/queues/{q}/{state}_tasks``.
 LIST_STATES = ("active", "pending", "scheduled", "retry", "archived", "completed")
@@ -99,6 +100,25 @@ async def workers_of(insp: AsyncInspector, qname: str) -> dict[str, WorkerInfo]:
     return {
         w.task_id: w for s in await insp.servers() for w in s.active_workers if w.queue == qname
     }
+
+
+#: How long a browser waits before asking for a task's progress again when the host cannot
+#: stream (``retry`` of Server-Sent Events, in milliseconds).
+PROGRESS_RETRY_MS = 2000
+
+
+async def _current_state_only(events: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+    """The first event of a progress stream, then the end of the response.
+
+    Behind a host that buffers whole responses (the WSGI form) a stream would hold a worker
+    until the task ends, and show nothing meanwhile: every viewer of a long task's page could
+    pin one. One event and ``retry`` turn the browser's ``EventSource`` into polling instead.
+    """
+    try:
+        yield f"retry: {PROGRESS_RETRY_MS}\n\n"
+        yield await anext(events)
+    finally:
+        await events.aclose()
 
 
 class Api:
@@ -229,6 +249,8 @@ class Api:
         (see :mod:`asynq.progress`); 404 for an unknown task."""
         qname, task_id = request.path_params["qname"], request.path_params["task_id"]
         events = await open_event_stream(self.insp, qname, task_id)
+        if request.scope.get(BUFFERED_KEY):
+            events = _current_state_only(events)
         return StreamingResponse(
             events, media_type="text/event-stream", headers={"cache-control": "no-store"}
         )

@@ -5,7 +5,9 @@ each WSGI request to it. One loop for the app's whole life matters: the dashboar
 ``redis.asyncio`` connections belong to the loop that opened them.
 
 The request body is read in full (the dashboard's bodies are small forms), and so is the
-response, which suits the dashboard's short pages and JSON.
+response, which suits the dashboard's short pages and JSON; the one streaming endpoint, a
+task's live progress, sees :data:`BUFFERED_KEY` and answers the current state at once (the
+browser's ``EventSource`` asks again), rather than hold a WSGI worker until the task ends.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ WSGIEnviron = dict[str, Any]
 
 #: Largest request body accepted (bytes); bigger requests get 413.
 MAX_BODY = 1_000_000
+#: Set in the scope of every request through this bridge: the response reaches the client only
+#: once it is complete, so endpoints that would stream must end promptly instead.
+BUFFERED_KEY = "asynq.buffered_response"
 
 
 def _latin1_to_str(value: str) -> str:
@@ -72,6 +77,7 @@ def scope_from_environ(environ: WSGIEnviron) -> dict[str, Any]:
     }
     if USER_KEY in environ:
         scope[USER_KEY] = environ[USER_KEY]
+    scope[BUFFERED_KEY] = True
     return scope
 
 

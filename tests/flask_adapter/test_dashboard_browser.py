@@ -65,3 +65,23 @@ def test_staff_see_the_pages_without_actions(browser: Browser, site: str, redis_
     expect(page.locator("tr[data-queue=reports]")).to_be_visible()
     assert page.locator("tr[data-queue=reports] button:text-is('Pause')").count() == 0
     context.close()
+
+
+def test_a_task_page_follows_the_task_through_the_blueprint(
+    browser: Browser, site: str, redis_url: str
+) -> None:
+    # A WSGI host sends a response only once it is complete: the progress endpoint answers
+    # the current state and the page's EventSource asks again, until the task is over.
+    with asynq.Client(redis_url) as client:
+        task_id = client.enqueue(asynq.Task("report"), queue="reports").id
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(site + "/login?name=staff")
+    page.goto(f"{site}/admin/asynq/queues/reports/tasks/{task_id}")
+    progress = page.locator("#progress")
+    expect(progress).to_have_attribute("data-state", "pending")
+    with asynq.Inspector(redis_url) as inspector:
+        inspector.archive_task("reports", task_id)
+    expect(progress).to_have_attribute("data-state", "archived")
+    context.close()

@@ -113,3 +113,18 @@ def test_scope_from_environ() -> None:
     assert (b"x-csrf-token", b"tok") in scope["headers"]
     assert (b"content-type", b"application/json") in scope["headers"]
     assert scope["scheme"] == "https" and scope["server"] == ("example", 8000)
+
+
+def test_progress_answers_the_current_state_and_lets_the_browser_ask_again(
+    http: httpx.Client, redis_url: str
+) -> None:
+    # A WSGI host sends a response only once it is complete: a stream that lasts as long as the
+    # task would hold the host's worker all that time (this test would hang) and show nothing.
+    with asynq.Client(redis_url) as c:
+        task_id = c.enqueue(asynq.Task("t", b"hello")).id
+    resp = http.get(f"/asynq/api/queues/default/tasks/{task_id}/progress")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/event-stream")
+    assert resp.text.startswith("retry: 2000\n\n")
+    assert resp.text.count("event: update\n") == 1 and '"state":"pending"' in resp.text
+    assert http.get("/asynq/api/queues/default/tasks/nope/progress").status_code == 404
