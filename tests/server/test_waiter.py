@@ -15,7 +15,7 @@ from asynq.server._active_task import ActiveTask
 from tests.helpers import gopeer
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import FAST
-from tests.server.gohelpers import go_enqueue
+from tests.server.gohelpers import go_enqueue, go_events, wait_started
 
 pytestmark = pytest.mark.interop
 
@@ -121,3 +121,25 @@ async def test_go_enqueued_tasks_on_redis_cluster(cluster):
             assert not rc.exists(keys.pending_key(q))
     finally:
         await server.shutdown()
+
+
+async def test_go_workers_dequeue_beside_the_wait(start_server, go_server, redis_url, r):
+    # An idle Go server polls (and dequeues) the list the Python waiter blocks on: each task
+    # runs exactly once, and the lists end empty.
+    go = go_server("-concurrency", "2")
+    await wait_started(go)
+    ran = Recorder()
+    server = await start_server(ran, task_check_interval=0.05)
+    ids: list[str] = []
+    for _ in range(20):
+        await armed(server, "default")
+        ids += go_enqueue(redis_url, [{"type": "go:task"}])
+        await asyncio.sleep(0.05)
+
+    def finished() -> bool:
+        return len(ran.ran) + len(go_events(go)) >= len(ids)
+
+    await wait_until(finished, within=30)
+    go_ran = [e["id"] for e in go_events(go)]
+    assert sorted(ran.ran + go_ran) == sorted(ids)  # none lost, none run twice
+    assert r.llen(keys.pending_key("default")) == 0 and r.llen(keys.active_key("default")) == 0
