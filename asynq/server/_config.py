@@ -143,8 +143,10 @@ class Config:
         queues: Queue name to priority (at most 2**31 - 1). Blank names and priorities
             <= 0 are dropped; the default is ``{"default": 1}``.
         strict_priority: Drain higher priority queues first instead of weighted sampling.
-        task_check_interval: Pause between polls when every queue is empty (1 s). Tasks
-            enqueued by this library wake idle workers at once; the poll finds the rest.
+        task_check_interval: Pause between polls when every queue is empty (1 s). New
+            tasks wake idle workers at once (this library's enqueue publishes; Go's are seen
+            by a blocking wait on each pending list); the poll is the fallback, and paces a
+            paused queue's waiter.
         delayed_task_check_interval: Period of moving due scheduled and retry tasks (5 s).
         shutdown_timeout: How long shutdown waits for running tasks before requeueing
             them (8 s).
