@@ -8,8 +8,9 @@ never reach the replica; that is Redis' guarantee, not asynq's. The producer the
 while the replica catches up, right before the kill, and resumes once a Sentinel names the
 new primary; the worker does not pause, and runs tasks across the failover. A write of the
 worker's that is lost that way (a task's completion) leaves the task active until its lease
-expires; the test runs the recoverer every second and keeps leases short so that it comes back
-within the test's time (Go's pace is once a minute, after a 30 s lease).
+expires; the test runs the recoverer every second, with leases of 5 s and a skew grace of 2 s,
+so that it comes back within the test's time (Go's pace: once a minute, a 30 s lease, 30 s
+grace).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ async def tasks_flow_through(
     monkeypatch.setattr(server_ops, "LEASE_DURATION", 5.0)
     monkeypatch.setattr(_heartbeat, "HEARTBEAT_INTERVAL", 0.5)
     monkeypatch.setattr(_recoverer, "RECOVER_INTERVAL", 1.0)
+    # Room for clock skew between hosts; every process here shares one clock.
+    monkeypatch.setattr(_recoverer, "LEASE_EXPIRED_GRACE", 2.0)
     url = failover_set.url
     recorder = Recorder(delay=0.3)
     first = [f"before-{i}" for i in range(BEFORE)]

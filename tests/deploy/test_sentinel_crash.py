@@ -9,9 +9,6 @@ import pytest
 from tests.deploy import _failover_run
 from tests.deploy._sentinel import FailoverSet
 
-#: The crash report, and the leases of the tasks the worker held across it, take their time.
-pytestmark = pytest.mark.timeout(120)
-
 
 async def test_tasks_flow_through_a_failover_after_a_crash(
     monkeypatch: pytest.MonkeyPatch, failover_set: FailoverSet
