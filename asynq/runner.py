@@ -8,10 +8,11 @@ What ``asynq worker`` and ``asynq scheduler`` do, as plain functions for framewo
 
     sys.exit(run_worker("myapp.tasks:mux", {"CONCURRENCY": 20}, imports=["myapp.jobs"]))
 
-:func:`run_worker` and :func:`run_scheduler` import what they are told, set up logging when asked,
-run until SIGTERM or SIGINT (graceful, as :meth:`Server.run <asynq.server.Server.run>` and
-:meth:`Scheduler.run <asynq.Scheduler.run>` do) and return the exit status: 0 after a clean
-stop, 1 after logging a one-line error when the input is bad or the start fails.
+:func:`run_worker` and :func:`run_scheduler` import what they are told, set up logging when
+asked, run until SIGTERM or SIGINT, or in burst mode until the queues are drained (graceful,
+as :meth:`Server.run <asynq.server.Server.run>` and :meth:`Scheduler.run <asynq.Scheduler.run>`
+do) and return the exit status: 0 after a clean stop, 1 after logging a one-line error when
+the input is bad or the start fails.
 :func:`load_handler` and :func:`load_scheduler` are the loading step alone; they raise.
 """
 
@@ -135,6 +136,7 @@ def run_worker(
     factory: bool = False,
     log_level: str | int | None = None,
     processes: int = 1,
+    burst: bool = False,
 ) -> int:
     """Run a worker server with ``target`` until SIGTERM or SIGINT; return the exit status.
 
@@ -153,6 +155,10 @@ def run_worker(
             a supervisor that replaces a crashed one and passes signals on (see
             ``docs/operations.md#several-worker-processes``). Each process has
             ``config.concurrency`` workers. 1 (the default): one server in this process.
+        burst: Also stop (with status 0) once the served queues are drained: no pending
+            task left and none of this server's in flight. Scheduled tasks and retries not
+            due yet are not waited for (see ``docs/operations.md#burst-mode``). Only with
+            one process.
 
     Returns:
         0 once the server (every server) stopped cleanly; 1 after logging a one-line error
@@ -162,6 +168,8 @@ def run_worker(
         _setup_logging(log_level)
         if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
             raise ValidationError(f"processes must be a positive integer, got {processes!r}")
+        if burst and processes > 1:
+            raise ValidationError("burst mode runs one worker process: drop processes or burst")
         handler = load_handler(target, app_dir=app_dir, imports=imports, factory=factory)
         settings = config if isinstance(config, Config | None) else Config.from_mapping(config)
     except ValidationError as exc:
@@ -170,13 +178,15 @@ def run_worker(
         # Each forked child builds its own server: a server's identity is its process, and
         # its connections and event loop must not be shared across a fork.
         return run_fleet(lambda: _serve(handler, settings, redis), processes)
-    return _serve(handler, settings, redis)
+    return _serve(handler, settings, redis, burst=burst)
 
 
-def _serve(handler: Handler, config: Config | None, redis: AsyncRedisLike | None) -> int:
+def _serve(
+    handler: Handler, config: Config | None, redis: AsyncRedisLike | None, *, burst: bool = False
+) -> int:
     """One worker server in this process until it is stopped; the exit status."""
     try:
-        Server(_redis(redis), config).run(handler)
+        Server(_redis(redis), config).run(handler, burst=burst)
     except AsynqError as exc:
         return _failed("worker", exc)
     return 0

@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
-import threading
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -30,10 +28,8 @@ import asynq
 from asynq import (
     ActiveTask,
     Config,
-    Inspector,
     MissingDependencyError,
     QueueNotFoundError,
-    Server,
     SkipRetry,
     TaskNotFoundError,
     call_handler,
@@ -218,49 +214,3 @@ def _reraise(exc: BaseException) -> None:
     if isinstance(exc, SystemExit):
         raise RuntimeError(f"the task exited: SystemExit({exc.code!r})") from exc
     raise exc
-
-
-def drained(inspector: Inspector, queues: list[str], *, retries: bool = False) -> bool:
-    """Whether ``queues`` hold no pending task (and, with ``retries``, no task waiting for a
-    retry either); a queue not in Redis is empty."""
-    for queue in queues:
-        try:
-            info = inspector.get_queue_info(queue)
-        except QueueNotFoundError:
-            continue
-        if info.pending or (retries and info.retry):
-            return False
-    return True
-
-
-def stop_when_drained(
-    server: Server,
-    settings: AsynqSettings,
-    queues: list[str],
-    *,
-    poll: float = 0.2,
-    stop: Callable[[], None] | None = None,
-) -> threading.Thread:
-    """Burst mode: a thread that stops ``server`` once its queues have no pending task and it
-    runs none (seen twice in a row), by sending this process SIGTERM, the graceful path of
-    :meth:`asynq.Server.run`. Returns the started thread."""
-    stop = stop or (lambda: os.kill(os.getpid(), signal.SIGTERM))
-    inspector = clients.get_inspector(settings)
-    done = threading.Event()
-
-    def watch() -> None:
-        idle_polls = 0
-        while not done.wait(poll):
-            if server.state != "active":
-                idle_polls = 0
-                continue
-            idle = server.in_flight == 0 and drained(inspector, queues)
-            idle_polls = idle_polls + 1 if idle else 0
-            if idle_polls >= 2:
-                done.set()
-                with contextlib.suppress(ProcessLookupError):
-                    stop()
-
-    thread = threading.Thread(target=watch, name="asynq-burst", daemon=True)
-    thread.start()
-    return thread

@@ -23,7 +23,13 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from asynq.cli import main as asynq_main
-from asynq.cli._run import exit_with, import_option, log_level_option, worker_options
+from asynq.cli._run import (
+    burst_option,
+    exit_with,
+    import_option,
+    log_level_option,
+    worker_options,
+)
 from asynq.runner import run_scheduler, run_worker
 from asynq_flask.extension import EXTENSION_KEY, AsynqState
 
@@ -49,16 +55,19 @@ def _state() -> AsynqState:
 @worker_options
 @import_option
 @log_level_option
+@burst_option
 def worker(
     concurrency: int | None,
     queues: tuple[tuple[str, int], ...],
     strict: bool,
     imports: tuple[str, ...],
     log_level: str,
+    burst: bool,
 ) -> None:
     """Run a worker server for the task functions of this app's asynq extension.
 
-    Each task runs inside a fresh app context. Stop it with Ctrl-C or SIGTERM (graceful).
+    Each task runs inside a fresh app context. Stop it with Ctrl-C or SIGTERM (graceful);
+    with --burst it exits by itself once the queues are drained.
     """
     state = _state()
     changes: dict[str, Any] = {}
@@ -75,6 +84,7 @@ def worker(
             config,
             imports=[*state.settings.imports, *imports],
             log_level=log_level,
+            burst=burst,
         )
     )
 

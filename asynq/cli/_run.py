@@ -43,6 +43,14 @@ processes_option = click.option(
 )
 
 
+#: ``--burst``, shared with the framework adapters' worker commands.
+burst_option = click.option(
+    "--burst",
+    is_flag=True,
+    help="Exit (status 0) once the queues are drained; tasks not due yet are not waited for.",
+)
+
+
 def worker_options(command: F) -> F:
     """``-c/--concurrency``, ``-Q/--queue name=weight`` (repeatable) and ``--strict``: the
     worker flags, shared with the framework adapters' worker commands."""
@@ -70,6 +78,7 @@ def worker_options(command: F) -> F:
 @_app_dir
 @log_level_option
 @processes_option
+@burst_option
 def worker(
     target: str,
     concurrency: int | None,
@@ -80,6 +89,7 @@ def worker(
     app_dir: str,
     log_level: str,
     processes: int,
+    burst: bool,
 ) -> None:
     """Run a worker server processing tasks with TARGET, a "module:object" handler.
 
@@ -87,6 +97,7 @@ def worker(
     Stop it with Ctrl-C or SIGTERM (graceful); a second signal stops it at once.
     With --processes N, N forked worker processes (each with --concurrency workers) run
     under a supervisor that replaces a crashed one and passes these signals on.
+    With --burst it exits by itself once the queues hold no pending task and it runs none.
     """
     from asynq.runner import load_handler, run_worker
     from asynq.server import Config
@@ -105,6 +116,7 @@ def worker(
             redis=get_state().connection.build(),
             log_level=log_level,
             processes=processes,
+            burst=burst,
         )
     )
 

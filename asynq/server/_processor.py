@@ -173,6 +173,8 @@ class Processor:
         self._next_idle: asyncio.Future[int] | None = None
         #: Tasks dequeued so far, by queue (see :mod:`asynq.server._waiter`).
         self._taken: dict[str, int] = {}
+        #: Tasks started so far, dequeued or handed over (see :mod:`asynq.server._burst`).
+        self._started = 0
         self._stopping = False
         self._fetching_done = asyncio.Event()
         self._fetching = False
@@ -204,6 +206,11 @@ class Processor:
     def taken_from(self, queue: str) -> int:
         """How many tasks the fetch loop has dequeued from ``queue`` so far."""
         return self._taken.get(queue, 0)
+
+    @property
+    def started(self) -> int:
+        """How many tasks this processor has started so far (dequeued or handed over)."""
+        return self._started
 
     def stop(self) -> None:
         """Stop taking new tasks (tasks in flight continue)."""
@@ -350,6 +357,7 @@ class Processor:
             context=TaskContext(deadline, self._clock),
         )
         self._registry.add(worker)
+        self._started += 1
         active = self._active_task(worker)
         # The handler's task is created before the one that waits for its outcome, so the
         # handler starts on the loop's very next step. A deadline already past runs nothing.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._base.lifecycle import ACTIVE, CLOSED, STOPPED, Service, hostname
@@ -14,6 +15,7 @@ from asynq.connection import AsyncRedisLike
 from asynq.errors import AsynqError, ServerCrashedError, ValidationError
 from asynq.servemux import Handler, TaskHandler
 from asynq.server import _supervisor as supervisor
+from asynq.server._burst import wait_drained
 from asynq.server._config import Config
 from asynq.server._heartbeat import ServerIdentity
 from asynq.server._parts import ServerParts, build_parts
@@ -77,6 +79,8 @@ class Server(Service):
         )
         #: The components, built by start() for its handler.
         self._parts: ServerParts | None = None
+        #: Burst mode's watch for drained queues (see :mod:`asynq.server._burst`).
+        self._burst: asyncio.Task[None] | None = None
 
     @property
     def server_id(self) -> str:
@@ -125,6 +129,16 @@ class Server(Service):
         for part in self._parts.supervised():
             self._supervisor.start(part.name, part.policy, part.run)
 
+    async def _start_burst(self, handler: Handler) -> None:
+        await self.start(handler)
+        assert self._parts is not None
+        self._burst = asyncio.create_task(self._stop_when_drained(self._parts), name="asynq-burst")
+
+    async def _stop_when_drained(self, parts: ServerParts) -> None:
+        await wait_drained(parts.processor, lambda: self.in_flight)
+        self._log.info("Burst mode: the queues are drained")
+        self._request_shutdown()
+
     def _component_crashed(self, name: str, error: BaseException) -> None:
         crash = ServerCrashedError(name, error)
         crash.__cause__ = error
@@ -162,6 +176,8 @@ class Server(Service):
         if parts is None:
             return
         self._log.info("Starting graceful shutdown")
+        if self._burst is not None:
+            self._burst.cancel()
         await components.stop("forwarder")
         await parts.processor.shutdown()
         await components.stop("processor")
@@ -184,18 +200,24 @@ class Server(Service):
             await self._driver.close()
         self._log.info("Exiting")
 
-    async def serve(self, handler: Handler) -> None:
+    async def serve(self, handler: Handler, *, burst: bool = False) -> None:
         """Start, run until :meth:`shutdown` is called (or this coroutine is cancelled), then
         shut down gracefully.
+
+        With ``burst``, also shut down once the served queues are drained: no pending task
+        left and none of this server's in flight. Scheduled tasks and retries not due yet are
+        not waited for (the precise rule is in ``docs/operations.md#burst-mode``).
 
         Raises:
             ServerCrashedError: a component the server cannot run without crashed; the server
                 shut down gracefully (running tasks requeued) before this was raised.
         """
-        await self._serve(lambda: self.start(handler))
+        await self._serve(self._starter(handler, burst))
 
-    def run(self, handler: Handler) -> None:
+    def run(self, handler: Handler, *, burst: bool = False) -> None:
         """Process tasks until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``).
+
+        With ``burst``, also shut down once the served queues are drained, as :meth:`serve`.
 
         Blocks; starts its own event loop with :func:`asyncio.run`. When logging is not
         configured at all, INFO and above go to stderr (as Go's default logger does).
@@ -203,4 +225,7 @@ class Server(Service):
         Raises:
             ServerCrashedError: as :meth:`serve`; uncaught, the process exits with status 1.
         """
-        self._run(lambda: self.start(handler))
+        self._run(self._starter(handler, burst))
+
+    def _starter(self, handler: Handler, burst: bool) -> Callable[[], Awaitable[None]]:
+        return (lambda: self._start_burst(handler)) if burst else (lambda: self.start(handler))

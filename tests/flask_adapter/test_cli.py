@@ -81,6 +81,16 @@ def test_worker_drains_database_tasks_and_stops_cleanly(
         assert shop.async_hello.result(asynq_info) == "hello from shop"
 
 
+def test_burst_worker_drains_then_exits_0_by_itself(app: object, env: dict[str, str]) -> None:
+    with app.app_context():  # type: ignore[attr-defined]
+        for _ in range(4):
+            shop.welcome.enqueue(1)
+    done = flask(env, "asynq", "worker", "--burst", "-c", "2")
+    assert done.returncode == 0, done.stderr
+    with app.app_context():  # type: ignore[attr-defined]
+        assert shop.db.session.get(shop.User, 1).welcomed == 4
+
+
 def test_scheduler_runs_the_configured_factory_and_stops_cleanly(
     env: dict[str, str], r: redis.Redis
 ) -> None:

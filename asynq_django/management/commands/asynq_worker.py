@@ -17,7 +17,7 @@ from asynq.runner import run_worker
 from asynq_django.clients import get_inspector
 from asynq_django.conf import AsynqSettings, SettingsError, parse_queues
 from asynq_django.management.base import asynq_errors, settings_or_error
-from asynq_django.worker import DjangoHandler, stop_when_drained, worker_config
+from asynq_django.worker import DjangoHandler, worker_config
 
 log = logging.getLogger("asynq_django")
 
@@ -169,9 +169,7 @@ class Command(BaseCommand):
             dict(config.queues),
             config.concurrency,
         )
-        if options["burst"]:
-            stop_when_drained(server, settings, list(config.queues))
-        server.run(handler)
+        server.run(handler, burst=options["burst"])
 
     def _run_processes(self, settings: Any, config: Any, fallback: Any, processes: int) -> None:
         # Each forked child builds its own server; the Django connections the checks opened
