@@ -4,7 +4,9 @@ from asynq._base.clock import Clock, FakeClock, SystemClock
 from asynq._default_client import (
     configure,
     get_async_client,
+    get_async_inspector,
     get_client,
+    get_inspector,
     use_client,
     use_loop_client,
 )
@@ -138,7 +140,9 @@ __all__ = [
     "default_registry",
     "eager",
     "get_async_client",
+    "get_async_inspector",
     "get_client",
+    "get_inspector",
     "task",
     "use_client",
     "use_loop_client",

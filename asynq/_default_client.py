@@ -1,5 +1,6 @@
 """The process-wide default clients: :func:`get_client`, :func:`get_async_client`,
-:func:`configure`, :func:`use_client` and :func:`use_loop_client`.
+:func:`configure`, :func:`use_client` and :func:`use_loop_client`; and the default
+inspectors, :func:`get_inspector` and :func:`get_async_inspector`, made and shared the same way.
 
 Code that enqueues from many places (views, task functions, framework adapters) should not each
 open its own connection pool. These functions hand out one :class:`~asynq.Client` per process
@@ -26,6 +27,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import redis as redis_py
 from redis.cluster import RedisCluster
@@ -34,51 +36,71 @@ from asynq._base.loop_local import PerLoop
 from asynq.client import AsyncClient, Client
 from asynq.connection import RedisConnection, RedisLike
 from asynq.errors import ValidationError
+from asynq.inspector import AsyncInspector, Inspector
+
+#: A default object made from the configured Redis: a Client or an Inspector (blocking) ...
+_Sync = TypeVar("_Sync", Client, Inspector)
+#: ... or an AsyncClient or an AsyncInspector (one per event loop).
+_Async = TypeVar("_Async", AsyncClient, AsyncInspector)
 
 
 class _Defaults:
-    """What :func:`configure` set, and the clients made from it in this process."""
+    """What :func:`configure` set, and the clients and inspectors made from it in this process."""
 
     def __init__(self, redis: RedisLike | None) -> None:
         self.redis = redis
         self.pid = os.getpid()
         self.lock = threading.Lock()
-        self.client: Client | None = None
-        self.async_clients: PerLoop[AsyncClient] = PerLoop(self._new_async_client, _aclose)
+        #: The blocking objects made so far, by class (one each per process).
+        self.made: dict[type[Client | Inspector], Client | Inspector] = {}
+        self.async_clients: PerLoop[AsyncClient] = PerLoop(
+            lambda: self._new_async(AsyncClient), _aclose
+        )
+        self.async_inspectors: PerLoop[AsyncInspector] = PerLoop(
+            lambda: self._new_async(AsyncInspector), _aclose
+        )
 
-    def sync_client(self) -> Client:
-        with self.lock:
-            if self.client is None:
-                self.client = Client(self.redis)
-            return self.client
+    def sync(self, kind: type[_Sync]) -> _Sync:
+        """The one ``kind`` (Client or Inspector) of this process, made on first use."""
+        made = self.made.get(kind)
+        if made is None:
+            with self.lock:
+                made = self.made.get(kind)
+                if made is None:
+                    made = self.made[kind] = kind(self.redis)
+        assert isinstance(made, kind)
+        return made
 
-    def _new_async_client(self) -> AsyncClient:
+    def _new_async(self, kind: type[_Async]) -> _Async:
         if isinstance(self.redis, redis_py.Redis | RedisCluster):
             raise ValidationError(
                 "asynq.configure(redis=...) was given a blocking redis client, which only the "
-                "blocking default client can use; configure a Redis URL or a RedisConnection "
-                "to get an AsyncClient per event loop as well"
+                "blocking default client and inspector can use; configure a Redis URL or a "
+                f"RedisConnection to get an {kind.__name__} per event loop as well"
             )
-        return AsyncClient(self.redis)
+        return kind(self.redis)
 
     def close(self) -> None:
-        """Close the clients made so far (async ones on their own loops, in the background)."""
+        """Close what was made so far (async ones on their own loops, in the background)."""
         with self.lock:
-            client, self.client = self.client, None
-        if client is not None:
-            client.close()
+            made = list(self.made.values())
+            self.made.clear()
+        for obj in made:
+            obj.close()
         self.async_clients.clear()
+        self.async_inspectors.clear()
 
     def forget_after_fork(self) -> None:
-        """Drop the parent's clients without closing them: their sockets are the parent's."""
+        """Drop the parent's objects without closing them: their sockets are the parent's."""
         self.pid = os.getpid()
         self.lock = threading.Lock()
-        self.client = None
+        self.made = {}
         self.async_clients.forget_after_fork()
+        self.async_inspectors.forget_after_fork()
 
 
-async def _aclose(client: AsyncClient) -> None:
-    await client.close()
+async def _aclose(obj: AsyncClient | AsyncInspector) -> None:
+    await obj.close()
 
 
 _defaults = _Defaults(None)
@@ -111,9 +133,7 @@ def get_client() -> Client:
     override = _override.get()[0]
     if override is not None:
         return override
-    defaults = _current()
-    client = defaults.client
-    return client if client is not None else defaults.sync_client()
+    return _current().sync(Client)
 
 
 def get_async_client() -> AsyncClient:
@@ -139,6 +159,29 @@ def get_async_client() -> AsyncClient:
     return _current().async_clients.get()
 
 
+def get_inspector() -> Inspector:
+    """The default blocking :class:`~asynq.Inspector` of this process.
+
+    Made on first use from the same configuration as :func:`get_client` (and replaced with it
+    by :func:`configure`), shared by every thread; a forked child makes its own. Do not close
+    it. :func:`use_client` does not change it.
+    """
+    return _current().sync(Inspector)
+
+
+def get_async_inspector() -> AsyncInspector:
+    """The default :class:`~asynq.AsyncInspector` of the running event loop.
+
+    One per event loop, made on first use from the same configuration as :func:`get_client`
+    and closed when the loop shuts down, as :func:`get_async_client`'s clients are.
+
+    Raises:
+        RuntimeError: called outside a running event loop.
+        ValidationError: :func:`configure` was given a blocking redis client only.
+    """
+    return _current().async_inspectors.get()
+
+
 def configured_redis() -> str | RedisConnection | None:
     """What :func:`configure` was given, when servers can connect with it too (a URL or a
     ``RedisConnection``; not a blocking redis client); ``None`` otherwise."""
@@ -147,7 +190,8 @@ def configured_redis() -> str | RedisConnection | None:
 
 
 def configure(redis: RedisLike | None = None) -> None:
-    """Set where the default clients connect, replacing (and closing) those made so far.
+    """Set where the default clients and inspectors connect, replacing (and closing) those
+    made so far.
 
     Args:
         redis: A Redis URL, a :class:`~asynq.RedisConnection`, or a blocking ``redis.Redis`` /

@@ -1,11 +1,12 @@
 """The project's Redis clients, built from the ``ASYNQ`` setting on first use (no I/O before).
 
-asynq's process-wide default clients (:func:`asynq.get_client`, :func:`asynq.get_async_client`,
-used by ``@asynq.task`` functions) are pointed at ``ASYNQ``'s Redis, so a task function's
-``.enqueue()`` in a view goes where the worker listens. A ``TASKS`` alias whose ``OPTIONS`` name
-another Redis gets clients of its own. One blocking inspector per Redis is shared; asyncio
-inspectors (and asyncio clients for another Redis) live for one ``async with`` block, as nothing
-here knows when an event loop ends.
+asynq's process-wide default clients and inspectors (:func:`asynq.get_client`,
+:func:`asynq.get_async_client`, :func:`asynq.get_inspector`, :func:`asynq.get_async_inspector`;
+the clients are what ``@asynq.task`` functions enqueue with) are pointed at ``ASYNQ``'s Redis, so
+a task function's ``.enqueue()`` in a view goes where the worker listens. A ``TASKS`` alias whose
+``OPTIONS`` name another Redis gets a blocking client and inspector of its own; its asyncio
+clients and inspectors live for one ``async with`` block, as nothing here knows when an event
+loop ends.
 Everything is rebuilt when ``ASYNQ`` or ``TASKS`` changes (``override_settings``).
 """
 
@@ -87,16 +88,22 @@ async def async_client(settings: AsynqSettings | None = None) -> AsyncIterator[A
 
 
 def get_inspector(settings: AsynqSettings | None = None) -> Inspector:
-    """The shared blocking inspector."""
+    """The blocking inspector for ``settings`` (default: ``ASYNQ``, i.e. asynq's default)."""
+    if _uses_defaults(settings):
+        return asynq.get_inspector()
     inspector: Inspector = _shared(Inspector, settings)
     return inspector
 
 
 @contextlib.asynccontextmanager
 async def async_inspector(settings: AsynqSettings | None = None) -> AsyncIterator[AsyncInspector]:
-    """An asyncio inspector opened for the block and closed after it: asyncio connections
-    belong to one event loop, and nothing here knows when a loop ends."""
-    async with AsyncInspector((settings or get_settings()).connection()) as inspector:
+    """An asyncio inspector for ``settings`` on the running loop: asynq's default one of the
+    loop for ``ASYNQ``'s Redis, else one opened for the block and closed after it."""
+    if _uses_defaults(settings):
+        yield asynq.get_async_inspector()
+        return
+    assert settings is not None
+    async with AsyncInspector(settings.connection()) as inspector:
         yield inspector
 
 

@@ -13,7 +13,6 @@ attempt, each error's class path and traceback, and the JSON-normalised return v
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import socket
@@ -126,11 +125,9 @@ class _Attempt:
             raise SkipRetry(f"{task.type}: {exc}") from exc
 
     async def begin(self) -> None:
-        # The blocking inspector, in a thread: an asyncio one would need closing on this loop,
-        # and a handler is never told that the loop ends.
-        inspector = clients.get_inspector(self.owner.settings)
         try:
-            info = await asyncio.to_thread(inspector.get_task_info, self.task.queue, self.task.id)
+            async with clients.async_inspector(self.owner.settings) as inspector:
+                info = await inspector.get_task_info(self.task.queue, self.task.id)
             stored = info.result
         except (TaskNotFoundError, QueueNotFoundError):
             stored = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ from flask import Flask
 
 import asynq
 from asynq_flask import Asynq, AsynqState
+from tests.helpers.processes import report_from_fork
 
 
 def test_constructor_and_init_app_register_the_state(redis_url: str) -> None:
@@ -158,28 +160,16 @@ def test_a_forked_worker_process_makes_its_own_client(
     parent_client = asynq.get_client()
     parent_addrs = {c["addr"] for c in r.client_list() if c.get("cmd") != "client|list"}
 
-    report_r, report_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        code = 1
-        try:
-            os.close(report_r)
-            with app.app_context():
-                ids = [ping.enqueue(n).id for n in range(1, 51)]
-            local = asynq.get_client().enqueue(asynq.Task("fork:raw"), queue="default")
-            report = {"same": asynq.get_client() is parent_client, "ids": [*ids, local.id]}
-            os.write(report_w, json.dumps(report).encode() + b"\n")
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(report_w)
-    with os.fdopen(report_r) as reader:
-        report = json.loads(reader.readline())
-    _, status = os.waitpid(pid, 0)
+    def child() -> dict[str, Any]:
+        with app.app_context():
+            ids = [ping.enqueue(n).id for n in range(1, 51)]
+        local = asynq.get_client().enqueue(asynq.Task("fork:raw"), queue="default")
+        return {"same": asynq.get_client() is parent_client, "ids": [*ids, local.id]}
+
+    report = report_from_fork(child)
     with app.app_context():
         after_id = ping.enqueue(99).id  # the parent's client still works after the fork
 
-    assert os.waitstatus_to_exitcode(status) == 0
     assert report["same"] is False
     pending = {m.decode() for m in r.lrange("asynq:{default}:pending", 0, -1)}
     assert pending == {parent_id, after_id, *report["ids"]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -53,3 +55,28 @@ def wait_while_running(
             raise AssertionError(f"process exited early: {proc.communicate()}")
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def report_from_fork(child: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``child`` in a forked copy of this process; return the JSON-able dict it returned.
+
+    The child never returns into pytest (it leaves with ``os._exit``); its exit status must be
+    0, i.e. ``child`` must not raise.
+    """
+    report_r, report_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(report_r)
+            os.write(report_w, json.dumps(child()).encode() + b"\n")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(report_w)
+    with os.fdopen(report_r) as reader:
+        line = reader.readline()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child failed"
+    report: dict[str, Any] = json.loads(line)
+    return report
