@@ -16,7 +16,9 @@ from asynq._functions import (
     current_task,
     default_registry,
     eager,
+    set_commit_hook,
     task,
+    use_commit_hook,
 )
 from asynq._snapshots import (
     ClusterNode,
@@ -143,7 +145,9 @@ __all__ = [
     "get_async_inspector",
     "get_client",
     "get_inspector",
+    "set_commit_hook",
     "task",
     "use_client",
+    "use_commit_hook",
     "use_loop_client",
 ]

@@ -35,8 +35,8 @@ from collections.abc import Callable
 from typing import Any
 
 from asynq._default_client import get_client
-from asynq._functions import TaskFunction
-from asynq._task import Task
+from asynq._functions import TaskFunction, use_commit_hook
+from asynq._task import Task, TaskInfo
 from asynq.errors import MissingDependencyError, ValidationError
 
 try:
@@ -82,7 +82,7 @@ def on_commit(session: Any, callback: Callable[[], Any]) -> None:
 
 def enqueue_on_commit(
     session: Any, task: Task | TaskFunction[Any, Any], /, *args: Any, **kwargs: Any
-) -> None:
+) -> TaskInfo | None:
     """Enqueue once the session's transaction commits; drop it if it rolls back.
 
     Args:
@@ -93,21 +93,24 @@ def enqueue_on_commit(
             :func:`asynq.get_client`).
 
     The arguments are checked now, so a call that could never be sent fails here rather than
-    after the commit; they are sent as they are at commit time.
+    after the commit. A task function's arguments are encoded now; a Task's options are
+    applied at commit time. For a task function this is
+    its :meth:`~asynq.TaskFunction.enqueue_on_commit` with the session as the commit hook, and
+    returns the info the task will have (its id fixed now); for a Task, ``None``.
 
     Raises:
         ValidationError: the arguments or options are invalid, or ``session`` is not a session.
     """
     if isinstance(task, TaskFunction):
-        handle = task
-        handle.task(*args, **kwargs)  # check the arguments now
-        on_commit(session, lambda: handle.enqueue(*args, **kwargs))
-    elif isinstance(task, Task):
+        # The task function's own deferral, with this session as the commit hook.
+        with use_commit_hook(lambda callback: on_commit(session, callback)):
+            return task.enqueue_on_commit(*args, **kwargs)
+    if isinstance(task, Task):
         if args:
             raise ValidationError("enqueue_on_commit(session, Task, ...) takes options by keyword")
         on_commit(session, lambda: get_client().enqueue(task, **kwargs))
-    else:
-        raise ValidationError(f"expected a task function or an asynq.Task, not {task!r}")
+        return None
+    raise ValidationError(f"expected a task function or an asynq.Task, not {task!r}")
 
 
 def _session(session: Any) -> Session:

@@ -13,7 +13,9 @@ class AsynqConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from asynq_django import checks, clients, conf  # noqa: F401 - registers on import
+        from asynq_django import checks, clients, conf, transactions  # noqa: F401 - registers
 
         # Task functions' .enqueue() in views goes to ASYNQ's Redis (no connection made yet).
         clients.configure_defaults()
+        # ... and waits for the transaction's commit when asked to.
+        transactions.install_commit_hook()

@@ -269,9 +269,10 @@ def reload() -> None:
     """
     _cache.clear()
     _generation[0] += 1
-    from asynq_django import clients, dashboard
+    from asynq_django import clients, dashboard, transactions
 
     clients.reset()
+    transactions.install_commit_hook()
     dashboard.close_dashboards()
 
 

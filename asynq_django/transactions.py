@@ -8,8 +8,12 @@ rolled-back (or not yet committed) transaction was writing.
     enqueue_on_commit(asynq.Task("report:build", b"2026"), queue="low")   # a plain Task
 
 Outside an atomic block it enqueues at once (``transaction.on_commit`` semantics); on
-rollback nothing is sent. ``ASYNQ["ENQUEUE_ON_COMMIT"] = True`` does the same for every
-``django.tasks`` enqueue.
+rollback nothing is sent.
+
+:func:`install_commit_hook` makes Django's ``transaction.on_commit`` asynq's commit hook (see
+:func:`asynq.set_commit_hook`), so ``fn.enqueue_on_commit(...)`` works on every ``@asynq.task``
+function; with ``ASYNQ["ENQUEUE_ON_COMMIT"] = True`` plain ``fn.enqueue(...)`` inside an atomic
+block waits for the commit too, as every ``django.tasks`` enqueue then does.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from uuid import uuid4
 
 from django.db import transaction
 
+import asynq
 from asynq import Task, TaskFunction, ValidationError
 from asynq_django import clients
+from asynq_django.conf import SettingsError, get_settings
 
 
 def enqueue_on_commit(target: Any, *args: Any, using: str | None = None, **kwargs: Any) -> Any:
@@ -40,11 +46,8 @@ def enqueue_on_commit(target: Any, *args: Any, using: str | None = None, **kwarg
         ValidationError: the arguments do not fit (checked now, not at commit).
     """
     if isinstance(target, TaskFunction):
-        task_id = target.options.get("task_id") or str(uuid4())
-        handle = target.using(task_id=task_id)
-        handle.task(*args, **kwargs)  # refuse bad arguments now, while the caller can see
-        transaction.on_commit(lambda: handle.enqueue(*args, **kwargs), using=using)
-        return task_id
+        with asynq.use_commit_hook(lambda callback: transaction.on_commit(callback, using=using)):
+            return target.enqueue_on_commit(*args, **kwargs).id
     if isinstance(target, Task):
         if args:
             raise ValidationError("enqueue_on_commit(Task, ...) takes enqueue options only")
@@ -61,3 +64,18 @@ def enqueue_on_commit(target: Any, *args: Any, using: str | None = None, **kwarg
         f"enqueue_on_commit() takes an @asynq.task function, a django.tasks task or an "
         f"asynq.Task, not {target!r}"
     )
+
+
+def _on_commit(callback: Any) -> None:
+    transaction.on_commit(callback)
+
+
+def install_commit_hook() -> None:
+    """Make ``transaction.on_commit`` (the default database) asynq's commit hook, deferring
+    plain task function enqueues when ``ASYNQ["ENQUEUE_ON_COMMIT"]`` is on (read again after
+    every settings change)."""
+    try:
+        defer = get_settings().enqueue_on_commit
+    except SettingsError:  # the system checks report it
+        defer = False
+    asynq.set_commit_hook(_on_commit, defer_enqueue=defer)

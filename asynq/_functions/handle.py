@@ -13,10 +13,13 @@ import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypedDict, TypeVar, cast, overload
 
+from asynq._base.clock import SYSTEM_CLOCK
 from asynq._default_client import get_async_client, get_client
+from asynq._fastcompose import fresh_info
 from asynq._functions.arguments import Arguments
 from asynq._functions.context import current_task, running
 from asynq._functions.eager import is_eager, run_eagerly, run_eagerly_sync
+from asynq._functions.on_commit import OnCommit, commit_hook
 from asynq._functions.results import read_result, read_result_async
 from asynq._options import compose
 from asynq._task import (
@@ -29,7 +32,7 @@ from asynq._task import (
     validate_headers,
 )
 from asynq.client import AsyncClient, Client
-from asynq.errors import ValidationError
+from asynq.errors import AsynqError, ValidationError
 from asynq.server._active_task import ActiveTask
 
 if TYPE_CHECKING:
@@ -208,6 +211,8 @@ class TaskFunction(Generic[P, R]):
 
         Uses the ``using(client=...)`` client, else the default one. Under eager mode
         (:func:`asynq.eager`) runs the function now instead and returns the completed info.
+        When a framework installed a commit hook with ``defer_enqueue`` (Django's
+        ``ASYNQ["ENQUEUE_ON_COMMIT"]``), this is :meth:`enqueue_on_commit`.
 
         Raises:
             ValidationError: the arguments do not bind or do not encode, or an option is
@@ -223,6 +228,28 @@ class TaskFunction(Generic[P, R]):
     def enqueue_at(self, when: Instant, /, *args: P.args, **kwargs: P.kwargs) -> TaskInfo:
         """:meth:`enqueue`, to be processed at ``when`` (aware ``datetime`` or Unix seconds)."""
         return self._send(self.task(*args, **kwargs), {"process_at": when})
+
+    def enqueue_on_commit(self, *args: P.args, **kwargs: P.kwargs) -> TaskInfo:
+        """:meth:`enqueue` once the current database transaction commits; never if it rolls
+        back; at once when no transaction is in progress.
+
+        The transaction is the framework's: its commit hook (installed by ``asynq_django``,
+        or with :func:`asynq.set_commit_hook` / :func:`asynq.use_commit_hook`, see
+        :mod:`asynq._functions.on_commit`) decides when. The task is built and checked now
+        and its id fixed, so the returned info is the task as it will be sent (``pending``).
+
+        Raises:
+            AsynqError: no commit hook is installed.
+            ValidationError: as :meth:`enqueue`, now rather than at the commit.
+        """
+        hook = commit_hook()
+        if hook is None:
+            raise AsynqError(
+                f"{self.type_name}.enqueue_on_commit() needs a commit hook, and none is "
+                "installed: add asynq_django to INSTALLED_APPS, or wrap the call in "
+                "asynq.use_commit_hook(...) (e.g. with asynq.sqlalchemy.on_commit)"
+            )
+        return self._defer(hook.on_commit, self.task(*args, **kwargs), {})
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskInfo:
         """:meth:`enqueue` for asyncio code, through an ``AsyncClient``."""
@@ -243,6 +270,20 @@ class TaskFunction(Generic[P, R]):
         return self._async_client or get_async_client()
 
     def _send(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        hook = commit_hook()
+        if hook is not None and hook.defer_enqueue:
+            return self._defer(hook.on_commit, task, opts)
+        return self._send_now(task, opts)
+
+    def _defer(self, on_commit: OnCommit, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        """Hand the enqueue of ``task`` to ``on_commit``; the info it will have."""
+        now = SYSTEM_CLOCK.now()
+        composed = compose(task, opts, now, now)  # every option checked now, the id fixed
+        fixed = {**opts, "task_id": composed.msg.id}
+        on_commit(lambda: self._send_now(task, fixed))
+        return fresh_info(composed)
+
+    def _send_now(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
         if is_eager():
             return run_eagerly_sync(self, task, opts)
         return self._client().enqueue(task, **opts)

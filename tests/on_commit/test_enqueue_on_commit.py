@@ -170,3 +170,51 @@ def test_a_failed_enqueue_is_raised_from_commit_after_the_others_ran(
     assert len(sent(r)) == 2  # the first "dup" and the welcome
     with Session(engine) as check:
         assert check.get(User, 1) is not None  # committed before the enqueues
+
+
+def test_a_task_function_without_a_commit_hook_says_what_to_install(engine: Engine) -> None:
+    with pytest.raises(asynq.AsynqError, match="needs a commit hook"):
+        welcome.enqueue_on_commit(1)
+
+
+def test_the_session_as_commit_hook_for_task_functions(engine: Engine, r: redis.Redis) -> None:
+    with Session(engine) as session, session.begin():
+        with asynq.use_commit_hook(lambda callback: on_commit(session, callback)):
+            info = welcome.enqueue_on_commit(1)
+            with pytest.raises(asynq.ValidationError):
+                welcome.enqueue_on_commit("not", "fitting")  # refused now, not at commit
+        assert info.state == asynq.TaskState.PENDING  # its id is fixed before the commit
+        assert sent(r) == []
+    assert asynq.Inspector(r).get_task_info("default", info.id).payload == b'{"user_id":1}'
+    welcome.enqueue(2)  # outside the block: sent at once, as usual
+    assert sent(r) == [b'{"user_id":1}', b'{"user_id":2}']
+
+
+def test_defer_enqueue_holds_plain_enqueues_too(engine: Engine, r: redis.Redis) -> None:
+    with pytest.raises(RuntimeError), Session(engine) as session, session.begin():
+        hook = lambda callback: on_commit(session, callback)  # noqa: E731
+        with asynq.use_commit_hook(hook, defer_enqueue=True):
+            welcome.enqueue(1)
+            welcome.enqueue_at(4102444800, 2)
+        raise RuntimeError("rolled back: nothing goes")
+    assert sent(r) == [] and r.zcard("asynq:{default}:scheduled") == 0
+    with Session(engine) as session, session.begin():
+        hook = lambda callback: on_commit(session, callback)  # noqa: E731
+        with asynq.use_commit_hook(hook, defer_enqueue=True):
+            welcome.enqueue(3)
+        assert sent(r) == []
+    assert sent(r) == [b'{"user_id":3}']
+
+
+def test_a_process_wide_commit_hook(engine: Engine, r: redis.Redis) -> None:
+    held: list[object] = []
+    asynq.set_commit_hook(held.append)  # a framework's hook that holds every callback
+    try:
+        info = welcome.enqueue_on_commit(1)
+        assert sent(r) == [] and len(held) == 1
+        held.pop()()  # type: ignore[operator]  # the framework's commit
+    finally:
+        asynq.set_commit_hook(None)
+    assert asynq.Inspector(r).get_task_info("default", info.id).state == asynq.TaskState.PENDING
+    with pytest.raises(asynq.ValidationError, match="must be callable"):
+        asynq.set_commit_hook("not a function")  # type: ignore[arg-type]
