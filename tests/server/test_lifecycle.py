@@ -177,7 +177,7 @@ def test_run_outside_the_main_thread(redis_url, client, r, caplog):
 async def test_sigkill_then_recover_loses_nothing(start_worker, redis_url, client, r):
     """A worker killed with tasks in flight: the recoverer (leases made to look expired) sends
     them to retry and another worker completes every task."""
-    ids = [client.enqueue(asynq.Task("sleep", b"0.4")).id for _ in range(12)]
+    ids = [client.enqueue(asynq.Task("sleep", b"1.5")).id for _ in range(12)]
     proc = start_worker(CONCURRENCY="4")
     await wait_until(lambda: r.llen("test:done") >= 2, within=20)
     await wait_until(lambda: r.llen(keys.active_key(Q)) > 0)
