@@ -38,7 +38,32 @@ __all__ = ["asynq_cli"]
 #: Sub-commands that hand their arguments on to the ``asynq`` command line.
 _PASS_THROUGH: dict[str, Any] = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 
-asynq_cli = AppGroup("asynq", help="Run asynq workers and schedulers for this app.")
+
+class _UsageErrorInOneLine(click.ClickException):
+    """A malformed flag, shown as the one ``Error: ...`` line (exit status 2)."""
+
+    exit_code = 2
+
+
+class _Command(click.Command):
+    """A command whose malformed flags are one line, like every other bad input here.
+
+    click's default prints the usage and a hint before the error; a deployment script or a
+    process manager's log then shows three lines for one mistake.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _UsageErrorInOneLine(exc.format_message()) from None
+
+
+class _Group(AppGroup):
+    command_class = _Command
+
+
+asynq_cli = _Group("asynq", help="Run asynq workers and schedulers for this app.")
 
 
 def _state() -> AsynqState:

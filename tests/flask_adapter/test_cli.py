@@ -140,7 +140,7 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     done = flask(env, *argv)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert any(needle in line for line in lines), done.stderr
+    assert len(lines) == 1 and needle in lines[0], done.stderr
     assert "Traceback" not in done.stderr
 
 
