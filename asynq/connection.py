@@ -6,7 +6,10 @@ Supported URLs (Go's ``ParseRedisURI`` plus a cluster form):
 - ``rediss://...``: the same over TLS
 - ``redis-socket://[[user]:password@]/path/to/socket[?db=N]``
 - ``redis-sentinel://[[user]:password@]h1:p1,h2:p2[/db][?master=name]``
-- ``redis-cluster://[[user]:password@]h1:p1,h2:p2`` (or ``cluster=True`` with ``redis://``)
+- ``redis-cluster://[[user]:password@]h1:p1,h2:p2`` (or ``cluster=True`` with ``redis://`` or
+  ``rediss://``). A Redis Cluster has only database 0, and is neither a socket nor behind
+  Sentinel: a cluster URL with another database, or ``cluster=True`` with a
+  ``redis-socket://`` or ``redis-sentinel://`` URL, raises :class:`~asynq.ValidationError`.
 """
 
 from __future__ import annotations
@@ -170,6 +173,26 @@ class RedisConnection:
     cluster: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A cluster client would quietly drop these (redis-py's RedisCluster has no database,
+        # socket or sentinel): better a clear error now than keys in the wrong place later.
+        if not self.cluster:
+            return
+        if self.sentinel_master is not None:
+            raise ValidationError(
+                "a Redis Cluster cannot also be reached through Sentinel: use either "
+                "a redis-sentinel:// URL or cluster mode, not both"
+            )
+        if self.unix_socket is not None:
+            raise ValidationError(
+                "a Redis Cluster is reached through host:port seeds, not a unix socket"
+            )
+        if self.db != 0:
+            raise ValidationError(
+                f"a Redis Cluster has only database 0, not {self.db}: "
+                "drop the database number from the URL"
+            )
+
     def __repr__(self) -> str:
         shown = []
         for f in fields(self):
@@ -208,6 +231,8 @@ class RedisConnection:
         except ValueError as exc:
             raise ValidationError(f"invalid database number in redis URL {redact(url)!r}") from exc
         common: dict[str, Any] = {"db": db, "username": username, "password": password}
+        # ``cluster`` goes to every form, so that a contradiction is refused, not ignored.
+        common["cluster"] = cluster or parts.scheme == "redis-cluster"
         if parts.scheme == "redis-socket":
             if not parts.path:
                 raise ValidationError("redis-socket URL needs a socket path")
@@ -223,7 +248,6 @@ class RedisConnection:
         return cls(
             addrs=tuple(_hostports(hosts)),
             tls=parts.scheme == "rediss",
-            cluster=cluster or parts.scheme == "redis-cluster",
             options=options,
             **common,
         )

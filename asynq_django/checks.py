@@ -5,7 +5,8 @@ pings Redis.
 
 ========== =================================================================================
 asynq.E001 ``ASYNQ`` is not a dict, or has an unknown key
-asynq.E002 ``REDIS_URL`` / ``REDIS_OPTIONS`` cannot be used
+asynq.E002 ``REDIS_URL`` / ``REDIS_OPTIONS`` cannot be used (a Cluster with a database other
+           than 0, ``CLUSTER`` with a Sentinel or socket URL...)
 asynq.E003 ``QUEUES`` is not a dict of name to weight >= 1 (or a list of names)
 asynq.E004 a worker key (``CONCURRENCY``, ``SHUTDOWN_TIMEOUT``...) that ``asynq.Config``
            refuses, or ``MAX_RETRY`` is not an int >= 0

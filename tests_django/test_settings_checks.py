@@ -47,6 +47,31 @@ def test_bad_settings_are_reported_with_their_check_id(asynq: object, check_id: 
         assert asynq_messages() == [check_id]
 
 
+@pytest.mark.parametrize(
+    ("asynq", "message"),
+    [
+        (
+            {"REDIS_URL": "redis-sentinel://127.0.0.1:26379?master=m", "CLUSTER": True},
+            "a Redis Cluster cannot also be reached through Sentinel",
+        ),
+        (
+            {"REDIS_URL": "redis-cluster://127.0.0.1:7000,127.0.0.1:7001/2"},
+            "a Redis Cluster has only database 0, not 2",
+        ),
+        (
+            {"REDIS_URL": "redis://127.0.0.1:7000/1", "CLUSTER": True},
+            "a Redis Cluster has only database 0, not 1",
+        ),
+    ],
+)
+def test_a_cluster_setting_redis_cannot_honour_is_e002(asynq: object, message: str) -> None:
+    with override_settings(ASYNQ=asynq):
+        [error] = checks.run_checks(tags=["asynq"])
+    assert error.id == "asynq.E002"
+    assert message in error.msg
+    assert "REDIS_URL" in error.msg
+
+
 def test_every_config_field_is_a_key_and_typos_name_the_close_match() -> None:
     with override_settings(ASYNQ={"TASK_CHECK_INTERVAL": 0.5, "STRICT_PRIORITY": True}):
         config = get_settings().server_config(concurrency=3)

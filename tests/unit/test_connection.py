@@ -119,6 +119,26 @@ def test_redis_cluster() -> None:
     assert conn.addrs == (("n1", 7000), ("n2", 7001), ("n3", 6379))
     assert conn.password == "pw"
     assert RedisConnection.from_url("redis://n1:7000", cluster=True).cluster is True
+    tls = RedisConnection.from_url("rediss://n1:7000,n2:7001/0", cluster=True)
+    assert (tls.cluster, tls.tls, tls.addrs) == (True, True, (("n1", 7000), ("n2", 7001)))
+
+
+@pytest.mark.parametrize(
+    ("url", "cluster", "message"),
+    [
+        ("redis-cluster://n1:7000/2", False, "only database 0, not 2"),
+        ("redis-cluster://n1:7000?db=1", False, "only database 0, not 1"),
+        ("redis://n1:7000/3", True, "only database 0, not 3"),
+        ("redis-sentinel://s1:26379?master=m", True, "cannot also be reached through Sentinel"),
+        ("redis-socket:///tmp/redis.sock", True, "not a unix socket"),
+    ],
+)
+def test_a_cluster_refuses_what_it_cannot_honour(url: str, cluster: bool, message: str) -> None:
+    # redis-py's cluster client has no database, socket or sentinel to use: refused, not dropped.
+    with pytest.raises(ValidationError, match=message):
+        RedisConnection.from_url(url, cluster=cluster)
+    with pytest.raises(ValidationError, match="only database 0"):
+        RedisConnection(addrs=(("n1", 7000),), cluster=True, db=5)
 
 
 def test_extra_options_reach_redis_py() -> None:
