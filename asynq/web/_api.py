@@ -18,28 +18,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from asynq._snapshots import WorkerInfo
-from asynq._task import TaskInfo
+from asynq._dashboard import format as fmt
+from asynq._dashboard.data import PAST, TASK_ACTIONS, AsyncDashboardData, action_allowed
 from asynq.errors import AsynqError, BrokerError
 from asynq.inspector import AsyncInspector
 from asynq.progress import open_event_stream
-from asynq.web import _format as fmt
 from asynq.web._app import Dashboard, EscapedRoute
 from asynq.web._csrf import COOKIE, FIELD, HEADER
 from asynq.web._wsgi import BUFFERED_KEY
 
 #: States listed by ``/api/queues/{q}/{state}_tasks``.
 LIST_STATES = ("active", "pending", "scheduled", "retry", "archived", "completed")
-#: Actions allowed on one task of each state (Asynqmon's table).
-TASK_ACTIONS: dict[str, frozenset[str]] = {
-    "active": frozenset({"cancel"}),
-    "pending": frozenset({"delete", "archive"}),
-    "scheduled": frozenset({"delete", "run", "archive"}),
-    "retry": frozenset({"delete", "run", "archive"}),
-    "archived": frozenset({"delete", "run"}),
-    "completed": frozenset({"delete"}),
-    "aggregating": frozenset({"delete", "run", "archive"}),
-}
 # Keys of the batch responses, as Asynqmon names them.
 _BATCH_KEYS = {
     "delete": ("deleted_ids", "failed_ids"),
@@ -49,9 +38,7 @@ _BATCH_KEYS = {
 }
 # Key of the ``<verb>_all`` responses, as Asynqmon names them ("scheduled" even for run_all).
 _ALL_KEYS = {"delete": "deleted", "run": "scheduled", "archive": "archived"}
-_PAST = {"delete": "deleted", "run": "made pending", "archive": "archived", "cancel": "canceled"}
 _MAX_BODY = 1_000_000
-_CANCEL_PAGE = 100
 
 
 @dataclass
@@ -85,23 +72,6 @@ def _page(request: Request, default_size: int) -> tuple[int, int]:
     return page, size
 
 
-async def list_tasks(
-    insp: AsyncInspector, qname: str, state: str, group: str, page: int, size: int
-) -> list[TaskInfo]:
-    """One page of tasks of ``state`` (``aggregating`` needs ``group``)."""
-    if state == "aggregating":
-        return await insp.list_aggregating_tasks(qname, group, page=page, page_size=size)
-    lister: Callable[..., Awaitable[list[TaskInfo]]] = getattr(insp, f"list_{state}_tasks")
-    return await lister(qname, page=page, page_size=size)
-
-
-async def workers_of(insp: AsyncInspector, qname: str) -> dict[str, WorkerInfo]:
-    """Active workers of ``qname`` by task id (start time and deadline of active tasks)."""
-    return {
-        w.task_id: w for s in await insp.servers() for w in s.active_workers if w.queue == qname
-    }
-
-
 #: How long a browser waits before asking for a task's progress again when the host cannot
 #: stream (``retry`` of Server-Sent Events, in milliseconds).
 PROGRESS_RETRY_MS = 2000
@@ -131,6 +101,11 @@ class Api:
     def insp(self) -> AsyncInspector:
         """The dashboard's inspector."""
         return self.dash.inspector
+
+    @property
+    def data(self) -> AsyncDashboardData:
+        """The dashboard's reads and actions, over its inspector."""
+        return AsyncDashboardData(self.dash.inspector)
 
     def routes(self) -> list[BaseRoute]:
         """Every ``/api`` route; mutations are all wrapped by :meth:`mutation`."""
@@ -226,8 +201,8 @@ class Api:
             raise HTTPException(404, f"unknown task state {state!r}")
         page, size = _page(request, self.dash.settings.page_size)
         group = request.path_params.get("group", "")
-        tasks = await list_tasks(self.insp, qname, state, group, page, size)
-        workers = await workers_of(self.insp, qname) if state == "active" else {}
+        tasks = await self.data.list_tasks(qname, state, page, size, group)
+        workers = await self.data.workers_of(qname) if state == "active" else {}
         info = await self.insp.get_queue_info(qname)
         body: dict[str, Any] = {
             "tasks": [fmt.task_json(t, workers.get(t.id), fmt.LIST_BYTES) for t in tasks],
@@ -240,8 +215,7 @@ class Api:
     async def task(self, request: Request) -> Response:
         """One task in full."""
         qname, task_id = request.path_params["qname"], request.path_params["task_id"]
-        info = await self.insp.get_task_info(qname, task_id)
-        worker = (await workers_of(self.insp, qname)).get(task_id)
+        info, worker = await self.data.task(qname, task_id)
         return JSONResponse(fmt.task_json(info, worker))
 
     async def progress(self, request: Request) -> Response:
@@ -262,7 +236,7 @@ class Api:
 
     async def scheduler_entries(self, request: Request) -> Response:
         """``{"entries": [...]}``."""
-        entries = sorted(await self.insp.scheduler_entries(), key=lambda e: e.spec)
+        entries = await self.data.scheduler_entries()
         return JSONResponse({"entries": [fmt.entry_json(e) for e in entries]})
 
     async def enqueue_events(self, request: Request) -> Response:
@@ -275,7 +249,7 @@ class Api:
 
     async def redis_info(self, request: Request) -> Response:
         """``{"info": {...}, "cluster": bool, "queue_locations": [...]}``."""
-        return JSONResponse(await redis_overview(self.insp))
+        return JSONResponse(await self.data.redis_overview())
 
     # --- mutations -----------------------------------------------------------------------
 
@@ -347,15 +321,8 @@ class Api:
         state = p.get("state", "aggregating")
         action = p.get("action", "delete")
         _allowed(state, action)
-        await self._one(action, p["qname"], p["task_id"])
-        return Outcome(f"Task {p['task_id']} {_PAST[action]}")
-
-    async def _one(self, action: str, qname: str, task_id: str) -> None:
-        if action == "cancel":
-            await self.insp.cancel_processing(task_id)
-        else:
-            op: Callable[[str, str], Awaitable[None]] = getattr(self.insp, f"{action}_task")
-            await op(qname, task_id)
+        await self.data.act(action, p["qname"], p["task_id"])
+        return Outcome(f"Task {p['task_id']} {PAST[action]}")
 
     async def bulk_action(self, request: Request, sub: Submitted) -> Outcome:
         """``run_all``/``archive_all``/``delete_all``/``cancel_all`` or ``batch_<verb>``."""
@@ -369,51 +336,26 @@ class Api:
         if all_ != "all" or (request.method == "DELETE" and verb != "delete"):
             raise HTTPException(404, f"unknown action {action!r}")
         _allowed(state, verb)
+        n = await self.data.act_on_all(verb, qname, state, p.get("group", ""))
         if verb == "cancel":
-            n = await self._cancel_all(qname)
             # Asynqmon answers cancel_all with 204 and no count.
-            return Outcome(f"{n} {state} tasks {_PAST[verb]}")
-        if state == "aggregating":
-            n = await getattr(self.insp, f"{verb}_all_aggregating_tasks")(qname, p["group"])
-        else:
-            n = await getattr(self.insp, f"{verb}_all_{state}_tasks")(qname)
-        return Outcome(f"{n} {state} tasks {_PAST[verb]}", {_ALL_KEYS[verb]: int(n)})
-
-    async def _cancel_all(self, qname: str) -> int:
-        # Asynqmon's way: page through the active list and signal each task.
-        page, sent = 1, 0
-        while True:
-            tasks = await self.insp.list_active_tasks(qname, page=page, page_size=_CANCEL_PAGE)
-            for t in tasks:
-                await self.insp.cancel_processing(t.id)
-                sent += 1
-            if len(tasks) < _CANCEL_PAGE:
-                return sent
-            page += 1
+            return Outcome(f"{n} {state} tasks {PAST[verb]}")
+        return Outcome(f"{n} {state} tasks {PAST[verb]}", {_ALL_KEYS[verb]: int(n)})
 
     async def _batch(self, verb: str, qname: str, task_ids: list[str]) -> Outcome:
         ok_key, bad_key = _BATCH_KEYS[verb]
-        done: list[str] = []
-        failed: list[str] = []
-        for task_id in task_ids:
-            try:
-                await self._one(verb, qname, task_id)
-            except BrokerError:
-                raise
-            except AsynqError:
-                failed.append(task_id)
-            else:
-                done.append(task_id)
-        message = f"{len(done)} tasks {_PAST[verb]}"
-        if failed:
-            message += f", {len(failed)} failed"
-        return Outcome(message, {ok_key: done, bad_key: failed}, failed=bool(failed) and not done)
+        outcome = await self.data.act_on(verb, qname, task_ids)
+        return Outcome(
+            outcome.message,
+            {ok_key: outcome.done, bad_key: outcome.failed},
+            failed=bool(outcome.failed) and not outcome.done,
+        )
 
 
 def _allowed(state: str, action: str) -> None:
     if state not in TASK_ACTIONS:
         raise HTTPException(404, f"unknown task state {state!r}")
-    if action not in TASK_ACTIONS[state]:
+    if not action_allowed(state, action):
         raise HTTPException(400, f"cannot {action} {state} tasks")
 
 
@@ -450,31 +392,3 @@ async def _parse(request: Request) -> tuple[Submitted, str | None]:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise HTTPException(400, "task_ids must be a list of strings")
     return Submitted(task_ids=ids, force=bool(data.get("force", False))), token
-
-
-async def redis_overview(insp: AsyncInspector) -> dict[str, Any]:
-    """INFO (or CLUSTER INFO) plus, in a cluster, each queue's key slot and node addresses.
-
-    ``raw_info`` is rebuilt from the parsed fields as ``key:value`` lines (the inspector does
-    not keep INFO's section headers).
-    """
-    info = await insp.redis_info()
-    cluster = "cluster_state" in info or info.get("cluster_enabled") == "1"
-    out: dict[str, Any] = {
-        "info": info,
-        "raw_info": "".join(f"{k}:{v}\r\n" for k, v in info.items()),
-        "cluster": cluster,
-        "queue_locations": [],
-    }
-    if cluster:
-        for qname in sorted(await insp.queues()):
-            slot = await insp.cluster_key_slot(qname)
-            nodes = await insp.cluster_nodes(qname)
-            out["queue_locations"].append(
-                {
-                    "queue": qname,
-                    "keyslot": slot,
-                    "nodes": [n.addr for n in nodes],
-                }
-            )
-    return out

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from asynq._dashboard import format as fmt
 from asynq._version import __version__
 from asynq.connection import AsyncRedisLike
 from asynq.errors import (
@@ -41,7 +42,6 @@ from asynq.errors import (
     is_damaged_data,
 )
 from asynq.inspector import AsyncInspector, Inspector
-from asynq.web import _format as fmt
 from asynq.web._access import (
     ACCESS_KEY,
     DENY,

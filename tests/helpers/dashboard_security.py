@@ -35,7 +35,7 @@ from playwright.sync_api import APIResponse, Browser, BrowserContext, Page
 
 import asynq
 from asynq._base import keys
-from asynq.web._api import TASK_ACTIONS
+from asynq._dashboard.data import TASK_ACTIONS
 from tests.helpers import seed
 from tests.web._seed import Seeded, seed_everything
 

@@ -14,9 +14,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 import asynq
 from asynq._base import keys
+from asynq._dashboard.format import LIST_BYTES, PREVIEW_BYTES
 from asynq.prometheus import AsynqCollector
 from asynq.web import create_app, create_wsgi_app
-from asynq.web._format import LIST_BYTES, PREVIEW_BYTES
 from tests.reliability._damage import huge_retention_completed, rewrite_message
 
 ODD_QUEUE = "a/b?c#d %2F e"
