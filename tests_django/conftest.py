@@ -1,5 +1,6 @@
 """Fixtures of the Django adapter's tests: a real redis-server for the whole session (its URL
-in ``$ASYNQ_REDIS_URL``, which the settings and every worker subprocess read), flushed per test.
+in ``$ASYNQ_REDIS_URL``, which the settings and every worker subprocess read), flushed per test;
+and, for the modules that ask for it, a 3-master Redis Cluster (:func:`on_cluster`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import redis
 
 from asynq_django import clients, conf
-from tests.helpers.redis_procs import RedisProcess
+from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess
 
 HERE = Path(__file__).resolve().parent
 _redis: list[RedisProcess] = []
@@ -48,6 +49,28 @@ def r() -> Iterator[redis.Redis]:
 @pytest.fixture(autouse=True)
 def _fresh_redis(r: redis.Redis) -> None:
     """Every test starts on an empty Redis."""
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisClusterProcs]:
+    """A 3-master Redis Cluster on loopback, one per test module (it takes seconds to form)."""
+    procs = RedisClusterProcs()
+    yield procs
+    procs.stop()
+
+
+@pytest.fixture
+def on_cluster(
+    redis_cluster: RedisClusterProcs, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RedisClusterProcs]:
+    """The project's Redis is the (flushed) cluster for one test: ``$ASYNQ_REDIS_URL`` is its
+    ``redis-cluster://`` URL, here and in every ``manage.py`` subprocess."""
+    redis_cluster.flushall()
+    monkeypatch.setenv("ASYNQ_REDIS_URL", redis_cluster.url)
+    conf.reload()
+    yield redis_cluster
+    monkeypatch.undo()
+    conf.reload()
 
 
 def _command(*args: str) -> list[str]:
