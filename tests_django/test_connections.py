@@ -1,4 +1,5 @@
-"""ASYNQ reaches Redis over TLS and through Sentinel, as its REDIS_URL and REDIS_OPTIONS say."""
+"""ASYNQ reaches Redis over TLS, a Redis Cluster over TLS, and Redis through Sentinel, as its
+REDIS_URL, CLUSTER and REDIS_OPTIONS say."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from django.conf import settings
 from django.test import override_settings
 
 from asynq import Inspector
 from asynq_django.tasks_api import TaskResultStatus
-from tests.client.servers import SentinelRedis, TlsRedis
+from asynq_django.testing import run_burst_worker
+from tests.client.servers import SentinelRedis, TlsRedis, TlsRedisCluster
 from tests_django.shop import tasks
 
 
@@ -19,6 +22,13 @@ def tls_redis() -> Iterator[TlsRedis]:
     server = TlsRedis()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_cluster() -> Iterator[TlsRedisCluster]:
+    cluster = TlsRedisCluster()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +67,23 @@ def test_sentinel_finds_the_master(sentinel_redis: SentinelRedis) -> None:
     finally:
         master.flushdb()
         master.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cluster_over_tls(tls_cluster: TlsRedisCluster) -> None:
+    asynq = {
+        **settings.ASYNQ,
+        "REDIS_URL": f"rediss://127.0.0.1:{tls_cluster.tls_ports[0]}",
+        "CLUSTER": True,
+        "REDIS_OPTIONS": {"ssl_ca_certs": tls_cluster.ca},
+    }
+    with override_settings(ASYNQ=asynq):
+        result = tasks.add.enqueue(1, 2)  # in "default", on the second master
+        tasks.touch.using(queue="low").enqueue(7)  # on the third
+        run_burst_worker({"default": 1, "low": 1})
+        assert tasks.add.get_result(result.id).return_value == {"sum": 3}
+    # The same cluster through the nodes' plain ports: the work was done there.
+    with Inspector(tls_cluster.procs.url) as inspector:
+        assert inspector.get_task_info("default", result.id).state == "completed"
+        assert inspector.get_queue_info("low").processed == 1
+        assert inspector.list_pending_tasks("low") == []

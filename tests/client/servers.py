@@ -1,4 +1,5 @@
-"""Extra redis-server processes for connection tests: unix socket, TLS, Sentinel.
+"""Extra redis-server processes for connection tests: unix socket, TLS, a cluster over TLS,
+Sentinel.
 
 Each starts a real server; a missing binary or a server that does not come up is an error.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from tests.helpers.redis_procs import RedisProcess, free_port, redis_binary
+from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess, free_port, redis_binary
 
 
 class SocketRedis:
@@ -49,6 +50,23 @@ def make_certificates(folder: str) -> None:
              cwd=folder)  # fmt: skip
 
 
+def tls_arguments(folder: str, port: int) -> list[str]:
+    """redis-server arguments for a TLS port with the certificates of ``folder`` (see
+    :func:`make_certificates`); clients are not asked for certificates."""
+    return [
+        "--tls-port",
+        str(port),
+        "--tls-cert-file",
+        f"{folder}/server.crt",
+        "--tls-key-file",
+        f"{folder}/server.key",
+        "--tls-ca-cert-file",
+        f"{folder}/ca.crt",
+        "--tls-auth-clients",
+        "no",
+    ]
+
+
 class TlsRedis:
     """A redis-server with a TLS port (clients are not asked for certificates)."""
 
@@ -57,22 +75,34 @@ class TlsRedis:
         make_certificates(self.dir)
         self.ca = f"{self.dir}/ca.crt"
         self.tls_port = free_port()
-        self.proc = RedisProcess(
-            None,
-            "--tls-port",
-            str(self.tls_port),
-            "--tls-cert-file",
-            f"{self.dir}/server.crt",
-            "--tls-key-file",
-            f"{self.dir}/server.key",
-            "--tls-ca-cert-file",
-            self.ca,
-            "--tls-auth-clients",
-            "no",
-        )
+        self.proc = RedisProcess(None, *tls_arguments(self.dir, self.tls_port))
 
     def stop(self) -> None:
         self.proc.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TlsRedisCluster:
+    """A 3-master Redis Cluster whose nodes also take TLS clients, and speak TLS to each other.
+
+    A TLS client is told the nodes' TLS ports (a plain one their plain ports), so
+    ``rediss://127.0.0.1:<tls_ports[0]>`` with cluster mode reaches every master over TLS.
+    """
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="asynq-tls-cluster-")
+        make_certificates(self.dir)
+        self.ca = f"{self.dir}/ca.crt"
+        self.tls_ports: list[int] = []
+        self.procs = RedisClusterProcs("--tls-cluster", "yes", per_node=self._tls_port)
+
+    def _tls_port(self) -> list[str]:
+        port = free_port()
+        self.tls_ports.append(port)
+        return tls_arguments(self.dir, port)
+
+    def stop(self) -> None:
+        self.procs.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

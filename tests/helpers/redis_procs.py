@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -114,8 +115,9 @@ class RedisProcess:
 class RedisClusterProcs:
     """Three cluster-enabled redis-servers joined into one cluster with no replicas."""
 
-    def __init__(self, *extra: str) -> None:
-        """``extra``: more redis-server arguments for every node (e.g. to turn on AOF)."""
+    def __init__(self, *extra: str, per_node: Callable[[], Sequence[str]] = tuple) -> None:
+        """``extra``: more redis-server arguments for every node (e.g. to turn on AOF);
+        ``per_node()`` is called once per node for arguments of its own (e.g. a TLS port)."""
         self.nodes = [
             RedisProcess(
                 None,
@@ -126,6 +128,7 @@ class RedisClusterProcs:
                 "--cluster-node-timeout",
                 "2000",
                 *extra,
+                *per_node(),
             )
             for _ in range(3)
         ]
