@@ -6,6 +6,7 @@ and, for the modules that ask for it, a 3-master Redis Cluster (:func:`on_cluste
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from asynq import Inspector
 from asynq_django import clients, conf
 from tests.helpers.redis_procs import RedisClusterProcs, RedisProcess
 
@@ -120,6 +122,26 @@ def stop(proc: subprocess.Popen[str], *signals: signal.Signals) -> str:
         proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
     return out
+
+
+def check_scheduler_enqueues(inspector: Inspector) -> None:
+    """Run ``manage.py asynq_scheduler`` until both periodic entries of the test project (the
+    setting's ``add`` in ``default``, the code's ``touch`` in ``critical``) have enqueued, stop
+    it with SIGTERM, and check it exited 0 having enqueued what the entries say."""
+
+    def both_enqueued() -> bool:
+        queues = inspector.queues()
+        return {"default", "critical"} <= set(queues) and all(
+            inspector.get_queue_info(q).pending for q in ("default", "critical")
+        )
+
+    with running("asynq_scheduler") as proc:
+        wait_for(both_enqueued)
+        out = stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0, out
+    [added] = inspector.list_pending_tasks("default")[:1]
+    assert json.loads(added.payload) == {"args": [1, 2], "kwargs": {}}
+    assert inspector.list_pending_tasks("critical")[0].type == "native:touch"
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:

@@ -22,7 +22,7 @@ from django.test import Client, override_settings
 from asynq import Inspector
 from asynq_django.testing import run_burst_worker
 from tests.helpers.redis_procs import RedisClusterProcs
-from tests_django.conftest import manage, running, stop, wait_for
+from tests_django.conftest import check_scheduler_enqueues, manage, running, stop, wait_for
 from tests_django.shop import tasks
 from tests_django.shop.models import Order
 
@@ -138,19 +138,7 @@ def test_stats_pause_and_unpause_on_the_cluster(inspector: Inspector) -> None:
 
 
 def test_the_scheduler_enqueues_on_the_cluster(inspector: Inspector) -> None:
-    def both_enqueued() -> bool:
-        return all(
-            q in inspector.queues() and inspector.get_queue_info(q).pending
-            for q in ("default", "critical")
-        )
-
-    with running("asynq_scheduler") as proc:
-        wait_for(both_enqueued)
-        out = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, out
-    [added] = inspector.list_pending_tasks("default")[:1]
-    assert json.loads(added.payload) == {"args": [1, 2], "kwargs": {}}
-    assert inspector.list_pending_tasks("critical")[0].type == "native:touch"
+    check_scheduler_enqueues(inspector)
 
 
 def test_the_admin_and_stats_json_load_with_cluster_settings(

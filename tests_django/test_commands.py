@@ -11,7 +11,7 @@ import sys
 import redis
 
 from asynq import Inspector
-from tests_django.conftest import HERE, manage, running, stop, wait_for
+from tests_django.conftest import HERE, check_scheduler_enqueues, manage, running, stop
 from tests_django.shop import tasks
 
 
@@ -72,18 +72,4 @@ def test_scheduler_lists_and_enqueues_settings_and_code_entries(r: redis.Redis) 
     types = sorted(line.split("\t")[1] for line in listed.stdout.splitlines())
     assert types == ["native:touch", "tests_django.shop.tasks.add"]
 
-    inspector = Inspector(r)
-
-    def both_enqueued() -> bool:
-        queues = inspector.queues()
-        return {"default", "critical"} <= set(queues) and all(
-            inspector.get_queue_info(q).pending for q in ("default", "critical")
-        )
-
-    with running("asynq_scheduler") as proc:
-        wait_for(both_enqueued)
-        out = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, out
-    [added] = inspector.list_pending_tasks("default")[:1]
-    assert json.loads(added.payload) == {"args": [1, 2], "kwargs": {}}
-    assert inspector.list_pending_tasks("critical")[0].type == "native:touch"
+    check_scheduler_enqueues(Inspector(r))
