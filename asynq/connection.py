@@ -87,6 +87,9 @@ AsyncRedis: TypeAlias = redis.asyncio.Redis | AsyncRedisCluster
 
 _SCHEMES = ("redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster")
 
+#: redis-py arguments that :class:`RedisConnection` itself passes: not allowed as options.
+_FROM_THE_URL = frozenset({"host", "port", "db", "unix_socket_path", "startup_nodes"})
+
 
 # How often, and after how long, a command that failed for want of a connection is tried again:
 # go-redis's defaults (3 retries, backoff from 8 ms doubling to 512 ms). redis-py's own (10
@@ -174,6 +177,13 @@ class RedisConnection:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        taken = sorted(_FROM_THE_URL.intersection(self.options))
+        if taken:
+            # redis-py would get them twice (a TypeError) or, on a cluster, refuse them late.
+            raise ValidationError(
+                f"the option {taken[0]!r} is set by the URL (or the address fields), "
+                "not by the extra options"
+            )
         # A cluster client would quietly drop these (redis-py's RedisCluster has no database,
         # socket or sentinel): better a clear error now than keys in the wrong place later.
         if not self.cluster:
@@ -202,10 +212,11 @@ class RedisConnection:
 
     @classmethod
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisConnection:
-        """Parse a Redis URL (see the module docstring).
+        """Parse a Redis URL (see the module docstring); ``options`` go to redis-py's client.
 
         Raises:
-            ValidationError: for an unsupported scheme or a malformed URL.
+            ValidationError: for an unsupported scheme, a malformed URL, a cluster it cannot
+                be (see the module docstring), or an option the URL sets (``db``, ``host``...).
         """
         if "://" not in url:
             url = "redis://" + url  # Go's CLI accepts a bare host:port

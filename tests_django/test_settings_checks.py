@@ -62,6 +62,10 @@ def test_bad_settings_are_reported_with_their_check_id(asynq: object, check_id: 
             {"REDIS_URL": "redis://127.0.0.1:7000/1", "CLUSTER": True},
             "a Redis Cluster has only database 0, not 1",
         ),
+        (
+            {"REDIS_URL": "redis-cluster://127.0.0.1:7000", "REDIS_OPTIONS": {"db": 1}},
+            "the option 'db' is set by the URL",
+        ),
     ],
 )
 def test_a_cluster_setting_redis_cannot_honour_is_e002(asynq: object, message: str) -> None:

@@ -141,6 +141,14 @@ def test_a_cluster_refuses_what_it_cannot_honour(url: str, cluster: bool, messag
         RedisConnection(addrs=(("n1", 7000),), cluster=True, db=5)
 
 
+@pytest.mark.parametrize("option", ["db", "host", "port", "unix_socket_path", "startup_nodes"])
+def test_what_the_url_sets_is_no_extra_option(option: str) -> None:
+    # redis-py would be handed it twice (a TypeError) or refuse it on first use (a cluster).
+    for url in ("redis://h:1/0", "redis-cluster://h:1", "redis-socket:///tmp/r.sock"):
+        with pytest.raises(ValidationError, match=f"the option '{option}' is set by the URL"):
+            RedisConnection.from_url(url, **{option: 1})
+
+
 def test_extra_options_reach_redis_py() -> None:
     conn = RedisConnection.from_url("redis://h:1", socket_timeout=2.5, client_name="me")
     client = conn.sync_client()
