@@ -52,6 +52,7 @@ __all__ = [
     "TaskHandler",
     "call_handler",
     "not_found",
+    "run_in_handler_thread",
 ]
 
 
@@ -73,6 +74,7 @@ Handler: TypeAlias = TaskHandler | HandlerFunc
 Middleware: TypeAlias = Callable[[HandlerFunc], Handler]
 
 F = TypeVar("F", bound=HandlerFunc)
+R = TypeVar("R")
 
 #: The executor that runs plain ``def`` handlers; the server sets it for each task it runs.
 #: ``None`` means the event loop's default executor.
@@ -113,21 +115,23 @@ async def call_handler(handler: Handler, task: Task) -> None:
     wrapper returning ``next_handler(task)``), that is awaited too.
     """
     fn = _function(handler)
-    if is_async_handler(fn):
-        result = fn(task)
-    else:
-        ctx = contextvars.copy_context()
-        executor = handler_executor.get()
-        if isinstance(executor, LoopCaller):  # the server's pool: batched hand-back
-            result = await executor.call_for_loop(ctx.run, _call_in_thread, fn, task)
-        else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(executor, ctx.run, _call_in_thread, fn, task)
+    result = fn(task) if is_async_handler(fn) else await run_in_handler_thread(fn, task)
     if inspect.isawaitable(result):
         await result
 
 
-def _call_in_thread(fn: HandlerFunc, task: Task) -> Any:
+async def run_in_handler_thread(fn: Callable[[Task], R], task: Task) -> R:
+    """``fn(task)`` as a plain ``def`` handler runs: in the handler executor, with a copy of
+    the current context, inside the server's ``thread_wrapper`` if it has one."""
+    ctx = contextvars.copy_context()
+    executor = handler_executor.get()
+    if isinstance(executor, LoopCaller):  # the server's pool: batched hand-back
+        return cast(R, await executor.call_for_loop(ctx.run, _call_in_thread, fn, task))
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, ctx.run, _call_in_thread, fn, task)
+
+
+def _call_in_thread(fn: Callable[[Task], R], task: Task) -> R:
     wrapper = handler_thread_wrapper.get()
     if wrapper is None:
         return fn(task)

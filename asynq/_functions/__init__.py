@@ -7,7 +7,9 @@
 - :mod:`~asynq._functions.context`: :func:`current_task`;
 - :mod:`~asynq._functions.eager`: :func:`eager`, running tasks in-process for tests;
 - :mod:`~asynq._functions.results`: reading a stored result back;
-- :mod:`~asynq._functions.on_commit`: the hook that holds enqueues until a commit.
+- :mod:`~asynq._functions.on_commit`: the hook that holds enqueues until a commit;
+- :mod:`~asynq._functions.supplied`: the hook through which a framework supplies parameters
+  at run time (FastAPI's ``Depends``).
 """
 
 from asynq._functions.context import current_task
@@ -21,20 +23,32 @@ from asynq._functions.on_commit import (
     use_commit_hook,
 )
 from asynq._functions.registry import TaskDecorator, TaskRegistry, default_registry, task
+from asynq._functions.supplied import (
+    ClaimedParameter,
+    ParameterSource,
+    ParameterSupplier,
+    add_parameter_source,
+    remove_parameter_source,
+)
 
 __all__ = [
+    "ClaimedParameter",
     "CommitHook",
     "OnCommit",
+    "ParameterSource",
+    "ParameterSupplier",
     "TaskDecorator",
     "TaskFunction",
     "TaskFunctionOptions",
     "TaskRegistry",
     "UsingOptions",
+    "add_parameter_source",
     "current_task",
     "default_registry",
     "commit_hook",
     "eager",
     "is_eager",
+    "remove_parameter_source",
     "set_commit_hook",
     "task",
     "use_commit_hook",

@@ -21,6 +21,7 @@ from asynq._functions.context import current_task, running
 from asynq._functions.eager import is_eager, run_eagerly, run_eagerly_sync
 from asynq._functions.on_commit import OnCommit, commit_hook
 from asynq._functions.results import read_result, read_result_async
+from asynq._functions.supplied import supplying
 from asynq._options import compose
 from asynq._task import (
     TASK_OPTION_NAMES,
@@ -33,6 +34,7 @@ from asynq._task import (
 )
 from asynq.client import AsyncClient, Client
 from asynq.errors import AsynqError, ValidationError
+from asynq.servemux import run_in_handler_thread
 from asynq.server._active_task import ActiveTask
 
 if TYPE_CHECKING:
@@ -136,11 +138,23 @@ class TaskFunction(Generic[P, R]):
         self._options = opts
         self._is_async = inspect.iscoroutinefunction(fn)
         functools.update_wrapper(self, fn)
-        # The handler entry point is picked once: an async function runs on the server's
-        # event loop, a plain one in its handler thread pool (like any ServeMux handler).
-        self.process_task: Callable[[ActiveTask], Awaitable[None] | None] = (
-            self._process_async if self._is_async else self._process_sync
-        )
+
+    @property
+    def process_task(self) -> Callable[[ActiveTask], Awaitable[None] | None]:
+        """The handler entry point: decodes the payload and calls the function.
+
+        An ``async def`` function runs on the server's event loop, a plain one in its handler
+        thread pool (like any ServeMux handler). A function with parameters a framework
+        supplies (:mod:`asynq._functions.supplied`) gets their values on the event loop
+        first, whatever its kind.
+        """
+        try:
+            supplied = bool(self._arguments.suppliers)
+        except ValidationError:
+            supplied = True  # refused since the decoration: its decode archives the task
+        if supplied:
+            return self._process_supplied
+        return self._process_async if self._is_async else self._process_sync
 
     def _take_client(self, client: Client | AsyncClient | None) -> None:
         if isinstance(client, Client):
@@ -337,10 +351,8 @@ class TaskFunction(Generic[P, R]):
     # -- running on a worker ------------------------------------------------------------------
 
     def _call_args(self, task: ActiveTask) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        args, kwargs = self._arguments.decode(task.type, task.payload)
-        if self._arguments.takes_task:
-            args = (task, *args)
-        return args, kwargs
+        values = self._arguments.decode(task.type, task.payload)
+        return self._arguments.call_arguments(values, task=task)
 
     def _process_sync(self, task: ActiveTask) -> None:
         args, kwargs = self._call_args(task)
@@ -355,5 +367,29 @@ class TaskFunction(Generic[P, R]):
         with running(task):
             value = await cast(Callable[..., Awaitable[Any]], self._fn)(*args, **kwargs)
         data = self._arguments.encode_result(task.type, value)
+        if data is not None:
+            await task.result_writer.write_async(data)
+
+    async def _process_supplied(self, task: ActiveTask) -> None:
+        """Decode (a bad payload opens nothing), get the supplied values, call the function
+        (a plain one in a handler thread), encode the result, let the suppliers tear down,
+        then store the result: a failed teardown fails the task, with no result kept."""
+        values = self._arguments.decode(task.type, task.payload)
+        outcome: BaseException | None = None
+        with running(task):
+            async with supplying(self._arguments.suppliers, task) as supplied:
+                args, kwargs = self._arguments.call_arguments(values, task=task, supplied=supplied)
+                try:
+                    if self._is_async:
+                        value = await cast(Callable[..., Awaitable[Any]], self._fn)(*args, **kwargs)
+                    else:
+                        call = functools.partial(self._fn, *args, **kwargs)
+                        value = await run_in_handler_thread(lambda _: call(), task)
+                    data = self._arguments.encode_result(task.type, value)
+                except BaseException as exc:
+                    outcome = exc
+                    raise
+        if outcome is not None:  # a supplier's teardown swallowed it: the task still fails
+            raise outcome
         if data is not None:
             await task.result_writer.write_async(data)
