@@ -18,7 +18,9 @@
 - :func:`task_events`: a task's live state and progress as Server-Sent Events;
 - :func:`asynq_dashboard_router`: the dashboard as an ``APIRouter``, behind your dependencies;
 - ``python -m asynq_fastapi worker myapp.main:app``: a worker process running inside the
-  app's lifespan (:func:`run_app_worker`, :func:`lifespan_state`, :func:`current_app`).
+  app's lifespan (:func:`run_app_worker`, :func:`lifespan_state`, :func:`current_app`);
+- ``Depends(...)`` parameters of task functions, made in the worker for each run as FastAPI
+  makes them for a request (:mod:`asynq_fastapi.depends`, active once this package is imported).
 
 See ``docs/fastapi.md``. Needs the ``fastapi`` extra: ``pip install 'asynq-python[fastapi]'``.
 """
@@ -34,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "asynq_fastapi needs the 'fastapi' extra: pip install 'asynq-python[fastapi]'"
     ) from exc
 
+from asynq_fastapi import depends as _depends  # noqa: F401 - registers the Depends source
 from asynq_fastapi.dashboard import asynq_dashboard_router
 from asynq_fastapi.dependencies import AsynqClient, LifespanNotRunningError, get_asynq_client
 from asynq_fastapi.lifespan import AsynqLifespan, asynq_lifespan

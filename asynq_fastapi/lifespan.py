@@ -21,7 +21,7 @@ import asynq
 from asynq.server import Config
 from asynq_fastapi.worker import Handler, running_worker, worker_request
 
-__all__ = ["STATE_KEY", "AsynqLifespan", "asynq_lifespan"]
+__all__ = ["STATE_KEY", "AsynqLifespan", "asynq_lifespan", "running_apps"]
 
 #: The lifespan state key (and ``app.state`` attribute) holding the client.
 STATE_KEY = "asynq"
@@ -31,6 +31,15 @@ ENV_WORKER = "ASYNQ_WORKER"
 _DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 _log = logging.getLogger("asynq_fastapi")
+
+#: The apps whose asynq_lifespan is running in this process, oldest first.
+_running: list[Any] = []
+
+
+def running_apps() -> tuple[Any, ...]:
+    """The apps whose ``asynq_lifespan`` is running in this process (for the task functions
+    run outside an ``asynq_fastapi`` worker, such as eager ones: whose overrides apply)."""
+    return tuple(_running)
 
 
 def _env_flag(value: str) -> bool:
@@ -112,9 +121,11 @@ class AsynqLifespan:
                 await stack.enter_async_context(
                     running_worker(where, self.tasks, self.worker_config, app=app)
                 )
+            _running.append(app)
             try:
                 yield {STATE_KEY: client}
             finally:
+                _running.remove(app)
                 if getattr(app.state, STATE_KEY, None) is client:
                     delattr(app.state, STATE_KEY)
 

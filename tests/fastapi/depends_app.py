@@ -1,0 +1,89 @@
+"""Task functions taking FastAPI dependencies, as a user writes them, for test_fastapi_depends:
+every kind of dependency FastAPI makes for a route, and a journal of what each did."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+import asynq
+
+#: What the dependencies and the tasks did, in order (the workers of these tests run in the
+#: test process, on its loop or in the TestClient's thread).
+journal: list[str] = []
+
+
+@dataclass
+class Settings:
+    prefix: str
+
+
+def get_settings() -> Settings:
+    """A plain def dependency: FastAPI runs it in a thread."""
+    journal.append("settings")
+    return Settings("order")
+
+
+@dataclass
+class Session:
+    name: str
+    task_id: str
+
+
+async def get_session(
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> AsyncIterator[Session]:
+    """An async generator with a sub-dependency; sees the task's error at its yield."""
+    journal.append("session open")
+    try:
+        yield Session(f"{settings.prefix}-db", asynq.current_task().id)
+    except Exception as exc:
+        journal.append(f"session saw {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        journal.append("session closed")
+
+
+def get_audit() -> Iterator[list[str]]:
+    """A plain generator: entered and closed in a thread."""
+    journal.append("audit open")
+    try:
+        yield []
+    finally:
+        journal.append("audit closed")
+
+
+class Mailer:
+    """A class dependency (``Depends()`` on the annotation), itself depending on settings."""
+
+    def __init__(self, settings: Settings = Depends(get_settings)) -> None:
+        self.sender = f"{settings.prefix}@example.com"
+
+
+tasks = asynq.TaskRegistry()
+
+
+@tasks.task("deps:ship", retention=3600)
+async def ship(
+    order_id: int,
+    db: Annotated[Session, Depends(get_session)],
+    audit: list[str] = Depends(get_audit),
+    settings: Settings = Depends(get_settings),
+    mailer: Mailer = Depends(),
+) -> str:
+    journal.append("ship ran")
+    if order_id < 0:
+        raise ValueError(f"no such order {order_id}")
+    assert db.task_id == asynq.current_task().id  # made for this very run
+    return f"{settings.prefix} {order_id} in {db.name} from {mailer.sender}"
+
+
+@tasks.task("deps:label", retention=3600)
+def label(order_id: int, db: Session = Depends(get_session)) -> str:
+    """A plain def task function: its async dependency is made on the loop, it runs in a
+    handler thread."""
+    journal.append("label ran")
+    return f"label {order_id} in {db.name}"
