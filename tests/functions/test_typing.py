@@ -58,6 +58,10 @@ def test_wrong_calls_are_reported(tmp_path: Path) -> None:
     )
     assert 'incompatible type "int"; expected "str"' in errors[line["takes_task.enqueue(1)"]]
     assert (
+        'Missing positional argument "prefix" in call to "enqueue"'
+        in errors[line["ship.enqueue(order_id=1)"]]
+    )
+    assert (
         'Incompatible types in assignment (expression has type "str", variable has type "int")'
         in errors[line['number: int = send_welcome.result("id")']]
     )

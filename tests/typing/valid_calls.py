@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi import Depends
+
 import asynq
 
 
@@ -39,6 +41,15 @@ def takes_task(task: asynq.ActiveTask, word: str) -> None:
     print(task.id, word)
 
 
+def get_prefix() -> str:
+    return "order"
+
+
+@asynq.task("typing:depends")
+async def ship(order_id: int, prefix: str = Depends(get_prefix)) -> str:
+    return f"{prefix}-{order_id}"
+
+
 def produce(client: asynq.Client) -> None:
     info: asynq.TaskInfo = send_welcome.enqueue(42)
     send_welcome.enqueue(42, template="short")
@@ -47,6 +58,7 @@ def produce(client: asynq.Client) -> None:
     task: asynq.Task = resize.task(7, width=100)
     resize.enqueue(7)
     takes_task.enqueue("hi")  # the ActiveTask parameter is not an argument
+    ship.enqueue(order_id=1)  # a Depends parameter with its default: left out
     no_name.enqueue(True)
     options_only.using(client=client).enqueue(1)
     count: int = own.result(own.enqueue(["a"]))
