@@ -24,7 +24,9 @@ from tests.fastapi import depends_app
 from tests.fastapi.depends_app import journal, ship
 from tests.fastapi.test_fastapi_worker import finished
 from tests.helpers.waiting import wait_until
-from tests.server.conftest import FAST
+from tests.server.conftest import FAST, start_server
+
+__all__ = ["start_server"]  # a fixture
 
 #: What one successful run of ``ship`` does: settings made once (for the session, the task
 #: and the mailer), the generators closed after the task, the last opened first.
@@ -156,6 +158,17 @@ def test_eager_runs_make_them_with_the_running_apps_overrides(redis_url: str) ->
         with TestClient(app):  # its asynq_lifespan runs: the app of eager runs
             info = ship.enqueue(2)
     assert json.loads(info.result or b"") == "t 2 in t-db from t@example.com"
+
+
+async def test_a_plain_worker_makes_them_without_an_app(redis_url: str, start_server: Any) -> None:
+    app = worker_app(redis_url)  # not running: its overrides must not apply
+    app.dependency_overrides[depends_app.get_settings] = lambda: depends_app.Settings("test")
+    await start_server(depends_app.tasks)
+    async with asynq.AsyncClient(redis_url) as client:
+        info = await ship.using(client=client).aenqueue(4)
+        done = await outcome(redis_url, info)
+    assert done.state == asynq.TaskState.COMPLETED, done.last_err
+    assert json.loads(done.result) == "order 4 in order-db from order@example.com"
 
 
 @pytest.mark.interop
