@@ -140,7 +140,7 @@ def test_fastapi_project_runs_on_its_embedded_redis() -> None:
 
 
 def test_fastapi_project_tests_pass() -> None:
-    assert "4 passed" in run_example_tests("fastapi_orders", FASTAPI_SETTINGS)
+    assert "5 passed" in run_example_tests("fastapi_orders", FASTAPI_SETTINGS)
 
 
 FLASK_SETTINGS = ("ASYNQ_REDIS_URL", "SHOP_DATABASE_URL")

@@ -1,7 +1,9 @@
-"""The task functions: arguments and results are Pydantic models, validated in the worker."""
+"""The task functions: arguments and results are Pydantic models, validated in the worker;
+what the app provides comes in through a FastAPI dependency, made in the worker."""
 
 from __future__ import annotations
 
+from fastapi import Depends
 from pydantic import BaseModel, Field
 
 import asynq
@@ -20,10 +22,17 @@ class Receipt(BaseModel):
     total_cents: int
 
 
-@asynq.task("orders:fulfil", retention=3600, max_retry=3)
-async def fulfil(order: Order) -> Receipt:
-    """Price the order with the catalog the app's lifespan loaded (the same in a worker)."""
+def get_catalog() -> dict[str, int]:
+    """Prices in cents, as the app's lifespan loaded them (the same in a worker process);
+    tests replace it with ``app.dependency_overrides[get_catalog]``."""
     catalog: dict[str, int] = current_app().state.catalog
+    return catalog
+
+
+@asynq.task("orders:fulfil", retention=3600, max_retry=3)
+async def fulfil(order: Order, catalog: dict[str, int] = Depends(get_catalog)) -> Receipt:
+    """Price the order. Only ``order`` travels in the task; ``catalog`` is made by the
+    worker for each run, as FastAPI makes a route's dependencies."""
     if order.item not in catalog:
         raise asynq.SkipRetry(f"no such item: {order.item}")  # archived, not retried
     return Receipt(

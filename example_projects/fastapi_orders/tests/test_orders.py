@@ -25,6 +25,19 @@ def test_an_order_is_fulfilled_by_the_worker(http: TestClient) -> None:
     assert answer["receipt"] == {"item": "book", "quantity": 3, "total_cents": 3600}
 
 
+def test_the_catalog_is_a_dependency_the_test_replaces(http: TestClient) -> None:
+    from orders.main import app
+    from orders.tasks import get_catalog
+
+    app.dependency_overrides[get_catalog] = lambda: {"book": 1000}
+    try:
+        placed = http.post("/orders", json={"item": "book", "quantity": 2, "email": "a@b.c"})
+        answer = wait_for_receipt(http, placed.json()["task_id"])
+    finally:
+        app.dependency_overrides.clear()
+    assert answer["receipt"]["total_cents"] == 2000
+
+
 def test_a_bad_order_is_refused_before_it_is_queued(http: TestClient) -> None:
     answer = http.post("/orders", json={"item": "book", "quantity": 0, "email": "x"})
     assert answer.status_code == 422
