@@ -27,7 +27,7 @@ from asynq._base import keys
 from asynq._resolve import resolve_async
 from asynq._task import TaskInfo, TaskState
 from asynq.connection import AsyncRedisLike
-from asynq.errors import BrokerError, TaskNotFoundError
+from asynq.errors import BrokerError, QueueNotFoundError, TaskNotFoundError
 from asynq.inspector import AsyncInspector
 
 __all__ = ["Progress", "TaskUpdate", "open_event_stream", "sse_event", "watch_task"]
@@ -58,8 +58,8 @@ class TaskUpdate:
 
     Attributes:
         state: ``"pending"``, ``"active"``, ``"retry"``, ``"completed"``, ``"archived"``... or
-            ``"gone"`` when the task no longer exists (processed without a retention, or
-            deleted).
+            ``"gone"`` when the task no longer exists (processed without a retention, deleted,
+            or its queue deleted).
         progress: The latest report, if the handler made one.
         final: Nothing more will come: the task completed, was archived or is gone.
         error: The task's last error message, if any.
@@ -124,8 +124,11 @@ async def watch_task(
         task_id: The task's id.
         check_interval: Seconds of quiet between two looks at the task's state.
 
+    A task deleted while it is watched (or whose queue is deleted) ends the watch with a
+    last ``"gone"`` update, like a task processed without a retention: no error.
+
     Raises:
-        QueueNotFoundError: the queue is not registered.
+        QueueNotFoundError: the queue is not registered when the watch starts.
         TaskNotFoundError: no such task when the watch starts.
         BrokerError: Redis failed.
     """
@@ -149,7 +152,9 @@ async def watch_task(
                 latest = _parse(fields) or latest
             try:
                 info = await inspector.get_task_info(queue, task_id)
-            except TaskNotFoundError:
+            except (TaskNotFoundError, QueueNotFoundError):
+                # Deleted meanwhile, or its whole queue was: followers get a last "gone"
+                # update rather than an error, as for a task processed without a retention.
                 info = None
             new = _update(info, latest)
             if new != update:

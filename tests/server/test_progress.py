@@ -11,7 +11,7 @@ import pytest
 import redis
 
 import asynq
-from asynq.progress import Progress, TaskUpdate, watch_task
+from asynq.progress import Progress, TaskUpdate, open_event_stream, watch_task
 from tests.helpers.waiting import wait_until
 
 
@@ -87,3 +87,50 @@ async def test_an_unknown_task_cannot_be_watched(redis_url: str, client: asynq.C
     with pytest.raises(asynq.TaskNotFoundError):
         async for _ in watch_task(redis_url, "default", "nope"):
             pass
+
+
+def _delete_the_task(inspector: asynq.Inspector, task_id: str) -> None:
+    inspector.delete_task("default", task_id)
+
+
+def _delete_its_queue(inspector: asynq.Inspector, task_id: str) -> None:
+    inspector.delete_queue("default", force=True)
+
+
+@pytest.mark.parametrize("remove", [_delete_the_task, _delete_its_queue])
+async def test_a_task_removed_while_watched_ends_the_watch_as_gone(
+    redis_url: str, client: asynq.Client, r: redis.Redis, remove: Any
+) -> None:
+    info = client.enqueue(asynq.Task("progress:removed"), process_in=3600)
+    r.xadd(f"asynq:{{default}}:progress:{info.id}", {"data": b'{"done":1,"total":4,"message":""}'})
+    updates: list[TaskUpdate] = []
+    first_seen = asyncio.Event()
+
+    async def follow() -> None:
+        async for update in watch_task(redis_url, "default", info.id, check_interval=0.05):
+            updates.append(update)
+            first_seen.set()
+
+    follower = asyncio.create_task(follow())
+    await first_seen.wait()
+    with asynq.Inspector(redis_url) as inspector:
+        remove(inspector, info.id)
+    await asyncio.wait_for(follower, timeout=30)  # ends by itself, without raising
+
+    assert updates[0] == TaskUpdate("scheduled", Progress(1, 4, ""), final=False)
+    assert updates[-1] == TaskUpdate("gone", Progress(1, 4, ""), final=True)
+
+
+@pytest.mark.parametrize("remove", [_delete_the_task, _delete_its_queue])
+async def test_the_event_stream_of_a_removed_task_ends_with_a_gone_event(
+    redis_url: str, client: asynq.Client, remove: Any
+) -> None:
+    info = client.enqueue(asynq.Task("progress:removed"), process_in=3600)
+    events = await open_event_stream(redis_url, "default", info.id, check_interval=0.05)
+    assert (await anext(events)).startswith("event: update\n")
+    with asynq.Inspector(redis_url) as inspector:
+        remove(inspector, info.id)
+    rest = [event async for event in events]  # the generator finishes
+    assert rest[-1] == (
+        'event: end\ndata: {"state":"gone","progress":null,"final":true,"error":""}\n\n'
+    )
