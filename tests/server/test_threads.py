@@ -84,6 +84,40 @@ async def test_calls_for_the_loop_return_results_and_errors_in_batches() -> None
         pool.shutdown()
 
 
+async def test_calls_queued_behind_a_blocking_one_still_run() -> None:
+    # Queued in one go, the calls wait for the one spare thread; the thread that takes the
+    # blocking call must leave another awake for the rest.
+    pool = ElasticThreadExecutor()
+    release = threading.Event()
+    try:
+        stuck = pool.call_for_loop(release.wait, 30)
+        quick = [pool.call_for_loop(lambda i=i: i) for i in range(5)]
+        assert await asyncio.wait_for(asyncio.gather(*quick), 10) == list(range(5))
+        assert not stuck.done()
+        release.set()
+        assert await stuck is True
+    finally:
+        release.set()
+        pool.shutdown()
+
+
+def test_shutdown_runs_queued_calls_and_ends_idle_threads() -> None:
+    pool = ElasticThreadExecutor(idle_timeout=30)
+    release = threading.Event()
+    busy = pool.submit(release.wait, 30)
+    queued = [pool.submit(lambda i=i: i) for i in range(3)]
+    assert [f.result(10) for f in queued] == [0, 1, 2]
+    pool.shutdown(wait=False)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(lambda: None)
+    release.set()
+    assert busy.result(10) is True
+    deadline = time.monotonic() + 10
+    while pool.thread_count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.thread_count == 0
+
+
 async def test_blocking_def_handlers_do_not_starve_async_ones(start_server, client) -> None:
     release = threading.Event()
     blocked = threading.Semaphore(0)
