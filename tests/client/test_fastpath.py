@@ -29,6 +29,7 @@ from asynq._broker.calls import Command, Op, Pipeline, ReplyError, Script, Strea
 from asynq._broker.drivers import AsyncDriver, SyncDriver
 from asynq._broker.lane.wire import AsyncLane, SyncLane
 from asynq._fastcompose import (
+    IDS_AHEAD,
     ComposeMemo,
     copy_info,
     fresh_info,
@@ -484,6 +485,28 @@ def test_task_ids_are_uuid4_text() -> None:
         assert UUID4.match(text), text
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_makes_ids_of_its_own() -> None:
+    new_task_id()  # the parent now holds ids made ahead
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report the ids it would give its tasks
+        code = 1
+        try:
+            os.write(write, ",".join(new_task_id() for _ in range(IDS_AHEAD)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with os.fdopen(read) as pipe:
+        child = set(pipe.read().split(","))
+    parent = {new_task_id() for _ in range(IDS_AHEAD)}
+    assert len(child) == IDS_AHEAD
+    assert not child & parent
 
 
 def test_bulk_ids_cover_every_variant() -> None:
