@@ -3,6 +3,7 @@
 - :func:`format_go_duration`: a duration rounded to the second, in Go's ``Duration.String()``.
 - :func:`bytes_fields`: bytes for JSON as text (UTF-8) or base64, plus an ``_encoding`` field.
 - :func:`truncate`: cut a string to a length, marking the cut with an ellipsis.
+- :func:`utf8_head`: the first bytes of a value, not splitting a UTF-8 character.
 - :func:`error_rate`: ``failed / processed`` as a percentage cell.
 """
 
@@ -34,6 +35,19 @@ def bytes_fields(name: str, data: bytes | None) -> dict[str, Any]:
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def utf8_head(data: bytes, limit: int) -> bytes:
+    """The first ``limit`` bytes, cut back so a multi-byte UTF-8 character stays whole (when
+    the data is UTF-8 at all: otherwise just the first ``limit`` bytes)."""
+    head = data[:limit]
+    for cut in range(len(head), max(len(head) - 4, 0), -1):
+        try:
+            head[:cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return head[:cut]
+    return head
 
 
 def error_rate(processed: int, failed: int, none: str = "-") -> str:

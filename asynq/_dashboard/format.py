@@ -14,7 +14,7 @@ from typing import Any
 
 from asynq._base.display import bytes_fields as bytes_fields
 from asynq._base.display import error_rate as error_rate
-from asynq._base.display import format_go_duration, truncate
+from asynq._base.display import format_go_duration, truncate, utf8_head
 from asynq._snapshots import (
     DailyStats,
     GroupInfo,
@@ -72,19 +72,6 @@ def hexdump(data: bytes, width: int = 16) -> str:
     return "\n".join(lines)
 
 
-def _utf8_head(data: bytes, limit: int) -> bytes:
-    """The first ``limit`` bytes, cut back so a multi-byte UTF-8 character stays whole (when
-    the data is UTF-8 at all: otherwise just the first ``limit`` bytes)."""
-    head = data[:limit]
-    for cut in range(len(head), max(len(head) - 4, 0), -1):
-        try:
-            head[:cut].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        return head[:cut]
-    return head
-
-
 def show_bytes(data: bytes | None, limit: int = PREVIEW_BYTES) -> Shown:
     """Prepare a payload or result for the detail page (the template escapes the text).
 
@@ -94,7 +81,7 @@ def show_bytes(data: bytes | None, limit: int = PREVIEW_BYTES) -> Shown:
     if data is None:
         return Shown("text", "", 0)
     size = len(data)
-    head = _utf8_head(data, limit) if size > limit else data
+    head = utf8_head(data, limit) if size > limit else data
     text = decode_text(head)
     if text is None:
         head = data[:limit]
@@ -116,7 +103,7 @@ def preview(data: bytes | str | None, limit: int = 200) -> str:
         data = data.encode("utf-8", "surrogatepass")
     # Only the head can show: looking at more would make a page of huge payloads slow.
     # (Four bytes per character at most; whitespace collapses, so take some more.)
-    head = _utf8_head(data, limit * 8)
+    head = utf8_head(data, limit * 8)
     text = decode_text(head)
     shown = "hex: " + data[: limit // 2].hex(" ") if text is None else " ".join(text.split())
     if len(head) < len(data):  # there is more than the head: say so even if it fits
@@ -211,7 +198,7 @@ def _capped(name: str, data: bytes | None, limit: int | None) -> dict[str, Any]:
     ``<name>_truncated`` when the value was cut."""
     if limit is None or data is None or len(data) <= limit:
         return bytes_fields(name, data)
-    head = _utf8_head(data, limit)
+    head = utf8_head(data, limit)
     return {
         **bytes_fields(name, head),
         f"{name}_size": len(data),

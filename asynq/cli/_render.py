@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from asynq._base.display import bytes_fields, truncate
+from asynq._base.display import bytes_fields, truncate, utf8_head
 from asynq._base.display import error_rate as _error_rate
 from asynq._base.display import format_go_duration as format_go_duration
 from asynq._task import Task
@@ -38,14 +38,27 @@ def sprint_bytes(data: bytes | None) -> str:
     return truncate(data.decode("utf-8"), MAX_CELL)
 
 
-def show_bytes(data: bytes | None) -> str:
-    """A payload or result in full for ``inspect``: text when it is UTF-8, else a hex dump."""
+#: Bytes of a payload or result ``task inspect`` prints unless asked for all (``--full``).
+INSPECT_BYTES = 4096
+
+
+def show_bytes(data: bytes | None, limit: int | None = INSPECT_BYTES) -> str:
+    """A payload or result for ``inspect``: text when it is UTF-8, else a hex dump.
+
+    Only the first ``limit`` bytes (``None``: all), so a multi-megabyte payload does not flood
+    the terminal; a last line says how many bytes were left out.
+    """
     if data is None:
         return ""
+    head = data if limit is None or len(data) <= limit else utf8_head(data, limit)
     try:
-        return data.decode("utf-8")
+        shown = head.decode("utf-8")
     except UnicodeDecodeError:
-        return "(not UTF-8; hex) " + data.hex(" ")
+        head = data[: len(data) if limit is None else limit]
+        shown = "(not UTF-8; hex) " + head.hex(" ")
+    if len(head) < len(data):
+        shown += f"\n… {len(data) - len(head)} more bytes; --full to show all"
+    return shown
 
 
 #: What a table shows for a value that could not be read from Redis (damaged data).

@@ -13,6 +13,7 @@ from asynq.cli._base import CliError, Failures, group, json_option
 from asynq.cli._params import DURATION, TIME
 from asynq.cli._progress import Progress
 from asynq.cli._render import (
+    INSPECT_BYTES,
     UNREADABLE,
     cell,
     echo_json,
@@ -140,8 +141,12 @@ def task_ls(qname: str, state: str, page: int, size: int, group: str | None, as_
         unreadable_note(t, f"task {t.id}")
 
 
-def print_task_info(info: TaskInfo) -> None:
-    """Print one task: Go's ``asynq task inspect`` fields plus payload, result and options."""
+def print_task_info(info: TaskInfo, *, full: bool = False) -> None:
+    """Print one task: Go's ``asynq task inspect`` fields plus payload, result and options.
+
+    The payload and the result are cut to their first :data:`INSPECT_BYTES` unless ``full``.
+    """
+    limit = None if full else INSPECT_BYTES
     click.secho("Task Info", bold=True)
     click.echo(f"Queue:   {info.queue}")
     click.echo(f"ID:      {info.id}")
@@ -172,24 +177,29 @@ def print_task_info(info: TaskInfo) -> None:
         click.echo(f"Error message: {info.last_err}")
     click.echo()
     click.secho("Payload", bold=True)
-    click.echo(show_bytes(info.payload))
+    click.echo(show_bytes(info.payload, limit))
     if info.result is not None:
         click.echo()
         click.secho("Result", bold=True)
-        click.echo(show_bytes(info.result))
+        click.echo(show_bytes(info.result, limit))
 
 
 @task.command("inspect")
 @_queue_option
 @_id_option
+@click.option(
+    "--full",
+    is_flag=True,
+    help=f"Print the whole payload and result (else their first {INSPECT_BYTES} bytes).",
+)
 @json_option
-def task_inspect(qname: str, task_id: str, as_json: bool) -> None:
-    """Show everything about one task."""
+def task_inspect(qname: str, task_id: str, full: bool, as_json: bool) -> None:
+    """Show everything about one task (--json: the whole payload and result, always)."""
     info = inspector().get_task_info(qname, task_id)
     if as_json:
         echo_json(info)
     else:
-        print_task_info(info)
+        print_task_info(info, full=full)
 
 
 @task.command("cancel")

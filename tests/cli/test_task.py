@@ -124,6 +124,34 @@ def test_inspect(run: Callable[..., Result], run_json: Callable[..., Any], state
     assert "Retried: 2/25" in text and "Error message: boom" in text and "again" in text
 
 
+def test_inspect_caps_a_large_payload_and_result_unless_full(
+    run: Callable[..., Result], run_json: Callable[..., Any], r: redis.Redis
+) -> None:
+    payload = b"p" * 3_000_000
+    result = ("a" + "é" * 5000).encode()  # 10,001 bytes: byte 4096 is half an "é"
+    seed.register(r, "default")
+    tid = seed.completed(
+        r, seed.message("big", payload, retention=3600, completed_at=NOW), result=result
+    )
+    text = run("task", "inspect", "-q", "default", "-i", tid).stdout
+    assert len(text) < 10_000  # not the 3 MB
+    assert "p" * 4096 + "\n… 2995904 more bytes; --full to show all\n" in text
+    assert "\na" + "é" * 2047 + "\n… 5906 more bytes; --full to show all\n" in text
+
+    full = run("task", "inspect", "-q", "default", "-i", tid, "--full").stdout
+    assert payload.decode() + "\n" in full and result.decode() + "\n" in full
+    assert "more bytes" not in full
+    info = run_json("task", "inspect", "-q", "default", "-i", tid)  # JSON: always whole
+    assert len(info["payload"]) == len(payload) and info["result"] == result.decode()
+
+
+def test_inspect_caps_a_binary_payload_as_hex(run: Callable[..., Result], r: redis.Redis) -> None:
+    seed.register(r, "default")
+    tid = seed.archived(r, seed.message("bin", b"\xff" * 5000), archived_at=NOW)
+    text = run("task", "inspect", "-q", "default", "-i", tid).stdout
+    assert "(not UTF-8; hex) " + " ".join(["ff"] * 4096) + "\n… 904 more bytes;" in text
+
+
 def test_inspect_unknown_task_and_queue(run: Callable[..., Result], states: Any) -> None:
     assert "cannot find task" in fails(run("task", "inspect", "-q", "default", "-i", "nope"))
     assert "does not exist" in fails(run("task", "inspect", "-q", "nope", "-i", "x"))
