@@ -13,20 +13,28 @@ asked, run until SIGTERM or SIGINT, or in burst mode until the queues are draine
 as :meth:`Server.run <asynq.server.Server.run>` and :meth:`Scheduler.run <asynq.Scheduler.run>`
 do) and return the exit status: 0 after a clean stop, 1 after logging a one-line error when
 the input is bad or the start fails.
-:func:`load_handler` and :func:`load_scheduler` are the loading step alone; they raise.
+:func:`load_worker`, :func:`load_handler` and :func:`load_scheduler` are the loading step
+alone; they raise.
+
+A worker's target may also be a framework app (a FastAPI or Flask app) that an adapter
+recognises through the ``asynq.apps`` entry points (see :mod:`asynq.apps`): its tasks then run
+inside what the app sets up, its lifespan or app context.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from asynq._default_client import configured_redis
 from asynq._fleet import run_fleet
 from asynq._imports import import_module, import_object
+from asynq.apps import AppWorker, WorkerRun, find_app_worker
 from asynq.connection import AsyncRedisLike
 from asynq.errors import AsynqError, ValidationError
 from asynq.periodic import PeriodicTaskConfigProvider, PeriodicTaskManager
@@ -34,7 +42,7 @@ from asynq.scheduler import Scheduler
 from asynq.servemux import Handler
 from asynq.server import Config, Server
 
-__all__ = ["load_handler", "load_scheduler", "run_scheduler", "run_worker"]
+__all__ = ["load_handler", "load_scheduler", "load_worker", "run_scheduler", "run_worker"]
 
 _log = logging.getLogger("asynq.runner")
 
@@ -65,6 +73,24 @@ def _target(
     return obj
 
 
+def load_worker(
+    target: Handler | AppWorker | object | str,
+    *,
+    app_dir: str | os.PathLike[str] | None = None,
+    imports: Iterable[str] = (),
+    factory: bool = False,
+) -> Handler | AppWorker:
+    """What a worker runs: a framework app's :class:`~asynq.apps.AppWorker` when an
+    ``asynq.apps`` loader recognises the object, else the object as a handler.
+
+    Arguments and errors as for :func:`load_handler`; a loader may also raise when it
+    recognises the app but the app cannot run a worker (an adapter not set up on it).
+    """
+    obj = _target(target, app_dir=app_dir, imports=imports, factory=factory)
+    app = find_app_worker(obj)
+    return app if app is not None else _as_handler(obj, target)
+
+
 def load_handler(
     target: Handler | str,
     *,
@@ -85,10 +111,40 @@ def load_handler(
         ValidationError: a module cannot be imported, the attribute is missing, or the object
             is not a handler.
     """
-    handler = _target(target, app_dir=app_dir, imports=imports, factory=factory)
-    if not callable(handler) and not hasattr(handler, "process_task"):
-        raise ValidationError(f"{target!r} is not a handler: expected a ServeMux or a callable")
-    return handler  # type: ignore[no-any-return]
+    return _as_handler(_target(target, app_dir=app_dir, imports=imports, factory=factory), target)
+
+
+def _as_handler(obj: Any, target: object) -> Handler:
+    """``obj``, checked to be a handler."""
+    if hasattr(obj, "process_task"):
+        return obj  # type: ignore[no-any-return]
+    if not callable(obj):
+        raise ValidationError(
+            f"{target!r} is not a handler: expected a ServeMux, a TaskRegistry or a callable "
+            "taking the task"
+        )
+    needed = _positional_arguments_needed(obj)
+    if needed > 1:
+        raise ValidationError(
+            f"{target!r} is not a handler: it takes {needed} arguments, a handler the task "
+            "alone (a FastAPI or Flask app runs through its adapter, installed with "
+            "asynq-python[fastapi] or asynq-python[flask])"
+        )
+    return obj  # type: ignore[no-any-return]
+
+
+def _positional_arguments_needed(fn: Any) -> int:
+    """How many positional arguments ``fn`` requires; 1 when its signature is unknown.
+
+    A handler is called with the task alone: an ASGI app (three arguments) or a WSGI app (two)
+    is callable too, yet no handler.
+    """
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.kind in positional and p.default is p.empty)
 
 
 def load_scheduler(
@@ -127,7 +183,7 @@ def load_scheduler(
 
 
 def run_worker(
-    target: Handler | str,
+    target: Handler | AppWorker | object | str,
     config: Config | Mapping[str, Any] | None = None,
     *,
     redis: AsyncRedisLike | None = None,
@@ -141,20 +197,25 @@ def run_worker(
     """Run a worker server with ``target`` until SIGTERM or SIGINT; return the exit status.
 
     Args:
-        target: The handler or its ``"module:object"`` import string (see :func:`load_handler`).
+        target: The handler, a framework app an ``asynq.apps`` loader recognises (a FastAPI
+            or Flask app, see :mod:`asynq.apps`) or its :class:`~asynq.apps.AppWorker`, or the
+            ``"module:object"`` import string of one (see :func:`load_worker`).
         config: A :class:`~asynq.server.Config`, or a settings mapping for
-            :meth:`Config.from_mapping <asynq.server.Config.from_mapping>`.
+            :meth:`Config.from_mapping <asynq.server.Config.from_mapping>`. For an app: a
+            mapping of the settings to change over the app's own (a ``Config`` is refused).
         redis: Where to connect. Default: what :func:`asynq.configure` was given (a URL or a
-            ``RedisConnection``), else ``$ASYNQ_REDIS_URL``, else ``redis://127.0.0.1:6379/0``.
+            ``RedisConnection``), else ``$ASYNQ_REDIS_URL``, else ``redis://127.0.0.1:6379/0``;
+            for an app, the app's own setting first.
         imports: Modules imported before the target, in order (task discovery).
         app_dir: A directory put first on ``sys.path`` before importing.
-        factory: ``target`` is a callable returning the handler.
+        factory: ``target`` is a callable returning the handler (or the app).
         log_level: When given (``"info"``, ``logging.DEBUG``, ...), set up logging to stderr
             at that level if the program has not, and set the ``asynq`` loggers to it.
         processes: Run this many worker servers, each in a forked process of its own, under
             a supervisor that replaces a crashed one and passes signals on (see
             ``docs/operations.md#several-worker-processes``). Each process has
-            ``config.concurrency`` workers. 1 (the default): one server in this process.
+            ``config.concurrency`` workers; an app's worker sets the app up in each process,
+            after the fork. 1 (the default): one server in this process.
         burst: Also stop (with status 0) once the served queues are drained: no pending
             task left and none of this server's in flight. Scheduled tasks and retries not
             due yet are not waited for (see ``docs/operations.md#burst-mode``). Only with
@@ -170,23 +231,46 @@ def run_worker(
             raise ValidationError(f"processes must be a positive integer, got {processes!r}")
         if burst and processes > 1:
             raise ValidationError("burst mode runs one worker process: drop processes or burst")
-        handler = load_handler(target, app_dir=app_dir, imports=imports, factory=factory)
-        settings = config if isinstance(config, Config | None) else Config.from_mapping(config)
+        loaded = load_worker(target, app_dir=app_dir, imports=imports, factory=factory)
+        if isinstance(loaded, AppWorker):
+            work = partial(loaded.run, WorkerRun(_app_overrides(config), redis, burst))
+        else:
+            settings = config if isinstance(config, Config | None) else Config.from_mapping(config)
+            work = partial(_run_server, loaded, settings, redis, burst)
     except ValidationError as exc:
         return _failed("worker", exc)
     if processes > 1:
-        # Each forked child builds its own server: a server's identity is its process, and
-        # its connections and event loop must not be shared across a fork.
-        return run_fleet(lambda: _serve(handler, settings, redis), processes)
-    return _serve(handler, settings, redis, burst=burst)
+        # Each forked child builds its own server (and an app's worker sets the app up in
+        # the child): a server's identity is its process, and its connections and event
+        # loop must not be shared across a fork.
+        return run_fleet(partial(_worker_status, work), processes)
+    return _worker_status(work)
 
 
-def _serve(
-    handler: Handler, config: Config | None, redis: AsyncRedisLike | None, *, burst: bool = False
-) -> int:
-    """One worker server in this process until it is stopped; the exit status."""
+def _app_overrides(config: Config | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The settings changed over an app's own, by ``Config`` attribute name; checked here, in
+    the process that forks, by building a ``Config`` from them."""
+    if config is None:
+        return {}
+    if isinstance(config, Config):
+        raise ValidationError(
+            "an app's worker takes its Config from the app: pass the settings to change as a "
+            "mapping"
+        )
+    checked = Config.from_mapping(config)
+    return {str(key).lower(): getattr(checked, str(key).lower()) for key in config}
+
+
+def _run_server(
+    handler: Handler, config: Config | None, redis: AsyncRedisLike | None, burst: bool
+) -> None:
+    Server(_redis(redis), config).run(handler, burst=burst)
+
+
+def _worker_status(work: Callable[[], None]) -> int:
+    """Run one worker server in this process until it is stopped; the exit status."""
     try:
-        Server(_redis(redis), config).run(handler, burst=burst)
+        work()
     except AsynqError as exc:
         return _failed("worker", exc)
     return 0

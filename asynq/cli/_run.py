@@ -17,7 +17,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _LOG_LEVELS = click.Choice(["debug", "info", "warning", "error"], case_sensitive=False)
 
 
-_app_dir = click.option(
+#: ``--app-dir``, shared with the FastAPI adapter's worker command.
+app_dir_option = click.option(
     "--app-dir", default=".", show_default=True, help="Directory added to sys.path for imports."
 )
 #: ``--log-level``, shared with the framework adapters' worker commands.
@@ -70,12 +71,12 @@ def worker_options(command: F) -> F:
     )(command)
 
 
-@click.command("worker", short_help="Run a worker server with a handler.")
+@click.command("worker", short_help="Run a worker server with a handler or an app's tasks.")
 @click.argument("target")
 @worker_options
 @click.option("--factory", is_flag=True, help="TARGET is a callable returning the handler.")
 @import_option
-@_app_dir
+@app_dir_option
 @log_level_option
 @processes_option
 @burst_option
@@ -91,29 +92,28 @@ def worker(
     processes: int,
     burst: bool,
 ) -> None:
-    """Run a worker server processing tasks with TARGET, a "module:object" handler.
+    """Run a worker server processing tasks with TARGET, a "module:object" handler or app.
 
-    TARGET is a ServeMux, or any callable handler (sync or async) taking a task.
+    TARGET is a ServeMux, a TaskRegistry, or any callable handler (sync or async) taking a
+    task; or a FastAPI (Starlette) or Flask app, whose tasks then run inside the app's
+    lifespan or app context, with the app's asynq settings (the flags override them).
     Stop it with Ctrl-C or SIGTERM (graceful); a second signal stops it at once.
     With --processes N, N forked worker processes (each with --concurrency workers) run
     under a supervisor that replaces a crashed one and passes these signals on.
     With --burst it exits by itself once the queues hold no pending task and it runs none.
     """
-    from asynq.runner import load_handler, run_worker
-    from asynq.server import Config
+    from asynq.apps import AppWorker
+    from asynq.runner import load_worker, run_worker
 
-    handler = load_handler(target, app_dir=app_dir, imports=imports, factory=factory)
-    settings: dict[str, Any] = {"strict_priority": strict}
-    if concurrency is not None:
-        settings["concurrency"] = concurrency
-    if queues:
-        settings["queues"] = dict(queues)
-    config = Config(**settings)
+    loaded = load_worker(target, app_dir=app_dir, imports=imports, factory=factory)
+    connection = get_state().connection
+    # An app has a Redis address of its own: only connection flags given here replace it.
+    given = not isinstance(loaded, AppWorker) or _connection_flags_given()
     exit_with(
         run_worker(
-            handler,
-            config,
-            redis=get_state().connection.build(),
+            loaded,
+            worker_settings(concurrency, queues, strict),
+            redis=connection.build() if given else None,
             log_level=log_level,
             processes=processes,
             burst=burst,
@@ -121,11 +121,34 @@ def worker(
     )
 
 
+def worker_settings(
+    concurrency: int | None, queues: tuple[tuple[str, int], ...], strict: bool
+) -> dict[str, Any]:
+    """The Config settings :func:`worker_options` gave, and only those (an app's worker
+    keeps its own for the others)."""
+    settings: dict[str, Any] = {}
+    if concurrency is not None:
+        settings["concurrency"] = concurrency
+    if queues:
+        settings["queues"] = dict(queues)
+    if strict:
+        settings["strict_priority"] = True
+    return settings
+
+
+def _connection_flags_given() -> bool:
+    """Whether the root command's connection flags were given on the command line (rather
+    than defaulted, or ``--uri`` read from ``$ASYNQ_REDIS_URL``, which an app reads too)."""
+    root = click.get_current_context().find_root()
+    given = click.core.ParameterSource.COMMANDLINE
+    return any(root.get_parameter_source(name) == given for name in root.params)
+
+
 @click.command("scheduler", short_help="Run a periodic-task scheduler.")
 @click.argument("target")
 @click.option("--factory", is_flag=True, help="TARGET is a callable returning the scheduler.")
 @import_option
-@_app_dir
+@app_dir_option
 @log_level_option
 def scheduler(
     target: str, factory: bool, imports: tuple[str, ...], app_dir: str, log_level: str

@@ -200,7 +200,9 @@ class Server(Service):
             await self._driver.close()
         self._log.info("Exiting")
 
-    async def serve(self, handler: Handler, *, burst: bool = False) -> None:
+    async def serve(
+        self, handler: Handler, *, burst: bool = False, handle_signals: bool = False
+    ) -> None:
         """Start, run until :meth:`shutdown` is called (or this coroutine is cancelled), then
         shut down gracefully.
 
@@ -208,11 +210,16 @@ class Server(Service):
         left and none of this server's in flight. Scheduled tasks and retries not due yet are
         not waited for (the precise rule is in ``docs/operations.md#burst-mode``).
 
+        With ``handle_signals``, handle SIGTERM, SIGINT and SIGTSTP on the running loop
+        while serving, as :meth:`run` does: for a program that runs the server as its main
+        job inside an event loop of its own (an app's lifespan around it, say).
+
         Raises:
             ServerCrashedError: a component the server cannot run without crashed; the server
                 shut down gracefully (running tasks requeued) before this was raised.
         """
-        await self._serve(self._starter(handler, burst))
+        start = self._starter(handler, burst)
+        await (self._serve_with_signals(start) if handle_signals else self._serve(start))
 
     def run(self, handler: Handler, *, burst: bool = False) -> None:
         """Process tasks until SIGTERM or SIGINT, then shut down gracefully (Go's ``Run``).
