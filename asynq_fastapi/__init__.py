@@ -17,8 +17,9 @@
 - :func:`get_asynq_client` / :data:`AsynqClient`: the client as a dependency;
 - :func:`task_events`: a task's live state and progress as Server-Sent Events;
 - :func:`asynq_dashboard_router`: the dashboard as an ``APIRouter``, behind your dependencies;
-- ``python -m asynq_fastapi worker myapp.main:app``: a worker process running inside the
-  app's lifespan (:func:`run_app_worker`, :func:`lifespan_state`, :func:`current_app`);
+- ``asynq worker myapp.main:app`` (or ``python -m asynq_fastapi worker myapp.main:app``): a
+  worker process running inside the app's lifespan (:func:`run_app_worker`,
+  :func:`lifespan_state`, :func:`current_app`);
 - ``Depends(...)`` parameters of task functions, made in the worker for each run as FastAPI
   makes them for a request (:mod:`asynq_fastapi.depends`, active once this package is imported).
 

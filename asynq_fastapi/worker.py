@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-import signal
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -111,13 +110,8 @@ async def running_worker(
     tasks, which copy the context).
     """
     server = Server(redis, config)
-    app_token = _app.set(app)
-    state_token = _state.set(MappingProxyType(dict(state or {})))
-    try:
+    with _tasks_see(app, state):
         await server.start(tasks if tasks is not None else asynq.default_registry)
-    finally:
-        _state.reset(state_token)
-        _app.reset(app_token)
     try:
         yield server
     finally:
@@ -132,14 +126,16 @@ async def run_app_worker(
     redis: str | asynq.RedisConnection | None = None,
     overrides: Mapping[str, Any] | None = None,
     stop: asyncio.Event | None = None,
+    burst: bool = False,
 ) -> None:
     """Run a worker server inside ``app``'s lifespan until SIGTERM/SIGINT (or ``stop``).
 
     Enters the app's lifespan (its whole lifespan, as a web server would), starts the worker
     server once it has started, and on the signal stops the server gracefully before the
-    lifespan closes what it opened. An ``asynq_lifespan`` in the app starts no worker of its
-    own here; its settings (Redis address, ``tasks``, ``worker_config``) are the worker's
-    unless given here.
+    lifespan closes what it opened (the signals are handled as ``Server.run`` does: a
+    second one requeues the running tasks at once, SIGTSTP stops taking tasks). An
+    ``asynq_lifespan`` in the app starts no worker of its own here; its settings (Redis
+    address, ``tasks``, ``worker_config``) are the worker's unless given here.
 
     Args:
         app: The FastAPI (or any Starlette) app.
@@ -151,13 +147,13 @@ async def run_app_worker(
             ``$ASYNQ_REDIS_URL``.
         overrides: Config settings applied over ``config`` (command-line flags).
         stop: Stop when this event is set (for running it from code rather than a process).
+        burst: Also stop once the served queues are drained (see ``Server.serve``).
 
     Raises:
         ValidationError: ``config`` is invalid.
     """
     if config is not None and not isinstance(config, Config):
         config = Config.from_mapping(config)
-    stop = stop or asyncio.Event()
     request = WorkerRequest()
     token = worker_request.set(request)
     try:
@@ -166,33 +162,45 @@ async def run_app_worker(
             config = config if config is not None else request.config
             if overrides:
                 config = dataclasses.replace(config or Config(), **overrides)
-            async with running_worker(
-                redis if redis is not None else request.redis,
-                tasks if tasks is not None else request.tasks,
-                config,
-                app=app,
-                state=state or {},
-            ):
-                with _signals_setting(stop):
-                    await stop.wait()
+            server = Server(redis if redis is not None else request.redis, config)
+            tasks = tasks if tasks is not None else request.tasks
+            with _tasks_see(app, state), _shutdown_when_set(stop, server):
+                await server.serve(
+                    tasks if tasks is not None else asynq.default_registry,
+                    burst=burst,
+                    handle_signals=True,
+                )
     finally:
         if worker_request.get() is request:
             worker_request.reset(token)
 
 
 @contextmanager
-def _signals_setting(event: asyncio.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``event`` inside the block (where the loop supports signals)."""
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, event.set)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue  # not the main thread, or no signal support on this loop
-        installed.append(sig)
+def _tasks_see(app: Any, state: Mapping[str, Any] | None) -> Iterator[None]:
+    """:func:`current_app` and :func:`lifespan_state` set for the tasks a server started
+    inside the block (its tasks copy the context they are started in)."""
+    app_token = _app.set(app)
+    state_token = _state.set(MappingProxyType(dict(state or {})))
     try:
         yield
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        _state.reset(state_token)
+        _app.reset(app_token)
+
+
+@contextmanager
+def _shutdown_when_set(stop: asyncio.Event | None, server: Server) -> Iterator[None]:
+    """Inside the block, ``server`` shuts down once ``stop`` is set."""
+    if stop is None:
+        yield
+        return
+
+    async def watch() -> None:
+        await stop.wait()
+        await server.shutdown()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()

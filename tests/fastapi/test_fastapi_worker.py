@@ -117,7 +117,8 @@ def test_a_bad_app_string_is_one_error_line(redis_url: str) -> None:
         proc.wait(timeout=30)
         _, err = proc.communicate()
     assert proc.returncode == 1
-    assert "asynq_fastapi worker: cannot import 'tests.fastapi.sample_app:nothing'" in err
+    [line] = err.splitlines()
+    assert "asynq worker: cannot import 'tests.fastapi.sample_app:nothing'" in line
 
 
 class Job(BaseModel):
