@@ -29,9 +29,12 @@ from asynq.cli._run import (
     import_option,
     log_level_option,
     worker_options,
+    worker_settings,
 )
+from asynq.errors import AsynqError
 from asynq.runner import run_scheduler, run_worker
 from asynq_flask.extension import EXTENSION_KEY, AsynqState
+from asynq_flask.worker_process import app_worker
 
 __all__ = ["asynq_cli"]
 
@@ -94,20 +97,16 @@ def worker(
     Each task runs inside a fresh app context. Stop it with Ctrl-C or SIGTERM (graceful);
     with --burst it exits by itself once the queues are drained.
     """
-    state = _state()
-    changes: dict[str, Any] = {}
-    if concurrency is not None:
-        changes["concurrency"] = concurrency
-    if queues:
-        changes["queues"] = dict(queues)
-    if strict:
-        changes["strict_priority"] = True
-    config = state.extension.server_config(current_app._get_current_object(), **changes)  # type: ignore[attr-defined]
+    try:
+        # The worker `asynq worker app:app` runs too; it imports ASYNQ_IMPORTS first.
+        app = app_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    except AsynqError as exc:
+        raise click.ClickException(str(exc)) from None
     exit_with(
         run_worker(
-            state.extension.registry,
-            config,
-            imports=[*state.settings.imports, *imports],
+            app,
+            worker_settings(concurrency, queues, strict),
+            imports=imports,
             log_level=log_level,
             burst=burst,
         )

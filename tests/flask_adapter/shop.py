@@ -139,3 +139,8 @@ def create_app(**config: Any) -> Flask:
     with app.app_context():
         db.create_all()
     return app
+
+
+def create_bare_app() -> Flask:
+    """An app that never registered the extension: no worker can run it."""
+    return Flask("bare")

@@ -91,6 +91,38 @@ def test_burst_worker_drains_then_exits_0_by_itself(app: object, env: dict[str, 
         assert shop.db.session.get(shop.User, 1).welcomed == 4
 
 
+def test_asynq_worker_runs_the_flask_apps_tasks_in_its_app_context(
+    app: object, env: dict[str, str]
+) -> None:
+    """``asynq worker`` with the app (here from its factory) runs what ``flask asynq worker``
+    runs: the extension's tasks, in app contexts, with the app's settings and the flags."""
+    with app.app_context():  # type: ignore[attr-defined]
+        for _ in range(3):
+            shop.welcome.enqueue(1)
+        info = shop.async_hello.enqueue("hi")
+    argv = ["-m", "asynq", "worker", "tests.flask_adapter.shop:create_app", "--factory"]
+    done = subprocess.run(
+        [sys.executable, *argv, "--burst", "-c", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with app.app_context():  # type: ignore[attr-defined]
+        assert shop.db.session.get(shop.User, 1).welcomed == 3
+        assert shop.async_hello.result(info) == "hi from shop"
+
+
+def test_asynq_worker_refuses_an_app_without_the_extension(env: dict[str, str]) -> None:
+    argv = ["-m", "asynq", "worker", "tests.flask_adapter.shop:create_bare_app", "--factory"]
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: the Flask app 'bare' has no asynq extension: call Asynq(app) or "
+        "asynq.init_app(app) in the app factory"
+    ]
+
+
 def test_scheduler_runs_the_configured_factory_and_stops_cleanly(
     env: dict[str, str], r: redis.Redis
 ) -> None:
