@@ -1,7 +1,8 @@
 """The dashboard views, and the machine endpoints: JSON stats and Prometheus metrics.
 
 Mount them standalone with ``path("asynq/", include("asynq_django.urls"))``; the admin also
-serves the dashboard under ``/admin/asynq_django/dashboard/`` (see :mod:`asynq_django.admin`).
+serves the dashboard under ``/admin/asynq_django/dashboard/page/``, beside its own pages (see
+:mod:`asynq_django.admin`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 
 from asynq_django.conf import get_settings
@@ -26,28 +26,29 @@ from asynq_django.dashboard import (
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def _log_action(request: HttpRequest, subpath: str) -> None:
+def log_action(request: HttpRequest, target: str, message: str) -> None:
+    """Record an action of ``request``'s user in the admin's history (``LogEntry``):
+    ``target`` (a queue, a dashboard path) and what was done."""
     from asynq_django.models import Dashboard
 
     LogEntry.objects.create(
         user_id=request.user.pk,
         content_type=ContentType.objects.get_for_model(Dashboard, for_concrete_model=False),
-        object_id=subpath[:200],
-        object_repr=subpath[:200],
+        object_id=target[:200],
+        object_repr=target[:200],
         action_flag=CHANGE,
-        change_message=f"{request.method} {subpath}",
+        change_message=message,
     )
 
 
 @csrf_exempt  # the dashboard checks its own CSRF token on every mutation
-@xframe_options_sameorigin  # the admin page frames it
 @never_cache
 def dashboard(request: HttpRequest, subpath: str = "") -> HttpResponse:
     """The dashboard for the logged-in user (staff with the dashboard permissions)."""
     access = user_access(getattr(request, "user", None))
     response = forward(request, subpath, access)
     if request.method not in SAFE_METHODS and response.status_code < 400 and access.can_manage:
-        _log_action(request, subpath)
+        log_action(request, subpath, f"{request.method} {subpath}")
     return response
 
 

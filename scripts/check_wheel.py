@@ -15,6 +15,8 @@ REQUIRED_PREFIXES = {
     "asynq/_broker/lua/": ".lua",
     "asynq/web/templates/": ".html",
     "asynq/web/static/": "",
+    "asynq_django/templates/admin/asynq_django/": ".html",
+    "asynq_django/static/asynq_django/": ".css",
 }
 REQUIRED_FILES = {"asynq/py.typed", "asynq/_base/proto/asynq.proto"}
 

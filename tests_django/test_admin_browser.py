@@ -1,4 +1,4 @@
-"""The admin's dashboard in headless Chromium, as a manager, a viewer and an anonymous visitor."""
+"""asynq's admin pages in headless Chromium, as a manager, a viewer and an anonymous visitor."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import redis
 from django.contrib.admin.models import LogEntry
 from playwright.sync_api import Browser, Page, sync_playwright
 
+import asynq
 from asynq import Inspector
 from tests_django.shop import tasks
-from tests_django.test_admin_views import ADMIN_PAGE, staff
+from tests_django.test_admin_views import ADMIN, ADMIN_PAGE, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+#: The confirmation page's button (the admin's wording, with its typographic apostrophe).
+CONFIRM = "Yes, I\u2019m sure"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
@@ -36,7 +39,6 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
-    tab.on("dialog", lambda dialog: dialog.accept())  # the dashboard's confirmations
     yield tab
     context.close()
 
@@ -49,37 +51,76 @@ def log_in(page: Page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/admin/")
 
 
-def test_a_manager_pauses_a_queue_from_the_admin(
+def test_a_manager_runs_two_selected_tasks_after_confirming(
+    page: Page, live_server: Any, r: redis.Redis
+) -> None:
+    with asynq.Client(os.environ["ASYNQ_REDIS_URL"]) as client:
+        ids = [client.enqueue_in(asynq.Task("report", b"{}"), 3600).id for _ in range(3)]
+    staff("manager", "manage_tasks")
+    log_in(page, live_server.url, "manager")
+    page.click("text=Task queue dashboard")
+    page.wait_for_url(f"{live_server.url}{ADMIN}")
+    assert page.locator("#site-name").is_visible()  # the admin's own page, not a frame
+    assert page.locator("iframe").count() == 0
+    page.click("#result_list >> text=default")
+    page.click("a[data-state=scheduled]")
+    for task_id in ids[:2]:
+        page.check(f"tr[data-task-id='{task_id}'] input.action-select")
+    page.select_option("select[name=action]", "run")
+    page.click("button:has-text('Go')")
+
+    page.locator("text=Are you sure you want to run the selected scheduled tasks?").wait_for()
+    assert page.locator("#asynq-affected li").count() == 2
+    assert [Inspector(r).get_task_info("default", i).state.value for i in ids] == ["scheduled"] * 3
+    page.get_by_role("button", name=CONFIRM).click()
+
+    page.locator(".messagelist >> text=2 tasks made pending").wait_for()
+    assert page.locator("a[data-state=scheduled][aria-current=page]").is_visible()  # back
+    assert page.locator("tr[data-task-id]").count() == 1
+    states = [Inspector(r).get_task_info("default", i).state.value for i in ids]
+    assert states == ["pending", "pending", "scheduled"]
+    assert ids[0] in LogEntry.objects.get().change_message
+
+
+def test_a_manager_pauses_a_queue_after_confirming(
     page: Page, live_server: Any, r: redis.Redis
 ) -> None:
     tasks.add.enqueue(1, 2)
     staff("manager", "manage_tasks")
     log_in(page, live_server.url, "manager")
-    page.click("text=Task queue dashboard")
-    page.wait_for_url(f"{live_server.url}/admin/asynq_django/dashboard/")
-    assert page.locator("#site-name").is_visible()  # the admin's own header around it
-    frame = page.frame_locator("iframe.asynq-frame")
-    frame.locator("button:has-text('Pause')").click()
-    frame.locator(".badge.paused").wait_for()
+    page.goto(f"{live_server.url}{ADMIN}queue/?queue=default&state=pending")
+    page.click("button:has-text('Pause queue')")
+    page.locator("text=Are you sure you want to pause queue default?").wait_for()
+    assert not Inspector(r).get_queue_info("default").paused
+    page.get_by_role("button", name=CONFIRM).click()
+    page.locator(".messagelist >> text=Queue default paused").wait_for()
+    assert page.locator("button:has-text('Unpause queue')").is_visible()
     assert Inspector(r).get_queue_info("default").paused
-    assert LogEntry.objects.get().change_message == "POST api/queues/default:pause"
 
 
-def test_a_viewer_sees_the_queues_without_actions(
+def test_a_viewer_sees_the_pages_without_action_controls(
     page: Page, live_server: Any, r: redis.Redis
 ) -> None:
-    tasks.add.enqueue(1, 2)
+    result = tasks.add.enqueue(1, 2)
     staff("viewer", "view_dashboard")
     log_in(page, live_server.url, "viewer")
-    page.goto(f"{live_server.url}/admin/asynq_django/dashboard/")
-    frame = page.frame_locator("iframe.asynq-frame")
-    frame.locator("text=default").first.wait_for()
-    assert frame.locator("button:has-text('Pause')").count() == 0
-    page.goto(f"{live_server.url}{ADMIN_PAGE}queues/default?state=pending")
-    assert page.locator("text=tests_django.shop.tasks.add").first.is_visible()
+    page.goto(f"{live_server.url}{ADMIN}")
+    page.click("#result_list >> text=default")
+    page.click("a[data-state=pending]")
+    page.click(f"text={result.id}")
+    page.locator("#asynq-task-fields >> text=tests_django.shop.tasks.add").first.wait_for()
+    assert page.locator("#asynq-payload pre").inner_text().startswith("{")
+    page.goto(f"{live_server.url}{ADMIN}queue/?queue=default&state=pending")
+    assert page.locator(f"tr[data-task-id='{result.id}']").is_visible()
+    controls = page.locator("#content-main button, #content-main input, #content-main select")
+    assert controls.count() == 0
+    for section in ("Servers", "Schedulers", "Redis"):
+        page.click(f".asynq-sections >> text={section}")
+        assert page.locator(".asynq-sections a[aria-current=page]").inner_text() == section
 
 
 def test_an_anonymous_visitor_gets_the_login_page(page: Page, live_server: Any) -> None:
-    page.goto(f"{live_server.url}{ADMIN_PAGE}")
-    assert "/admin/login/" in page.url
-    assert page.locator("#id_username").is_visible()
+    for path in (ADMIN, f"{ADMIN}queue/?queue=default", ADMIN_PAGE):
+        page.goto(f"{live_server.url}{path}")
+        assert "/admin/login/" in page.url
+        assert page.locator("#id_username").is_visible()

@@ -1,9 +1,11 @@
-"""The dashboard inside Django: who may look, who may act, and what the admin records."""
+"""asynq's pages in Django's admin: what viewers see, how managers act, what the admin records."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 
 import pytest
 import redis
@@ -11,12 +13,18 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+import asynq
 from asynq import Inspector
+from tests.web._seed import Seeded, seed_everything
 from tests_django.shop import tasks
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_PAGE = "/admin/asynq_django/dashboard/page/"
+ADMIN = "/admin/asynq_django/dashboard/"
+#: asynq's whole web dashboard, still served by the admin beside its own pages.
+ADMIN_PAGE = ADMIN + "page/"
+ACT = ADMIN + "act/"
+PAUSE = ADMIN + "pause/"
 
 
 def staff(username: str, *codenames: str) -> User:
@@ -25,79 +33,311 @@ def staff(username: str, *codenames: str) -> User:
     return user
 
 
-def client_for(user: User | None) -> Client:
-    client = Client()
+def client_for(user: User | None, **options: bool) -> Client:
+    client = Client(**options)
     if user is not None:
         client.force_login(user)
     return client
 
 
-def csrf_token(client: Client, page: str) -> str:
-    html = client.get(page).content.decode()
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+def seeded(r: redis.Redis) -> Seeded:
+    return seed_everything(r, os.environ["ASYNQ_REDIS_URL"])
 
 
-def test_the_admin_index_links_the_dashboard_for_viewers_only() -> None:
+def html_of(client: Client, url: str, **query: str) -> str:
+    response = client.get(url, query)
+    assert response.status_code == 200, (url, query, response.status_code)
+    return response.content.decode()
+
+
+def confirmed_delete(task_id: str) -> dict[str, str]:
+    """The fields of a confirmed "delete" of one pending task of ``default``."""
+    return {"queue": "default", "state": "pending", "action": "delete",
+            "_selected_action": task_id, "post": "yes"}  # fmt: skip
+
+
+CONFIRMED_PAUSE = {"queue": "default", "action": "pause", "post": "yes"}
+
+
+def task_exists(r: redis.Redis, task_id: str, queue: str = "default") -> bool:
+    return bool(r.exists(f"asynq:{{{queue}}}:t:{task_id}"))
+
+
+def state_of(r: redis.Redis, task_id: str, queue: str = "default") -> str:
+    return Inspector(r).get_task_info(queue, task_id).state.value
+
+
+# --- who may look ------------------------------------------------------------------------
+
+
+def test_the_admin_index_links_the_pages_for_viewers_only() -> None:
     viewer = client_for(staff("viewer", "view_dashboard"))
-    assert ADMIN_PAGE.rsplit("page/", 1)[0] in viewer.get("/admin/").content.decode()
+    assert f'href="{ADMIN}"' in html_of(viewer, "/admin/")
     nobody = client_for(staff("plain"))
     assert "asynq_django/dashboard" not in nobody.get("/admin/").content.decode()
-    changelist = viewer.get("/admin/asynq_django/dashboard/")
-    assert changelist.status_code == 200
-    html = changelist.content.decode()
-    assert f'<iframe class="asynq-frame" src="{ADMIN_PAGE}"' in html  # in the admin's chrome
-    assert 'id="site-name"' in html and "breadcrumbs" in html
-    assert viewer.get(ADMIN_PAGE)["X-Frame-Options"] == "SAMEORIGIN"
-    assert nobody.get("/admin/asynq_django/dashboard/").status_code == 403
+    assert nobody.get(ADMIN).status_code == 403
 
 
-def test_anonymous_users_are_sent_to_the_login_page() -> None:
-    response = Client().get(ADMIN_PAGE)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+def test_anonymous_users_are_sent_to_the_login_page(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    anonymous = Client()
+    for url in (ADMIN, ADMIN + "queue/?queue=default", ADMIN + "servers/", ADMIN_PAGE):
+        response = anonymous.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/"), url
+    post = anonymous.post(ACT, confirmed_delete(ids["pending"]))
+    assert post.status_code == 302 and post["Location"].startswith("/admin/login/")
+    assert task_exists(r, ids["pending"])
 
 
-def test_staff_without_the_permission_are_refused() -> None:
-    assert client_for(staff("plain")).get(ADMIN_PAGE).status_code == 403
+def test_staff_without_the_permission_are_refused(r: redis.Redis) -> None:
+    seeded(r)
+    plain = client_for(staff("plain"))
+    for page in ("", "queue/?queue=default", "task/?queue=default&id=x", "servers/",
+                 "schedulers/", "schedulers/history/?entry=x", "redis/", "page/"):  # fmt: skip
+        assert plain.get(ADMIN + page).status_code == 403, page
 
 
-def test_viewers_see_queues_but_cannot_act(r: redis.Redis) -> None:
-    tasks.add.enqueue(1, 2)
+# --- what viewers see --------------------------------------------------------------------
+
+
+def test_the_queues_page_is_the_admins_own(r: redis.Redis) -> None:
+    seeded(r)
+    size = Inspector(r).get_queue_info("default").size
+    html = html_of(client_for(staff("viewer", "view_dashboard")), ADMIN)
+    assert "<iframe" not in html
+    assert 'id="site-name"' in html and 'class="breadcrumbs"' in html  # the admin's chrome
+    assert 'id="nav-sidebar"' in html  # and its sidebar
+    row = re.search(r'<tr data-queue="default">(.*?)</tr>', html, re.S).group(1)
+    cells = re.findall(r'<td class="numeric">([^<]*)</td>', row)
+    # size, then active, pending, aggregating, scheduled, retry, archived, completed,
+    # processed and failed today, error rate, latency, memory
+    assert cells[:8] == [str(size), "1", "1", "1", "1", "1", "1", "1"]
+    assert cells[8:11] == ["10", "3", "30.00%"]
+    assert "Open the full dashboard" in html
+
+
+def test_every_page_renders_for_a_viewer_with_tasks_in_every_state(r: redis.Redis) -> None:
+    seed = seeded(r)
     viewer = client_for(staff("viewer", "view_dashboard"))
-    page = viewer.get(ADMIN_PAGE)
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "default" in html and "read-only" in html
-    queue_page = viewer.get(ADMIN_PAGE + "queues/default?state=pending").content.decode()
-    assert "tests_django.shop.tasks.add" in queue_page
-    refused = viewer.post(ADMIN_PAGE + "api/queues/default:pause", {"csrf_token": "x"})
-    assert refused.status_code == 403
+    for state, task_id in seed.ids.items():
+        listing = html_of(viewer, ADMIN + "queue/", queue="default", state=state)
+        assert f'data-task-id="{task_id}"' in listing, state
+        assert listing.count("data-task-id=") == 1, state
+        detail = html_of(viewer, ADMIN + "task/", queue="default", id=task_id)
+        assert task_id in detail and f'<label>State:</label><div class="readonly">{state}' in detail
+    retry = html_of(viewer, ADMIN + "task/", queue="default", id=seed.ids["retry"])
+    assert "boom" in retry and "again" in retry  # last error and payload
+    completed = html_of(viewer, ADMIN + "task/", queue="default", id=seed.ids["completed"])
+    assert "&quot;ok&quot;: true" in completed  # the result, pretty-printed JSON
+    active = html_of(viewer, ADMIN + "queue/", queue="default", state="active")
+    assert "<time" in active  # the worker's start and deadline
+    servers = html_of(viewer, ADMIN + "servers/")
+    assert "worker-1:99" in servers and seed.ids["active"] in servers
+    schedulers = html_of(viewer, ADMIN + "schedulers/")
+    assert seed.entry_id in schedulers and "@every 1m" in schedulers
+    history = html_of(viewer, ADMIN + "schedulers/history/", entry=seed.entry_id)
+    assert "event-task-1" in history
+    assert "redis_version" in html_of(viewer, ADMIN + "redis/")
+
+
+def test_viewers_see_no_action_controls(r: redis.Redis) -> None:
+    seed = seeded(r)
+    viewer = client_for(staff("viewer", "view_dashboard"))
+    pages = [html_of(viewer, ADMIN + "queue/", queue="default", state=s) for s in seed.ids]
+    pages += [html_of(viewer, ADMIN + "task/", queue="default", id=i) for i in seed.ids.values()]
+    for html in pages:
+        assert "_selected_action" not in html and 'name="action"' not in html
+        assert ACT not in html and PAUSE not in html
+
+
+def test_unknown_queues_tasks_and_states_are_404(r: redis.Redis) -> None:
+    seeded(r)
+    viewer = client_for(staff("viewer", "view_dashboard"))
+    assert viewer.get(ADMIN + "queue/", {"queue": "nope"}).status_code == 404
+    assert viewer.get(ADMIN + "queue/", {"queue": "default", "state": "odd"}).status_code == 404
+    assert viewer.get(ADMIN + "task/", {"queue": "default", "id": "nope"}).status_code == 404
+
+
+def test_task_lists_are_paginated_oldest_first(r: redis.Redis) -> None:
+    ids = [tasks.add.enqueue(n, n).id for n in range(25)]
+    viewer = client_for(staff("viewer", "view_dashboard"))
+
+    def listed(page: int) -> list[str]:
+        html = html_of(viewer, ADMIN + "queue/", queue="default", state="pending",
+                       size="10", page=str(page))  # fmt: skip
+        return re.findall(r'data-task-id="([^"]+)"', html)
+
+    assert listed(1) == ids[:10]
+    assert listed(2) == ids[10:20]
+    assert listed(3) == ids[20:]
+    first = html_of(viewer, ADMIN + "queue/", queue="default", state="pending", size="10")
+    assert '<span class="this-page">1</span>' in first
+    assert "page=3" in first and "25 pending tasks" in first
+
+
+# --- how managers act --------------------------------------------------------------------
+
+
+def test_viewers_cannot_act(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    viewer = client_for(staff("viewer", "view_dashboard"))
+    assert viewer.post(ACT, confirmed_delete(ids["pending"])).status_code == 403
+    assert viewer.post(PAUSE, CONFIRMED_PAUSE).status_code == 403
+    assert task_exists(r, ids["pending"])
     assert not Inspector(r).get_queue_info("default").paused
     assert LogEntry.objects.count() == 0
 
 
-def test_managers_act_with_the_dashboards_csrf_token_and_each_action_is_logged(
-    r: redis.Redis,
-) -> None:
-    result = tasks.add.enqueue(1, 2)
+def test_get_never_acts(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    manager = client_for(staff("manager", "manage_tasks"))
+    assert manager.get(ACT, confirmed_delete(ids["pending"])).status_code == 405
+    assert manager.get(PAUSE, CONFIRMED_PAUSE).status_code == 405
+    assert task_exists(r, ids["pending"])
+    assert not Inspector(r).get_queue_info("default").paused
+
+
+def test_every_action_needs_djangos_csrf_token(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    manager = client_for(staff("manager", "manage_tasks"), enforce_csrf_checks=True)
+    fields = confirmed_delete(ids["pending"])
+    assert manager.post(ACT, fields).status_code == 403
+    assert task_exists(r, ids["pending"])
+    # The page's own token (from its action bar) is accepted.
+    html = html_of(manager, ADMIN + "queue/", queue="default", state="pending")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    done = manager.post(ACT, {**fields, "csrfmiddlewaretoken": token})
+    assert done.status_code == 302 and not task_exists(r, ids["pending"])
+
+
+def test_an_action_asks_first_and_acts_on_the_confirmation(r: redis.Redis) -> None:
+    ids = seeded(r).ids
     manager_user = staff("manager", "manage_tasks")
     manager = client_for(manager_user)
-    no_token = manager.post(ADMIN_PAGE + "api/queues/default:pause")
-    assert no_token.status_code == 403
-    token = csrf_token(manager, ADMIN_PAGE + "queues/default?state=pending")
-    paused = manager.post(ADMIN_PAGE + "api/queues/default:pause", {"csrf_token": token})
-    assert paused.status_code < 400
-    assert Inspector(r).get_queue_info("default").paused
-    deleted = manager.post(
-        ADMIN_PAGE + f"api/queues/default/pending_tasks/{result.id}:delete", {"csrf_token": token}
+    fields = {"queue": "default", "state": "retry", "action": "archive",
+              "_selected_action": ids["retry"]}  # fmt: skip
+    first = manager.post(ACT, fields)
+    assert first.status_code == 200
+    html = first.content.decode()
+    assert "Are you sure you want to archive the selected retry tasks?" in html
+    assert ids["retry"] in html and '<input type="hidden" name="post" value="yes">' in html
+    assert state_of(r, ids["retry"]) == "retry"  # nothing done yet
+    assert LogEntry.objects.count() == 0
+
+    second = manager.post(ACT, {**fields, "post": "yes"}, follow=True)
+    assert second.redirect_chain[0][0].startswith(ADMIN + "queue/?queue=default&state=retry")
+    assert "1 tasks archived" in second.content.decode()
+    assert state_of(r, ids["retry"]) == "archived"
+    entry = LogEntry.objects.get()
+    assert entry.user_id == manager_user.pk and entry.object_id == "default"
+    assert entry.change_message == (
+        f"Archive retry tasks {ids['retry']} in queue default: 1 tasks archived"
     )
-    assert deleted.status_code < 400
-    assert r.exists(f"asynq:{{default}}:t:{result.id}") == 0
-    entries = list(LogEntry.objects.order_by("id"))
-    assert [(e.user_id, e.change_message) for e in entries] == [
-        (manager_user.pk, "POST api/queues/default:pause"),
-        (manager_user.pk, f"POST api/queues/default/pending_tasks/{result.id}:delete"),
+
+
+def test_a_bulk_action_reaches_the_selected_tasks_only(r: redis.Redis) -> None:
+    with asynq.Client(os.environ["ASYNQ_REDIS_URL"]) as client:
+        ids = [client.enqueue_in(asynq.Task("report", b"{}"), 3600).id for _ in range(3)]
+    manager = client_for(staff("manager", "manage_tasks"))
+    fields = {"queue": "default", "state": "scheduled", "action": "run",
+              "_selected_action": ids[:2]}  # fmt: skip
+    confirm = manager.post(ACT, fields).content.decode()
+    assert ids[0] in confirm and ids[1] in confirm and ids[2] not in confirm
+    done = manager.post(ACT, {**fields, "post": "yes"}, follow=True)
+    assert "2 tasks made pending" in done.content.decode()
+    assert [state_of(r, i) for i in ids] == ["pending", "pending", "scheduled"]
+    assert ids[0] in LogEntry.objects.get().change_message
+
+
+def test_all_tasks_of_a_state_at_once(r: redis.Redis) -> None:
+    ids = [tasks.add.enqueue(n, n).id for n in range(3)]
+    manager = client_for(staff("manager", "manage_tasks"))
+    fields = {"queue": "default", "state": "pending", "action": "archive", "select_across": "1"}
+    confirm = manager.post(ACT, fields).content.decode()
+    assert "archive all 3 pending tasks of queue default?" in confirm
+    assert all(state_of(r, i) == "pending" for i in ids)
+    done = manager.post(ACT, {**fields, "post": "yes"}, follow=True)
+    assert "3 pending tasks archived" in done.content.decode()
+    assert all(state_of(r, i) == "archived" for i in ids)
+    assert "all pending tasks" in LogEntry.objects.get().change_message
+
+
+def test_a_running_task_is_canceled(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    manager = client_for(staff("manager", "manage_tasks"))
+    subscriber = r.pubsub()
+    subscriber.subscribe("asynq:cancel")
+    assert subscriber.get_message(timeout=5)["type"] == "subscribe"
+    fields = {"queue": "default", "state": "active", "action": "cancel",
+              "_selected_action": ids["active"], "post": "yes"}  # fmt: skip
+    assert manager.post(ACT, fields).status_code == 302
+    message = subscriber.get_message(timeout=5)
+    subscriber.close()
+    assert message is not None and message["data"] == ids["active"].encode()
+
+
+def test_a_state_refuses_the_actions_it_does_not_allow(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    manager = client_for(staff("manager", "manage_tasks"))
+    fields = {"queue": "default", "state": "pending", "action": "run",
+              "_selected_action": ids["pending"], "post": "yes"}  # fmt: skip
+    assert manager.post(ACT, fields).status_code == 400
+    nothing = manager.post(ACT, {**fields, "action": "delete", "_selected_action": []}, follow=True)
+    assert "Tasks must be selected" in nothing.content.decode()
+    assert task_exists(r, ids["pending"])
+
+
+def test_pause_and_unpause_a_queue(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)
+    manager = client_for(staff("manager", "manage_tasks"))
+    page = html_of(manager, ADMIN + "queue/", queue="default", state="pending")
+    assert 'value="pause"' in page
+    confirm = manager.post(PAUSE, {"queue": "default", "action": "pause"}).content.decode()
+    assert "Are you sure you want to pause queue default?" in confirm
+    assert not Inspector(r).get_queue_info("default").paused
+    manager.post(PAUSE, {"queue": "default", "action": "pause", "post": "yes"})
+    assert Inspector(r).get_queue_info("default").paused
+    assert 'value="unpause"' in html_of(manager, ADMIN + "queue/", queue="default")
+    done = manager.post(
+        PAUSE, {"queue": "default", "action": "unpause", "post": "yes"}, follow=True
+    )
+    assert "Queue default unpaused" in done.content.decode()
+    assert not Inspector(r).get_queue_info("default").paused
+    assert [e.change_message for e in LogEntry.objects.order_by("id")] == [
+        "Queue default paused",
+        "Queue default unpaused",
     ]
+
+
+# --- the rest: the full dashboard and the machine endpoints --------------------------------
+
+
+def test_the_admin_pages_need_no_web_extra(r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = seeded(r).ids
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if it were not installed
+    viewer = client_for(staff("viewer", "view_dashboard"))
+    overview = html_of(viewer, ADMIN)
+    assert 'data-queue="default"' in overview
+    assert "Open the full dashboard" not in overview  # it would need Starlette
+    assert ids["retry"] in html_of(viewer, ADMIN + "queue/", queue="default", state="retry")
+    assert "boom" in html_of(viewer, ADMIN + "task/", queue="default", id=ids["retry"])
+
+
+def test_the_full_dashboard_stays_reachable_and_logs_its_actions(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)
+    manager_user = staff("manager", "manage_tasks")
+    manager = client_for(manager_user)
+    html = html_of(manager, ADMIN_PAGE + "queues/default?state=pending")
+    assert "tests_django.shop.tasks.add" in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    paused = manager.post(ADMIN_PAGE + "api/queues/default:pause", {"csrf_token": token})
+    assert paused.status_code < 400 and Inspector(r).get_queue_info("default").paused
+    entry = LogEntry.objects.get()
+    assert (entry.user_id, entry.change_message) == (
+        manager_user.pk,
+        "POST api/queues/default:pause",
+    )
 
 
 def test_stats_and_metrics_take_the_api_token_or_a_viewer(r: redis.Redis) -> None:

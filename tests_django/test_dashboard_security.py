@@ -1,23 +1,37 @@
-"""The dashboard's security contract (:mod:`tests.helpers.dashboard_security`) inside Django's
-admin, served by the live server and driven by headless Chromium: staff with
-``view_dashboard`` read, staff with ``manage_tasks`` act, both logged in through the admin's
-login form. The standalone, FastAPI and Flask mounts run the same checks in
-``tests/web/test_dashboard_security.py``.
+"""Security in Django's admin, served by the live server and driven by headless Chromium; staff
+with ``view_dashboard`` read, staff with ``manage_tasks`` act, both logged in through the
+admin's login form.
+
+- The admin's own asynq pages show names, payloads, results, errors and headers full of markup
+  as text (their actions' permission, GET and CSRF rules are in ``test_admin_views.py``).
+- asynq's full web dashboard, which the admin serves beside them, keeps its security contract
+  (:mod:`tests.helpers.dashboard_security`); the standalone, FastAPI and Flask mounts run the
+  same checks in ``tests/web/test_dashboard_security.py``.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import redis
 from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext
 
-from tests.helpers.dashboard_security import CHECKS, Mount, seed_corpus
+from tests.helpers.dashboard_security import (
+    _DOM_PROBE,
+    CHECKS,
+    CORPUS,
+    XSS_GROUP,
+    XSS_QUEUE,
+    XSS_TEXT,
+    Mount,
+    seed_corpus,
+)
 from tests_django.test_admin_browser import browser, log_in
-from tests_django.test_admin_views import ADMIN_PAGE, staff
+from tests_django.test_admin_views import ADMIN, ADMIN_PAGE, staff
 
 __all__ = ["browser"]  # one headless Chromium for the module
 
@@ -60,3 +74,48 @@ def test_dashboard_security_in_the_admin(
         ),
     )
     CHECKS[check](browser, mount, corpus)
+
+
+def test_the_admin_pages_show_markup_as_text(
+    browser: Browser, live_server: Any, r: redis.Redis
+) -> None:
+    staff("manager", "manage_tasks")
+    corpus = seed_corpus(r, os.environ["ASYNQ_REDIS_URL"])
+    payload = CORPUS[1]
+    pages: list[tuple[str, dict[str, str], int]] = [
+        ("", {}, 200),
+        *[("queue/", {"queue": XSS_QUEUE, "state": state}, 200) for state in corpus.xss_ids],
+        ("queue/", {"queue": XSS_QUEUE, "state": "aggregating", "group": XSS_GROUP}, 200),
+        ("queue/", {"queue": XSS_QUEUE, "state": "aggregating", "group": payload}, 200),
+        ("queue/", {"queue": XSS_QUEUE, "state": payload, "page": payload}, 404),
+        ("queue/", {"queue": payload}, 404),
+        *[
+            ("task/", {"queue": XSS_QUEUE, "id": task_id}, 200)
+            for task_id in corpus.xss_ids.values()
+        ],
+        ("servers/", {}, 200),
+        ("schedulers/", {}, 200),
+        ("schedulers/history/", {"entry": corpus.entry_id}, 200),
+    ]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        log_in(page, live_server.url, "manager")
+        for path, query, status in pages:
+            where = f"{path}?{urlencode(query)}"
+            response = page.goto(f"{live_server.url}{ADMIN}{where}")
+            assert response is not None and response.status == status, where
+            probe = page.evaluate(_DOM_PROBE)
+            assert not probe["ran"], f"{where}: a payload ran"
+            assert probe["planted"] == [], f"{where}: unescaped markup {probe['planted']}"
+            assert probe["handlers"] == [], f"{where}: inline handlers {probe['handlers']}"
+            assert probe["jsUrls"] == [], f"{where}: javascript: URLs {probe['jsUrls']}"
+            if path == "" or (path == "task/" and query["id"] == corpus.xss_ids["retry"]):
+                assert XSS_QUEUE in probe["text"], f"{where}: the queue name is not shown"
+            if path == "task/" and query["id"] == corpus.xss_ids["retry"]:
+                assert CORPUS[0] in probe["text"] and XSS_TEXT in probe["text"]
+        assert dialogs == []
+    finally:
+        context.close()
