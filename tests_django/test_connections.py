@@ -1,5 +1,6 @@
-"""ASYNQ reaches Redis over TLS, a Redis Cluster over TLS, and Redis through Sentinel, as its
-REDIS_URL, CLUSTER and REDIS_OPTIONS say."""
+"""ASYNQ reaches Redis over TLS, a Redis Cluster over TLS, and Redis through Sentinel (for the
+app and for a ``manage.py asynq_worker`` subprocess), as its REDIS_URL, CLUSTER and
+REDIS_OPTIONS say."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from django.conf import settings
 from django.test import override_settings
 
 from asynq import Inspector
+from asynq_django import conf
 from asynq_django.tasks_api import TaskResultStatus
 from asynq_django.testing import run_burst_worker
 from tests.client.servers import SentinelRedis, TlsRedis, TlsRedisCluster
+from tests_django.conftest import manage
 from tests_django.shop import tasks
+from tests_django.shop.models import Order
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +71,36 @@ def test_sentinel_finds_the_master(sentinel_redis: SentinelRedis) -> None:
     finally:
         master.flushdb()
         master.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_subprocess_through_sentinel_drains_into_the_database(
+    sentinel_redis: SentinelRedis, r: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"redis-sentinel://127.0.0.1:{sentinel_redis.port}/0?master=mymaster"
+    # REDIS_URL falls back to $ASYNQ_REDIS_URL, here and in the manage.py subprocess.
+    monkeypatch.setenv("ASYNQ_REDIS_URL", url)
+    conf.reload()
+    master = redis.Redis(port=sentinel_redis.master.port)
+    try:
+        orders = [Order.objects.create() for _ in range(2)]
+        paid = tasks.mark_paid.enqueue(orders[0].pk)  # a django.tasks task
+        tasks.touch.using(queue="critical").enqueue(orders[1].pk)  # an @asynq.task function
+
+        done = manage("asynq_worker", "--burst")
+        assert done.returncode == 0, done.stderr
+
+        assert [Order.objects.get(pk=o.pk).status for o in orders] == ["paid", "touched"]
+        assert tasks.mark_paid.get_result(paid.id).return_value == "paid"
+        with Inspector(master) as inspector:  # the work went through the Sentinel's master
+            processed = {q: inspector.get_queue_info(q).processed for q in ("default", "critical")}
+        assert processed == {"default": 1, "critical": 1}
+        assert r.dbsize() == 0  # the standalone server of the other tests saw nothing
+    finally:
+        master.flushdb()
+        master.close()
+        monkeypatch.undo()
+        conf.reload()
 
 
 @pytest.mark.django_db(transaction=True)
