@@ -14,6 +14,7 @@ from asynq import tracing
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._broker.calls import Op
 from asynq._broker.drivers import AsyncDriver, AsyncFacade, SyncDriver, SyncFacade
+from asynq._broker.lane.coalesce import AsyncCoalescer
 from asynq._broker.ops import client_ops
 from asynq._fastcompose import (
     ComposeMemo,
@@ -27,7 +28,7 @@ from asynq._options import Composed, compose
 from asynq._resolve import resolve_async, resolve_sync
 from asynq._task import Duration, Instant, Task, TaskInfo
 from asynq.connection import AsyncRedis, AsyncRedisLike, RedisLike, SyncRedis
-from asynq.errors import AsynqError, ValidationError
+from asynq.errors import AsynqError, BrokerConnectionError, ValidationError
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -106,6 +107,22 @@ class _Written:
         """The TaskInfo of a single enqueue that succeeded."""
         return self.build()[0]
 
+    def each(
+        self, refused: list[BaseException | None], errors: list[AsynqError | None]
+    ) -> list[Outcome]:
+        """The outcome of every call of a coalesced batch: the error of a call left out
+        (``refused``), else that of its write (``errors``, one per task written) or its
+        TaskInfo."""
+        written = zip(self.build(), errors, strict=True)
+        outcomes: list[Outcome] = []
+        for error in refused:
+            if error is None:
+                info, error = next(written)
+                outcomes.append(info if error is None else error)
+            else:
+                outcomes.append(error)
+        return outcomes
+
     def many(self, errors: list[AsynqError | None]) -> list[TaskInfo]:
         """The TaskInfos of an ``enqueue_many``; raises if any task was refused."""
         infos = self.build()
@@ -176,10 +193,14 @@ class _ClientCore:
             self._memo.remember(key, c)
         return c
 
-    def enqueue_op(self, task: Task, opts: dict[str, Any]) -> tuple[Op[None], _Written]:
+    def enqueue_op(
+        self, task: Task, opts: dict[str, Any], trace: Mapping[str, str]
+    ) -> tuple[Op[None], _Written]:
+        """One enqueue on its own; ``trace`` is the caller's (:func:`asynq.tracing.trace_headers`)
+        context."""
         now = self.clock.now()
         key = ComposeMemo.key(opts)
-        c = self.compose(task, opts, new_task_id(), key, now, tracing.trace_headers())
+        c = self.compose(task, opts, new_task_id(), key, now, trace)
         qname = c.msg.queue
         register = self._needs_register(qname, now)
         op = client_ops.write(c, self.clock.now_ns(), register)
@@ -192,8 +213,6 @@ class _ClientCore:
         only while the stream is being sent, so Redis starts on the first ones meanwhile."""
         key, now = ComposeMemo.key(opts), self.clock.now()  # one "now" for the whole batch
         trace = tracing.trace_headers()
-        if trace:
-            key = None  # memo templates carry no headers: compose every task in full
         plan: list[Planned] = []
         try:
             specs = list(tasks)
@@ -205,22 +224,128 @@ class _ClientCore:
             if isinstance(spec, tuple):
                 task, own = spec
                 merged = {**opts, **own}
-                key_ = ComposeMemo.key(merged)
-                plan.append(self.compose(task, merged, task_id, key_, now, trace))
-                continue
-            plain = key is not None and ComposeMemo.plain(spec)
-            template = self._memo.template(key) if plain else None
-            if template is None:
-                plan.append(self.compose(spec, opts, task_id, key, now, trace))
+                plan.append(self._plan(task, merged, task_id, ComposeMemo.key(merged), now, trace))
             else:
-                plan.append((template, spec, task_id))
+                plan.append(self._plan(spec, opts, task_id, key, now, trace))
         written = _Written(plan, now)
-        if not plan:
-            return _no_writes(), written
-        names = {(p if isinstance(p, Composed) else p[0]).msg.queue for p in plan}
-        queues = sorted(q for q in names if self._needs_register(q, now))
+        return self._write_op(written), written
+
+    def coalesced_op(
+        self, batch: Sequence[EnqueueRequest]
+    ) -> tuple[Op[list[AsynqError | None]], _Written, list[BaseException | None]]:
+        """The single enqueues of a coalesced batch, written the way ``enqueue_many`` writes
+        (one "now", one draw of ids, memo copies made while the stream is sent). A call that
+        cannot be composed stays out; the third value holds its error where the others have
+        ``None`` (:meth:`_Written.each` gives every call its outcome)."""
+        now = self.clock.now()
+        plan: list[Planned] = []
+        refused: list[BaseException | None] = []
+        for (task, opts, trace), task_id in zip(batch, new_task_ids(len(batch)), strict=True):
+            try:
+                plan.append(self._plan(task, opts, task_id, ComposeMemo.key(opts), now, trace))
+            except Exception as exc:  # that caller's error alone (e.g. a ValidationError)
+                refused.append(exc)
+            else:
+                refused.append(None)
+        written = _Written(plan, now)
+        return self._write_op(written), written, refused
+
+    def _plan(
+        self,
+        task: Task,
+        opts: dict[str, Any],
+        task_id: str,
+        key: Hashable | None,
+        now: float,
+        trace: Mapping[str, str],
+    ) -> Planned:
+        """One task of a batch: its memo template, to be copied while the batch is sent, when
+        it has one (a plain task, options with a key, no trace context to add), else its full
+        composition (which validates it)."""
+        if key is not None and not trace and ComposeMemo.plain(task):
+            template = self._memo.template(key)
+            if template is not None:
+                return template, task, task_id
+        return self.compose(task, opts, task_id, key, now, trace)
+
+    def _write_op(self, written: _Written) -> Op[list[AsynqError | None]]:
+        """Write ``written``'s tasks in one stream, registering the queues that need it."""
+        if not written.plan:
+            return _no_writes()
+        names = {(p if isinstance(p, Composed) else p[0]).msg.queue for p in written.plan}
+        queues = sorted(q for q in names if self._needs_register(q, written.now))
         op = client_ops.write_stream(written.composed(), self.clock.now_ns(), queues)
-        return (self._registering(op, queues) if queues else op), written
+        return self._registering(op, queues) if queues else op
+
+
+#: One single enqueue as a coalesced batch carries it: the task, the call's options and the
+#: caller's trace context (read in the caller's task: the leader runs in its own).
+EnqueueRequest = tuple[Task, dict[str, Any], Mapping[str, str]]
+#: What each call of a coalesced batch gets back: its TaskInfo or its error.
+Outcome = TaskInfo | BaseException
+
+
+def _interrupted() -> BrokerConnectionError:
+    """What the other callers of a batch get when its leader was interrupted mid-exchange."""
+    return BrokerConnectionError(
+        "the batch carrying this enqueue was interrupted: whether it was written is unknown"
+    )
+
+
+class AsyncEnqueuer:
+    """How an :class:`AsyncClient` sends its single enqueues.
+
+    On the fast lane, enqueues issued concurrently are coalesced: a caller that finds nobody
+    sending sends at once, alone, as before; callers arriving meanwhile queue *uncomposed*,
+    and the one handed the lead composes all of them and writes them as one stream, the way
+    ``enqueue_many`` does. So a queued caller only waits, and the batch shares one clock
+    read, one draw of ids, the memo templates' TaskInfo fields and one pass through the
+    driver. Each call keeps its own outcome: an invalid option, a duplicate or a taken
+    ``task_id`` fails that call alone.
+    """
+
+    def __init__(self, driver: AsyncDriver, core: _ClientCore) -> None:
+        self._driver = driver
+        self._core = core
+        self._coalescer: AsyncCoalescer[EnqueueRequest, Outcome] | None = (
+            AsyncCoalescer(self._send, _interrupted, regroup=True) if driver.coalesces else None
+        )
+
+    async def enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        """Enqueue ``task`` with the call's ``opts``: alone, or in the batch it joins."""
+        trace = tracing.trace_headers()
+        if self._coalescer is None:
+            return await self._alone(task, opts, trace)
+        outcome = await self._coalescer.submit((task, opts, trace))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def _alone(self, task: Task, opts: dict[str, Any], trace: Mapping[str, str]) -> TaskInfo:
+        op, written = self._core.enqueue_op(task, opts, trace)
+        await self._driver.run(op, written.build)
+        return written.one()
+
+    async def _send(self, batch: list[EnqueueRequest]) -> list[Outcome]:
+        if len(batch) == 1:
+            return [await self._alone(*batch[0])]
+        op, written, refused = self._core.coalesced_op(batch)
+        return written.each(refused, await self._driver.run(op, written.build))
+
+
+class SyncEnqueuer:
+    """How a :class:`Client` sends its single enqueues: each call on its own (threads sharing
+    the client still share writes, in the fast lane's coalescer)."""
+
+    def __init__(self, driver: SyncDriver, core: _ClientCore) -> None:
+        self._driver = driver
+        self._core = core
+
+    def enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        """Enqueue ``task`` with the call's ``opts``."""
+        op, written = self._core.enqueue_op(task, opts, tracing.trace_headers())
+        self._driver.run(op, written.build)
+        return written.one()
 
 
 class AsyncClient(AsyncFacade):
@@ -251,6 +376,7 @@ class AsyncClient(AsyncFacade):
         client, self._owned = resolve_async(redis)
         self._driver = AsyncDriver(client, fast_lane)
         self._core = _ClientCore(clock)
+        self._enqueuer = AsyncEnqueuer(self._driver, self._core)
 
     @property
     def redis(self) -> AsyncRedis:
@@ -269,9 +395,7 @@ class AsyncClient(AsyncFacade):
         return await self._enqueue(task, dict(opts))
 
     async def _enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
-        op, written = self._core.enqueue_op(task, opts)
-        await self._driver.run(op, written.build)
-        return written.one()
+        return await self._enqueuer.enqueue(task, opts)
 
     async def enqueue_in(
         self, task: Task, delay: Duration, **opts: Unpack[EnqueueOptions]
@@ -340,6 +464,7 @@ class Client(SyncFacade):
         client, self._owned = resolve_sync(redis)
         self._driver = SyncDriver(client, fast_lane)
         self._core = _ClientCore(clock)
+        self._enqueuer = SyncEnqueuer(self._driver, self._core)
 
     @property
     def redis(self) -> SyncRedis:
@@ -358,9 +483,7 @@ class Client(SyncFacade):
         return self._enqueue(task, dict(opts))
 
     def _enqueue(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
-        op, written = self._core.enqueue_op(task, opts)
-        self._driver.run(op, written.build)
-        return written.one()
+        return self._enqueuer.enqueue(task, opts)
 
     def enqueue_in(self, task: Task, delay: Duration, **opts: Unpack[EnqueueOptions]) -> TaskInfo:
         """Enqueue ``task`` to be processed after ``delay`` (seconds or timedelta)."""

@@ -36,6 +36,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bAwaitable\[Any\]", "Any"),
     (r"\bAsyncLane\b", "SyncLane"),
     (r"\bAsyncClient\b", "Client"),
+    (r"\bAsyncEnqueuer\b", "SyncEnqueuer"),
     (r"\bAsyncInspector\b", "Inspector"),
     (r"\bAsyncDashboardData\b", "DashboardData"),
     (r"\bAsyncDriver\b", "SyncDriver"),

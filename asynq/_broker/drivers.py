@@ -103,6 +103,11 @@ class AsyncDriver:
         self._command: Callable[..., Awaitable[Any]] = client.execute_command
         self._lane = AsyncLane.attach(client) if lane.enabled(fast_lane) else None
 
+    @property
+    def coalesces(self) -> bool:
+        """Whether calls issued concurrently share writes (they do on the fast lane)."""
+        return self._lane is not None
+
     async def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
         """Drive ``op`` to completion and return its result.
 
@@ -206,6 +211,11 @@ class SyncDriver:
         # redis-py leaves execute_command untyped; this is the one place it is called.
         self._command: Callable[..., Any] = client.execute_command
         self._lane = SyncLane.attach(client) if lane.enabled(fast_lane) else None
+
+    @property
+    def coalesces(self) -> bool:
+        """Whether calls issued concurrently share writes (they do on the fast lane)."""
+        return self._lane is not None
 
     def run(self, op: Op[T], meanwhile: Meanwhile | None = None) -> T:
         """Drive ``op`` to completion and return its result.

@@ -9,9 +9,11 @@ in the order it issued them. Batches are made deterministic here by holding the 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -22,15 +24,18 @@ import redis.backoff
 
 import asynq
 from asynq import Task
-from asynq._broker.calls import Command
+from asynq._broker.calls import Command, Op
+from asynq._broker.drivers import AsyncDriver
 from asynq.errors import BrokerError, TaskIDConflictError
 
 PENDING = "asynq:{default}:pending"
 
 
 class Recorder:
-    """Wraps a lane coalescer's exchange: records how many calls each write carried, and can
-    hold the next write until ``release``."""
+    """Wraps a coalescer's exchange: records how many calls each write carried, and can hold
+    the next write until its gate is set. A ``Client``'s calls are coalesced in the fast
+    lane (packed calls); an ``AsyncClient``'s enqueues before they are composed (the leader
+    composes the batch), so the async recorder counts enqueues."""
 
     def __init__(self, coalescer: Any, flavor: str) -> None:
         self.coalescer = coalescer
@@ -52,20 +57,25 @@ class Recorder:
             assert gate.wait(10)
         return self.original(parts, count, first)
 
-    async def async_exchange(self, parts: Any, count: int, first: Callable[[], None]) -> Any:
-        self.counts.append(count)
+    async def async_exchange(self, batch: list[Any]) -> Any:
+        self.counts.append(len(batch))
         gate, self.gate = self.gate, None
         if gate is not None:
             await gate.wait()
-        return await self.original(parts, count, first)
+        return await self.original(batch)
 
 
 def _record(client: Any, flavor: str) -> Recorder:
-    lane = client._driver._lane
-    assert lane is not None
-    recorder = Recorder(lane._coalescer, flavor)
-    exchange = recorder.sync_exchange if flavor == "sync" else recorder.async_exchange
-    lane._coalescer._exchange = exchange
+    if flavor == "sync":
+        lane = client._driver._lane
+        assert lane is not None
+        recorder = Recorder(lane._coalescer, flavor)
+        lane._coalescer._exchange = recorder.sync_exchange
+    else:
+        coalescer = client._enqueuer._coalescer
+        assert coalescer is not None
+        recorder = Recorder(coalescer, flavor)
+        coalescer._exchange = recorder.async_exchange
     return recorder
 
 
@@ -360,3 +370,216 @@ async def test_async_lane_times_out_on_a_silent_redis_then_recovers(
         with pytest.raises(asyncio.CancelledError):
             await inner
     assert again.id in _pending(r)
+
+
+NOW = 1_700_000_000.25
+
+#: Enqueues of every kind, with refusals in the middle: a taken task id, a unique lock held by
+#: an earlier call of the same batch, an invalid option.
+MIXED: list[tuple[Task, dict[str, Any]]] = [
+    (Task("plain", b"p1"), {}),
+    (Task("opts", b"x", max_retry=3), {"queue": "critical", "timeout": 60, "retention": 3600}),
+    (Task("later", b"s"), {"process_in": 120}),
+    (Task("uniq", b"u"), {"unique": 300}),
+    (Task("uniq-later", b"u"), {"unique": 300, "process_in": 600}),
+    (Task("grp", b"g"), {"group": "g1"}),
+    (Task("grp", b"g"), {"group": "g1", "unique": 100}),
+    (Task("id", b"d"), {"task_id": "fixed-id"}),
+    (Task("id", b"d"), {"task_id": "fixed-id"}),
+    (Task("uniq", b"u"), {"unique": 300}),
+    (Task("bad", b"b"), {"queue": "{bad}"}),
+    (Task("headers", b"h", headers={"k": "v"}), {"deadline": NOW + 7200}),
+    (Task("plain", b"p2"), {}),
+    (Task("plain", b"p3"), {"queue": "critical"}),
+]
+
+
+@pytest.fixture
+def counted_ids(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Task ids from a counter, so two runs write the same keys; call it to count again."""
+    counter = [itertools.count()]
+
+    def one() -> str:
+        return str(uuid.UUID(int=next(counter[0]), version=4))
+
+    monkeypatch.setattr(asynq.client, "new_task_id", one)
+    monkeypatch.setattr(asynq.client, "new_task_ids", lambda n: (one() for _ in range(n)))
+    return lambda: counter.__setitem__(0, itertools.count())
+
+
+def _outcome(result: Any) -> Any:
+    return type(result).__name__ if isinstance(result, BaseException) else result
+
+
+def _state(r: redis.Redis) -> dict[bytes, tuple[Any, ...]]:
+    """Every key with its type, DUMP bytes (the exact stored encoding) and TTL."""
+    return {key: (r.type(key), r.dump(key), r.ttl(key)) for key in sorted(r.keys("*"))}
+
+
+async def test_a_composed_batch_writes_what_single_enqueues_write(
+    redis_url: str, r: redis.Redis, counted_ids: Callable[[], None]
+) -> None:
+    async def one(client: asynq.AsyncClient, task: Task, opts: dict[str, Any]) -> Any:
+        try:
+            return await client.enqueue(task, **opts)
+        except Exception as exc:
+            return exc
+
+    async with asynq.AsyncClient(redis_url, clock=asynq.FakeClock(NOW)) as client:
+        await client.enqueue(Task("warm-up"))
+        alone = [_outcome(await one(client, task, opts)) for task, opts in MIXED]
+    alone_state = _state(r)
+    r.flushdb()
+    counted_ids()
+
+    async with asynq.AsyncClient(redis_url, clock=asynq.FakeClock(NOW)) as client:
+        recorder = _record(client, "async")
+        gate = recorder.hold_next()
+        first = asyncio.create_task(client.enqueue(Task("warm-up")))
+        await asyncio.sleep(0)
+        calls = [asyncio.create_task(one(client, task, opts)) for task, opts in MIXED]
+        await asyncio.sleep(0.01)
+        assert recorder.coalescer.waiting == len(MIXED)  # queued behind the held warm-up
+        gate.set()
+        await first
+        together = [_outcome(result) for result in await asyncio.gather(*calls)]
+    assert recorder.counts == [1, len(MIXED)]  # the warm-up alone, then one composed batch
+
+    assert together == alone
+    refused = {i: name for i, name in enumerate(together) if isinstance(name, str)}
+    assert refused == {8: "TaskIDConflictError", 9: "DuplicateTaskError", 10: "ValidationError"}
+    together_state = _state(r)
+    assert together_state.keys() == alone_state.keys()
+    for key, (kind, dumped, ttl) in together_state.items():
+        assert (kind, dumped) == alone_state[key][:2], key
+        assert abs(ttl - alone_state[key][2]) <= 1, key
+
+
+async def test_callers_woken_by_a_batch_go_out_together_next(aclient: asynq.AsyncClient) -> None:
+    recorder = _record(aclient, "async")
+
+    async def caller(i: int) -> None:
+        for _ in range(4):
+            await aclient.enqueue(Task("t", bytes([i])))
+
+    await asyncio.gather(*(caller(i) for i in range(8)))
+    # The first went alone and the others queued behind it; from then on, whoever found
+    # nobody sending let the callers just woken call again and join it.
+    assert recorder.counts == [1, 8, 8, 8, 7]
+
+
+async def test_a_lone_caller_sends_before_anything_else_runs(aclient: asynq.AsyncClient) -> None:
+    coalescer = aclient._enqueuer._coalescer
+    assert coalescer is not None
+    original = coalescer._exchange
+    ran: list[str] = []
+    seen: list[list[str]] = []
+
+    async def exchange(batch: list[Any]) -> Any:
+        seen.append(list(ran))
+        return await original(batch)
+
+    coalescer._exchange = exchange
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(aclient.enqueue(Task("t")) for _ in range(3)))  # a batch came back
+    ran.clear()
+    seen.clear()
+    loop.call_soon(ran.append, "other")
+    await aclient.enqueue(Task("regrouping"))  # the woken callers get one pass of the loop
+    loop.call_soon(ran.append, "other")
+    await aclient.enqueue(Task("lone"))  # nobody was woken: it sends before anything runs
+    assert seen == [["other"], ["other"]]
+    ran.clear()
+    seen.clear()
+    loop.call_soon(ran.append, "other")
+    await aclient.enqueue(Task("lone again"))
+    assert seen == [[]]
+
+
+async def test_a_regrouping_caller_cancelled_sends_nothing(
+    aclient: asynq.AsyncClient, r: redis.Redis
+) -> None:
+    recorder = _record(aclient, "async")
+    await asyncio.gather(*(aclient.enqueue(Task("t")) for _ in range(3)))
+    r.delete(PENDING)
+    regrouping = asyncio.create_task(aclient.enqueue(Task("a"), task_id="a"))
+    await asyncio.sleep(0)  # it found nobody sending and lets the woken callers run first
+    other = asyncio.create_task(aclient.enqueue(Task("b"), task_id="b"))
+    regrouping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await regrouping
+    assert (await other).id == "b"
+    assert recorder.counts[-1] == 1
+    assert _pending(r) == ["b"]
+
+
+async def test_a_caller_cancelled_once_its_batch_is_out_was_still_enqueued(
+    aclient: asynq.AsyncClient, r: redis.Redis
+) -> None:
+    recorder = _record(aclient, "async")
+    gate = recorder.hold_next()
+    leader = asyncio.create_task(aclient.enqueue(Task("leader"), task_id="leader"))
+    followers = [asyncio.create_task(aclient.enqueue(Task("f"), task_id=f"f{i}")) for i in range(2)]
+    await asyncio.sleep(0.01)
+    next_gate = recorder.hold_next()
+    gate.set()
+    await leader
+    await asyncio.sleep(0.01)
+    assert recorder.counts == [1, 2]  # f0 leads the next batch, held before its write
+    r.execute_command("CLIENT", "PAUSE", "500", "WRITE")  # Redis holds the scripts' replies
+    next_gate.set()
+    await asyncio.sleep(0.05)  # the batch is written; its replies are pending
+    followers[1].cancel()  # like a request whose client went away: the enqueue is out
+    done = await asyncio.gather(*followers, return_exceptions=True)
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert isinstance(done[0], asynq.TaskInfo)
+    assert _pending(r) == ["leader", "f0", "f1"]
+
+
+async def test_async_lane_coalesces_other_calls_and_keeps_their_errors(
+    redis_url: str, r: redis.Redis
+) -> None:
+    """What the server and the inspectors send: concurrent calls on one asyncio driver share
+    writes in the lane, each call keeping its reply or error and each caller its order."""
+    r.set("coalesce:string", "x")
+    connection = redis.asyncio.Redis.from_url(redis_url)
+    driver = AsyncDriver(connection)
+    lane = driver._lane
+    assert lane is not None
+    original = lane._coalescer._exchange
+    counts: list[int] = []
+
+    async def exchange(batch: list[Any]) -> Any:
+        counts.append(sum(count for _, count, _ in batch))
+        return await original(batch)
+
+    lane._coalescer._exchange = exchange
+
+    def push(key: str, value: str) -> Op[Any]:
+        reply = yield Command(("RPUSH", key, value))
+        return reply
+
+    async def caller(i: int) -> list[Any]:
+        outcomes = []
+        for n in range(10):
+            key = "coalesce:string" if (i, n) == (3, 5) else f"coalesce:{i}"
+            try:
+                outcomes.append(await driver.run(push(key, str(n))))
+            except BrokerError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    try:
+        results = await asyncio.gather(*(caller(i) for i in range(16)))
+    finally:
+        await driver.close()
+    assert sum(counts) == 160 and max(counts) > 1 and len(counts) < 160
+    for i, outcomes in enumerate(results):
+        expected = [n + 1 - (i == 3 and n > 5) for n in range(10)]
+        if i == 3:
+            assert isinstance(outcomes[5], BrokerError) and "WRONGTYPE" in str(outcomes[5])
+            del outcomes[5], expected[5]
+        assert outcomes == expected
+        assert r.lrange(f"coalesce:{i}", 0, -1) == [
+            str(n).encode() for n in range(10) if (i, n) != (3, 5)
+        ]

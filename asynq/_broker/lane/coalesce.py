@@ -26,24 +26,26 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import redis.exceptions
 
 #: Sends ``parts`` in one write and returns all ``count`` replies, errors as values; the
 #: callable is the leader's own work to do once they are sent.
 SyncExchange = Callable[[Sequence[bytes], int, Callable[[], None]], list[Any]]
-AsyncExchange = Callable[[Sequence[bytes], int, Callable[[], None]], Awaitable[list[Any]]]
+
+RequestT = TypeVar("RequestT")
+OutcomeT = TypeVar("OutcomeT")
 
 #: A follower's future resolves to this when it is handed the lead.
 _LEAD: Final = object()
 
 
-def _nothing() -> None:
-    pass
+def nothing() -> None:
+    """What a batch's leader does once its batch is sent: its own ``first`` is for a lone send."""
 
 
-def _interrupted() -> redis.exceptions.ConnectionError:
+def interrupted() -> redis.exceptions.ConnectionError:
     """What the followers of a batch get when its leader was interrupted mid-exchange (whether
     Redis ran their calls is unknown, as after a dropped connection)."""
     return redis.exceptions.ConnectionError("the batch carrying this call was interrupted")
@@ -120,14 +122,14 @@ class SyncCoalescer:
             batch, self._queue = self._queue, []  # ``me`` first
         try:
             payload = b"".join([r.payload for r in batch])
-            _split(batch, self._exchange((payload,), sum(r.count for r in batch), _nothing))
+            _split(batch, self._exchange((payload,), sum(r.count for r in batch), nothing))
         except Exception as exc:
             for request in batch:
                 request.error = exc
         except BaseException:
             for request in batch:
                 if request is not me:
-                    request.error = _interrupted()
+                    request.error = interrupted()
             raise
         finally:
             self._pass_on()
@@ -158,35 +160,60 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-class _AsyncRequest:
-    __slots__ = ("count", "future", "payload", "replies")
+class AsyncCoalescer(Generic[RequestT, OutcomeT]):
+    """Coalesces the calls of the tasks of one event loop sharing one asyncio client.
 
-    def __init__(self, payload: bytes, count: int, future: asyncio.Future[Any]) -> None:
-        self.payload = payload
-        self.count = count
-        self.future = future
-        self.replies: list[Any] = []
+    Unlike :class:`SyncCoalescer` it is not tied to RESP payloads: ``exchange`` sends a batch
+    of requests (a lone caller's alone) and returns one outcome per request, so the asyncio
+    lane batches packed calls with it and :class:`~asynq.AsyncClient` batches whole enqueues
+    (composed by the leader). An outcome is handed back as it is, errors as values included;
+    only an exception of ``exchange`` itself reaches every caller of the batch (the others of
+    a batch whose leader was interrupted get ``interrupted()``).
+    """
 
-
-class AsyncCoalescer:
-    """Coalesces the calls of the tasks of one event loop sharing one asyncio client."""
-
-    def __init__(self, exchange: AsyncExchange) -> None:
+    def __init__(
+        self,
+        exchange: Callable[[list[RequestT]], Awaitable[list[OutcomeT]]],
+        interrupted: Callable[[], Exception],
+        *,
+        regroup: bool = False,
+    ) -> None:
         self._exchange = exchange
+        self._interrupted = interrupted
+        self._regroup = regroup
+        self._woken = False
         self._leading = False
-        self._queue: list[_AsyncRequest] = []
+        self._queue: list[tuple[RequestT, asyncio.Future[Any]]] = []
 
-    async def submit(self, payload: bytes, count: int, first: Callable[[], None]) -> list[Any]:
-        """The asyncio twin of :meth:`SyncCoalescer.submit`."""
+    @property
+    def waiting(self) -> int:
+        """How many requests are queued behind the leader right now."""
+        return len(self._queue)
+
+    async def submit(self, request: RequestT) -> OutcomeT:
+        """Send ``request`` alone or in a batch; return its outcome.
+
+        With ``regroup``, a caller that finds nobody sending just after a batch came back
+        first lets the callers that batch woke run (one pass of the event loop, no timer):
+        those that call again join its batch instead of each batch alternating between a
+        lone call and everyone else. A lone caller woke nobody, so it sends at once.
+        """
         if not self._leading:
             self._leading = True
+            if not self._woken:
+                try:
+                    return (await self._exchange([request]))[0]
+                finally:
+                    self._pass_on()
+            self._woken = False
             try:
-                return await self._exchange((payload,), count, first)
-            finally:
+                await asyncio.sleep(0)
+            except BaseException:
                 self._pass_on()
+                raise
+            return await self._lead(request)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        request = _AsyncRequest(payload, count, future)
-        self._queue.append(request)
+        self._queue.append((request, future))
         try:
             outcome = await future
         except asyncio.CancelledError:
@@ -196,27 +223,27 @@ class AsyncCoalescer:
             raise
         if outcome is _LEAD:
             return await self._lead(request)
-        replies: list[Any] = outcome
-        return replies
+        mine: OutcomeT = outcome
+        return mine
 
-    async def _lead(self, me: _AsyncRequest) -> list[Any]:
-        batch = [me, *(r for r in self._queue if not r.future.done())]
+    async def _lead(self, request: RequestT) -> OutcomeT:
+        """Send ``request`` with every request queued by now that is still waiting."""
+        batch = [w for w in self._queue if not w[1].done()]
         self._queue.clear()
+        self._woken = self._regroup and bool(batch)
         try:
-            payload = b"".join([r.payload for r in batch])
-            replies = await self._exchange((payload,), sum(r.count for r in batch), _nothing)
+            outcomes = await self._exchange([request, *(r for r, _ in batch)])
         except BaseException as exc:
-            shared = exc if isinstance(exc, Exception) else _interrupted()
-            for request in batch[1:]:
-                if not request.future.done():
-                    request.future.set_exception(shared)
+            shared = exc if isinstance(exc, Exception) else self._interrupted()
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(shared)
             raise
         else:
-            _split(batch, replies)
-            for request in batch[1:]:
-                if not request.future.done():
-                    request.future.set_result(request.replies)
-            return me.replies
+            for (_, future), outcome in zip(batch, outcomes[1:], strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+            return outcomes[0]
         finally:
             self._pass_on()
 
@@ -224,8 +251,8 @@ class AsyncCoalescer:
         """Hand the lead to the first queued request still waiting, or put it down."""
         queue = self._queue
         while queue:
-            successor = queue.pop(0)
-            if not successor.future.done():
-                successor.future.set_result(_LEAD)
+            _, successor = queue.pop(0)
+            if not successor.done():
+                successor.set_result(_LEAD)
                 return
         self._leading = False

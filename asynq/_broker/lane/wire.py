@@ -42,7 +42,12 @@ import redis.exceptions
 
 from asynq._broker.calls import Command, Pipeline, Script, Stream
 from asynq._broker.lane import resp
-from asynq._broker.lane.coalesce import AsyncCoalescer, SyncCoalescer
+from asynq._broker.lane.coalesce import (
+    AsyncCoalescer,
+    SyncCoalescer,
+    interrupted,
+    nothing,
+)
 
 #: Pipelines of up to this many calls are coalesced with other callers' calls; longer ones
 #: (and Streams) are packed while they are sent, on a connection of their own.
@@ -108,6 +113,9 @@ class _Once:
 
 
 Many = Pipeline | Stream
+#: A small exchange as the asyncio lane coalesces it: its packed calls, their number, and the
+#: work to do once they are sent (if they go out alone).
+_Packed = tuple[bytes, int, Callable[[], None]]
 
 
 class _Lane:
@@ -432,7 +440,9 @@ class AsyncLane(_Lane):
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         super().__init__(client)
-        self._coalescer = AsyncCoalescer(self._exchange)
+        self._coalescer: AsyncCoalescer[_Packed, list[Any]] = AsyncCoalescer(
+            self._send, interrupted
+        )
         self._parked: Any = None
         self._deadlines = _Deadlines()
 
@@ -454,7 +464,7 @@ class AsyncLane(_Lane):
             if isinstance(parts, resp.Calls):
                 replies = await self._exchange(parts, count, once)
             else:
-                replies = await self._coalescer.submit(parts[0], count or 0, once)
+                replies = await self._coalescer.submit((parts[0], count or 0, once))
         except _MeanwhileFailed as failed:
             raise failed.error from None
         calls = _many_calls(call, parts)
@@ -476,6 +486,21 @@ class AsyncLane(_Lane):
         conn, self._parked = self._parked, None
         if conn is not None:
             await self._pool.release(conn)
+
+    async def _send(self, batch: list[_Packed]) -> list[list[Any]]:
+        """Send the coalesced ``batch`` in one write; each request's share of the replies. A
+        lone request's ``once`` runs once it is sent; a batch's leader builds its own later."""
+        if len(batch) == 1:
+            payload, count, once = batch[0]
+            return [await self._exchange((payload,), count, once)]
+        replies = await self._exchange(
+            (b"".join([payload for payload, _, _ in batch]),), sum(c for _, c, _ in batch), nothing
+        )
+        shares, start = [], 0
+        for _, count, _ in batch:
+            shares.append(replies[start : start + count])
+            start += count
+        return shares
 
     async def _exchange(
         self, parts: Iterable[bytes], count: int | None, once: Callable[[], None]
