@@ -21,6 +21,7 @@ import pytest
 import redis
 import redis.asyncio.retry
 import redis.backoff
+from opentelemetry import trace
 
 import asynq
 from asynq import Task
@@ -583,3 +584,35 @@ async def test_async_lane_coalesces_other_calls_and_keeps_their_errors(
         assert r.lrange(f"coalesce:{i}", 0, -1) == [
             str(n).encode() for n in range(10) if (i, n) != (3, 5)
         ]
+
+
+async def test_each_caller_of_a_batch_keeps_its_own_trace_context(
+    aclient: asynq.AsyncClient,
+) -> None:
+    """The leader composes the batch in its own task; each task still carries the trace
+    context of the code that enqueued it."""
+    recorder = _record(aclient, "async")
+    gate = recorder.hold_next()
+    leader = asyncio.create_task(aclient.enqueue(Task("untraced")))
+    await asyncio.sleep(0)
+
+    async def traced(n: int) -> asynq.TaskInfo:
+        context = trace.SpanContext(
+            trace_id=n, span_id=n, is_remote=False, trace_flags=trace.TraceFlags(1)
+        )
+        with trace.use_span(trace.NonRecordingSpan(context)):
+            return await aclient.enqueue(Task("traced"))
+
+    calls = [asyncio.create_task(traced(n)) for n in (1, 2)]
+    untraced = asyncio.create_task(aclient.enqueue(Task("untraced")))
+    await asyncio.sleep(0.01)
+    gate.set()
+    infos = [await leader, *await asyncio.gather(*calls), await untraced]
+    assert recorder.counts == [1, 3]
+    parents = [info.headers.get("traceparent") for info in infos]
+    assert parents == [
+        None,
+        f"00-{1:032x}-{1:016x}-01",
+        f"00-{2:032x}-{2:016x}-01",
+        None,
+    ]
