@@ -17,6 +17,13 @@ request of that batch gets the error, as each of them would have alone.
 
 Only small exchanges (single calls, short pipelines) are coalesced; large ones (``enqueue_many``)
 take their own connection, so they never hold up a batch behind them.
+
+The lanes coalesce packed calls. :class:`AsyncCoalescer` does not care what a request is, and
+:class:`~asynq.AsyncClient` also uses it one level up, on whole enqueues: the callers queue
+their tasks uncomposed and the leader composes and writes them all, as ``enqueue_many`` would
+(``asynq.client.AsyncEnqueuer``). There it also *regroups*: a caller that finds nobody sending
+just after a batch came back first lets the callers that batch woke run, once, so that they
+join it (a lone caller woke nobody and sends at once).
 """
 
 from __future__ import annotations
