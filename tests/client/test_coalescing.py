@@ -9,11 +9,9 @@ in the order it issued them. Batches are made deterministic here by holding the 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -28,6 +26,7 @@ from asynq import Task
 from asynq._broker.calls import Command, Op
 from asynq._broker.drivers import AsyncDriver
 from asynq.errors import BrokerError, TaskIDConflictError
+from tests.helpers.repeatable import counted_task_ids, redis_state
 
 PENDING = "asynq:{default}:pending"
 
@@ -262,14 +261,25 @@ async def test_coroutine_errors_stay_with_their_own_task(redis_url: str, r: redi
             assert isinstance(outcome, asynq.TaskInfo) and outcome.id == f"free-{i}"
 
 
+async def _queued_behind_a_held_leader(
+    client: asynq.AsyncClient, followers: int
+) -> tuple[Recorder, Any, asyncio.Task[asynq.TaskInfo], list[asyncio.Task[asynq.TaskInfo]]]:
+    """A recorder, the gate holding the write of ``leader``, the leader's enqueue task, and
+    the enqueue tasks of ``followers`` callers queued behind it (ids ``f0``, ``f1``...)."""
+    recorder = _record(client, "async")
+    gate = recorder.hold_next()
+    leader = asyncio.create_task(client.enqueue(Task("leader"), task_id="leader"))
+    queued = [
+        asyncio.create_task(client.enqueue(Task("f"), task_id=f"f{i}")) for i in range(followers)
+    ]
+    await asyncio.sleep(0.01)
+    return recorder, gate, leader, queued
+
+
 async def test_cancelled_before_its_write_leaves_no_task(
     aclient: asynq.AsyncClient, r: redis.Redis
 ) -> None:
-    recorder = _record(aclient, "async")
-    gate = recorder.hold_next()
-    leader = asyncio.create_task(aclient.enqueue(Task("leader"), task_id="leader"))
-    followers = [asyncio.create_task(aclient.enqueue(Task("f"), task_id=f"f{i}")) for i in range(3)]
-    await asyncio.sleep(0.01)
+    recorder, gate, leader, followers = await _queued_behind_a_held_leader(aclient, 3)
     followers[1].cancel()
     gate.set()
     await leader
@@ -397,24 +407,11 @@ MIXED: list[tuple[Task, dict[str, Any]]] = [
 
 @pytest.fixture
 def counted_ids(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    """Task ids from a counter, so two runs write the same keys; call it to count again."""
-    counter = [itertools.count()]
-
-    def one() -> str:
-        return str(uuid.UUID(int=next(counter[0]), version=4))
-
-    monkeypatch.setattr(asynq.client, "new_task_id", one)
-    monkeypatch.setattr(asynq.client, "new_task_ids", lambda n: (one() for _ in range(n)))
-    return lambda: counter.__setitem__(0, itertools.count())
+    return counted_task_ids(monkeypatch)
 
 
 def _outcome(result: Any) -> Any:
     return type(result).__name__ if isinstance(result, BaseException) else result
-
-
-def _state(r: redis.Redis) -> dict[bytes, tuple[Any, ...]]:
-    """Every key with its type, DUMP bytes (the exact stored encoding) and TTL."""
-    return {key: (r.type(key), r.dump(key), r.ttl(key)) for key in sorted(r.keys("*"))}
 
 
 async def test_a_composed_batch_writes_what_single_enqueues_write(
@@ -429,7 +426,7 @@ async def test_a_composed_batch_writes_what_single_enqueues_write(
     async with asynq.AsyncClient(redis_url, clock=asynq.FakeClock(NOW)) as client:
         await client.enqueue(Task("warm-up"))
         alone = [_outcome(await one(client, task, opts)) for task, opts in MIXED]
-    alone_state = _state(r)
+    alone_state = redis_state(r)
     r.flushdb()
     counted_ids()
 
@@ -449,7 +446,7 @@ async def test_a_composed_batch_writes_what_single_enqueues_write(
     assert together == alone
     refused = {i: name for i, name in enumerate(together) if isinstance(name, str)}
     assert refused == {8: "TaskIDConflictError", 9: "DuplicateTaskError", 10: "ValidationError"}
-    together_state = _state(r)
+    together_state = redis_state(r)
     assert together_state.keys() == alone_state.keys()
     for key, (kind, dumped, ttl) in together_state.items():
         assert (kind, dumped) == alone_state[key][:2], key
@@ -517,11 +514,7 @@ async def test_a_regrouping_caller_cancelled_sends_nothing(
 async def test_a_caller_cancelled_once_its_batch_is_out_was_still_enqueued(
     aclient: asynq.AsyncClient, r: redis.Redis
 ) -> None:
-    recorder = _record(aclient, "async")
-    gate = recorder.hold_next()
-    leader = asyncio.create_task(aclient.enqueue(Task("leader"), task_id="leader"))
-    followers = [asyncio.create_task(aclient.enqueue(Task("f"), task_id=f"f{i}")) for i in range(2)]
-    await asyncio.sleep(0.01)
+    recorder, gate, leader, followers = await _queued_behind_a_held_leader(aclient, 2)
     next_gate = recorder.hold_next()
     gate.set()
     await leader

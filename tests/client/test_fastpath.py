@@ -42,6 +42,7 @@ from asynq._task import TaskInfo
 from asynq.client import EnqueueManyError, _ClientCore
 from asynq.errors import BrokerError, DuplicateTaskError, TaskIDConflictError
 from tests.helpers.redis_procs import RedisProcess
+from tests.helpers.repeatable import counted_task_ids, redis_state
 
 NOW = 1_700_000_000.25
 
@@ -61,16 +62,8 @@ def _lane_of(client: Any) -> Any:
 
 @pytest.fixture
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    """Task ids from a counter, so two runs of the same workload write the same keys; call the
-    fixture's value to start the count again."""
-    counter = [itertools.count()]
-
-    def one() -> str:
-        return str(uuid.UUID(int=next(counter[0]), version=4))
-
-    monkeypatch.setattr(asynq.client, "new_task_id", one)
-    monkeypatch.setattr(asynq.client, "new_task_ids", lambda n: (one() for _ in range(n)))
-    return lambda: counter.__setitem__(0, itertools.count())
+    """Task ids from a counter (see :func:`counted_task_ids`)."""
+    return counted_task_ids(monkeypatch)
 
 
 def _workload(client: Any) -> list[Any]:
@@ -105,11 +98,6 @@ def _workload(client: Any) -> list[Any]:
     return [*got, *many.value.infos, [type(e).__name__ if e else "" for e in many.value.errors]]
 
 
-def _snapshot(r: Any) -> dict[bytes, tuple[bytes, bytes, int]]:
-    """Every key with its type, DUMP bytes (the exact stored encoding) and TTL."""
-    return {key: (r.type(key), r.dump(key), r.ttl(key)) for key in sorted(r.keys("*"))}
-
-
 def _plain_conn(flavor: str, url: str) -> Any:
     return (PlainRedis if flavor == "sync" else PlainAsyncRedis).from_url(url)
 
@@ -124,7 +112,7 @@ def test_lane_writes_what_the_plain_path_writes(
     fast = make_client(redis_url, clock=FakeClock(NOW))
     assert _lane_of(fast) is not None
     fast_outcomes = _workload(fast)
-    fast_state = _snapshot(r)
+    fast_state = redis_state(r)
     r.flushdb()
     fixed_ids()
 
@@ -132,7 +120,7 @@ def test_lane_writes_what_the_plain_path_writes(
     plain = make_client(conn, clock=FakeClock(NOW))
     assert _lane_of(plain) is None
     plain_outcomes = _workload(plain)
-    plain_state = _snapshot(r)
+    plain_state = redis_state(r)
     # The caller's client stays open when the asynq client closes: close it here.
     if flavor == "sync":
         conn.close()
@@ -355,7 +343,7 @@ def test_streams_equal_the_plain_path(redis_url: str, r: Any, n: int) -> None:
         r.flushdb()
         r.set("fp:{q}:t:3", "taken")  # one script replies 0
         r.script_flush()  # and every script first meets NOSCRIPT
-        got.append((SyncDriver(client).run(_one(_stream(n))), _snapshot(r)))
+        got.append((SyncDriver(client).run(_one(_stream(n))), redis_state(r)))
         client.close()
     assert got[0] == got[1]
     assert len(got[0][0]) == n + 1
@@ -366,7 +354,7 @@ async def test_async_streams_equal_the_plain_path(redis_url: str, r: Any) -> Non
     for client in (redis.asyncio.Redis.from_url(redis_url), PlainAsyncRedis.from_url(redis_url)):
         r.flushdb()
         r.script_flush()
-        got.append((await AsyncDriver(client).run(_one(_stream(100))), _snapshot(r)))
+        got.append((await AsyncDriver(client).run(_one(_stream(100))), redis_state(r)))
         await client.aclose()
     assert got[0] == got[1]
 
