@@ -3,13 +3,15 @@ every kind of dependency FastAPI makes for a route, and a journal of what each d
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, FastAPI
 
 import asynq
+from asynq_fastapi import asynq_lifespan
 
 #: What the dependencies and the tasks did, in order (the workers of these tests run in the
 #: test process, on its loop or in the TestClient's thread).
@@ -19,12 +21,15 @@ journal: list[str] = []
 @dataclass
 class Settings:
     prefix: str
+    made_for: str = ""
 
 
 def get_settings() -> Settings:
-    """A plain def dependency: FastAPI runs it in a thread."""
+    """A plain def dependency: run in a thread, as FastAPI does, with the task's context."""
+    if threading.current_thread() is threading.main_thread():
+        raise AssertionError("a plain def dependency must not run on the loop's thread")
     journal.append("settings")
-    return Settings("order")
+    return Settings("order", made_for=asynq.current_task().id)
 
 
 @dataclass
@@ -65,6 +70,9 @@ class Mailer:
 
 tasks = asynq.TaskRegistry()
 
+#: For ``python -m asynq_fastapi worker tests.fastapi.depends_app:app``.
+app = FastAPI(lifespan=asynq_lifespan())
+
 
 @tasks.task("deps:ship", retention=3600)
 async def ship(
@@ -77,7 +85,7 @@ async def ship(
     journal.append("ship ran")
     if order_id < 0:
         raise ValueError(f"no such order {order_id}")
-    assert db.task_id == asynq.current_task().id  # made for this very run
+    assert db.task_id == settings.made_for == asynq.current_task().id  # made for this run
     return f"{settings.prefix} {order_id} in {db.name} from {mailer.sender}"
 
 

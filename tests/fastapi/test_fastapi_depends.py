@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from asynq_fastapi import asynq_lifespan, run_app_worker
 from asynq_fastapi.depends import SOURCE
 from tests.fastapi import depends_app
 from tests.fastapi.depends_app import journal, ship
+from tests.fastapi.processes import child, wait_for
 from tests.fastapi.test_fastapi_worker import finished
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import FAST, start_server
@@ -59,6 +61,10 @@ async def run_worker(redis_url: str) -> AsyncIterator[Any]:
     for stop, worker in runs:
         stop.set()
         await asyncio.wait_for(worker, 20)
+
+
+def settings_override(prefix: str) -> Any:
+    return lambda: depends_app.Settings(prefix, made_for=asynq.current_task().id)
 
 
 async def outcome(redis_url: str, info: asynq.TaskInfo) -> asynq.TaskInfo:
@@ -122,7 +128,7 @@ async def test_a_plain_def_task_gets_its_async_dependency(redis_url: str, run_wo
 
 async def test_the_apps_dependency_overrides_apply(redis_url: str, run_worker: Any) -> None:
     app = worker_app(redis_url)
-    app.dependency_overrides[depends_app.get_settings] = lambda: depends_app.Settings("test")
+    app.dependency_overrides[depends_app.get_settings] = settings_override("test")
     await run_worker(app)
     async with asynq.AsyncClient(redis_url) as client:
         info = await ship.using(client=client).aenqueue(7)
@@ -154,7 +160,7 @@ def test_eager_runs_make_them_with_the_running_apps_overrides(redis_url: str) ->
     with asynq.eager():
         assert ship.enqueue(1).result == b'"order 1 in order-db from order@example.com"'
         app = worker_app(redis_url)
-        app.dependency_overrides[depends_app.get_settings] = lambda: depends_app.Settings("t")
+        app.dependency_overrides[depends_app.get_settings] = settings_override("t")
         with TestClient(app):  # its asynq_lifespan runs: the app of eager runs
             info = ship.enqueue(2)
     assert json.loads(info.result or b"") == "t 2 in t-db from t@example.com"
@@ -162,13 +168,25 @@ def test_eager_runs_make_them_with_the_running_apps_overrides(redis_url: str) ->
 
 async def test_a_plain_worker_makes_them_without_an_app(redis_url: str, start_server: Any) -> None:
     app = worker_app(redis_url)  # not running: its overrides must not apply
-    app.dependency_overrides[depends_app.get_settings] = lambda: depends_app.Settings("test")
+    app.dependency_overrides[depends_app.get_settings] = settings_override("test")
     await start_server(depends_app.tasks)
     async with asynq.AsyncClient(redis_url) as client:
         info = await ship.using(client=client).aenqueue(4)
         done = await outcome(redis_url, info)
     assert done.state == asynq.TaskState.COMPLETED, done.last_err
     assert json.loads(done.result) == "order 4 in order-db from order@example.com"
+
+
+def test_the_worker_process_makes_them(redis_url: str) -> None:
+    argv = ["-m", "asynq_fastapi", "worker", "tests.fastapi.depends_app:app"]
+    argv += ["--tasks", "tests.fastapi.depends_app:tasks"]
+    with child(argv, ASYNQ_REDIS_URL=redis_url) as proc:
+        info = ship.using(client=asynq.Client(redis_url)).enqueue(6)
+        done = wait_for(lambda: finished(redis_url, info.id), proc, "the task")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert done.state == asynq.TaskState.COMPLETED, done.last_err
+    assert json.loads(done.result) == "order 6 in order-db from order@example.com"
 
 
 @pytest.mark.interop
