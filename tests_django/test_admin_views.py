@@ -227,12 +227,12 @@ def test_an_action_asks_first_and_acts_on_the_confirmation(r: redis.Redis) -> No
 
     second = manager.post(ACT, {**fields, "post": "yes"}, follow=True)
     assert second.redirect_chain[0][0].startswith(ADMIN + "queue/?queue=default&state=retry")
-    assert "1 tasks archived" in second.content.decode()
+    assert "1 task archived" in second.content.decode()
     assert state_of(r, ids["retry"]) == "archived"
     entry = LogEntry.objects.get()
     assert entry.user_id == manager_user.pk and entry.object_id == "default"
     assert entry.change_message == (
-        f"Archive retry tasks {ids['retry']} in queue default: 1 tasks archived"
+        f"Archive retry tasks {ids['retry']} in queue default: 1 task archived"
     )
 
 
@@ -261,6 +261,44 @@ def test_all_tasks_of_a_state_at_once(r: redis.Redis) -> None:
     assert "3 pending tasks archived" in done.content.decode()
     assert all(state_of(r, i) == "archived" for i in ids)
     assert "all pending tasks" in LogEntry.objects.get().change_message
+
+
+def test_a_task_page_offers_the_actions_of_its_state(r: redis.Redis) -> None:
+    ids = seeded(r).ids
+    manager = client_for(staff("manager", "manage_tasks"))
+    html = html_of(manager, ADMIN + "task/", queue="default", id=ids["retry"])
+    form = re.search(r'<form method="post" action="([^"]+)" id="asynq-task-actions">(.*?)</form>',
+                     html, re.S)  # fmt: skip
+    assert form is not None and form.group(1) == ACT
+    assert f'name="_selected_action" value="{ids["retry"]}"' in form.group(2)
+    assert re.findall(r'name="action" value="(\w+)"', form.group(2)) == ["run", "archive", "delete"]
+    # The button's POST asks first, like the action bar's.
+    fields = {
+        "queue": "default",
+        "state": "retry",
+        "action": "run",
+        "_selected_action": ids["retry"],
+    }
+    assert "Are you sure" in manager.post(ACT, fields).content.decode()
+    manager.post(ACT, {**fields, "post": "yes"})
+    assert state_of(r, ids["retry"]) == "pending"
+
+
+def test_all_tasks_of_a_group_at_once(r: redis.Redis) -> None:
+    with asynq.Client(os.environ["ASYNQ_REDIS_URL"]) as client:
+        grouped = [client.add_to_group(asynq.Task("g", b"x"), "digest").id for _ in range(2)]
+        other = client.add_to_group(asynq.Task("g", b"y"), "other").id
+    manager = client_for(staff("manager", "manage_tasks"))
+    listing = html_of(
+        manager, ADMIN + "queue/", queue="default", state="aggregating", group="digest"
+    )
+    assert all(f'data-task-id="{i}"' in listing for i in grouped) and other not in listing
+    fields = {"queue": "default", "state": "aggregating", "group": "digest", "action": "run",
+              "select_across": "1"}  # fmt: skip
+    confirm = manager.post(ACT, fields).content.decode()
+    assert "run all 2 aggregating tasks of queue default, group digest?" in confirm
+    manager.post(ACT, {**fields, "post": "yes"})
+    assert [state_of(r, i) for i in (*grouped, other)] == ["pending", "pending", "aggregating"]
 
 
 def test_a_running_task_is_canceled(r: redis.Redis) -> None:

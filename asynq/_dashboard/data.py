@@ -47,6 +47,12 @@ PAST = {"delete": "deleted", "run": "made pending", "archive": "archived", "canc
 CANCEL_PAGE = 100
 
 
+def tasks_done(count: int, action: str, state: str = "") -> str:
+    """What an action did, for messages: ``3 scheduled tasks archived``, ``1 task deleted``."""
+    kind = f"{state} task" if state else "task"
+    return f"{count} {kind}{'' if count == 1 else 's'} {PAST[action]}"
+
+
 def action_allowed(state: str, action: str) -> bool:
     """Whether ``action`` applies to tasks of ``state`` (``False`` for an unknown state)."""
     return action in TASK_ACTIONS.get(state, frozenset())
@@ -116,7 +122,7 @@ class ActionOutcome:
     @property
     def message(self) -> str:
         """``2 tasks archived, 1 failed``."""
-        text = f"{len(self.done)} tasks {PAST[self.action]}"
+        text = tasks_done(len(self.done), self.action)
         return text + (f", {len(self.failed)} failed" if self.failed else "")
 
 

@@ -19,7 +19,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import BaseRoute
 
 from asynq._dashboard import format as fmt
-from asynq._dashboard.data import PAST, TASK_ACTIONS, AsyncDashboardData, action_allowed
+from asynq._dashboard.data import (
+    PAST,
+    TASK_ACTIONS,
+    AsyncDashboardData,
+    action_allowed,
+    tasks_done,
+)
 from asynq.errors import AsynqError, BrokerError
 from asynq.inspector import AsyncInspector
 from asynq.progress import open_event_stream
@@ -339,8 +345,8 @@ class Api:
         n = await self.data.act_on_all(verb, qname, state, p.get("group", ""))
         if verb == "cancel":
             # Asynqmon answers cancel_all with 204 and no count.
-            return Outcome(f"{n} {state} tasks {PAST[verb]}")
-        return Outcome(f"{n} {state} tasks {PAST[verb]}", {_ALL_KEYS[verb]: int(n)})
+            return Outcome(tasks_done(n, verb, state))
+        return Outcome(tasks_done(n, verb, state), {_ALL_KEYS[verb]: int(n)})
 
     async def _batch(self, verb: str, qname: str, task_ids: list[str]) -> Outcome:
         ok_key, bad_key = _BATCH_KEYS[verb]

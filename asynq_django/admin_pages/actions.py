@@ -23,7 +23,7 @@ from django.http import (
 )
 
 from asynq import AsynqError, QueueNotFoundError, TaskInfo, TaskNotFoundError, ValidationError
-from asynq._dashboard.data import PAST, STATES, DashboardData, action_allowed
+from asynq._dashboard.data import PAST, STATES, DashboardData, action_allowed, tasks_done
 from asynq_django.admin_pages.access import dashboard_data, render, require
 from asynq_django.admin_pages.views import ACTION_LABELS, link
 from asynq_django.views import log_action
@@ -78,7 +78,7 @@ def task_action(request: HttpRequest, admin: ModelAdmin[Any]) -> HttpResponse:
     try:
         if across:
             count = data.act_on_all(action, queue, state, group)
-            level, message = messages.SUCCESS, f"{count} {state} tasks {PAST[action]}"
+            level, message = messages.SUCCESS, tasks_done(count, action, state)
             what = f"all {state} tasks" + (f" of group {group}" if group else "")
         else:
             outcome = data.act_on(action, queue, task_ids)
