@@ -95,3 +95,17 @@ def label(order_id: int, db: Session = Depends(get_session)) -> str:
     handler thread."""
     journal.append("label ran")
     return f"label {order_id} in {db.name}"
+
+
+async def get_unit_of_work() -> AsyncIterator[list[str]]:
+    """A generator whose teardown fails, as a commit that fails does."""
+    changes: list[str] = []
+    yield changes
+    raise RuntimeError(f"commit of {changes} failed")
+
+
+@tasks.task("deps:save", retention=3600)
+async def save(item: str, changes: list[str] = Depends(get_unit_of_work)) -> str:
+    changes.append(item)
+    journal.append("save ran")
+    return "saved"

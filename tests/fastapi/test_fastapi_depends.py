@@ -116,6 +116,19 @@ async def test_a_failing_task_closes_its_dependencies_with_its_error(
     ]
 
 
+async def test_a_failing_teardown_fails_the_task_and_keeps_no_result(
+    redis_url: str, run_worker: Any
+) -> None:
+    await run_worker(worker_app(redis_url))
+    async with asynq.AsyncClient(redis_url) as client:
+        info = await depends_app.save.using(client=client, max_retry=0).aenqueue("book")
+    done = await outcome(redis_url, info)
+    assert done.state == asynq.TaskState.ARCHIVED
+    assert done.last_err == "commit of ['book'] failed"
+    assert not done.result  # the function returned, but its task failed
+    assert journal == ["save ran"]
+
+
 async def test_a_plain_def_task_gets_its_async_dependency(redis_url: str, run_worker: Any) -> None:
     await run_worker(worker_app(redis_url))
     async with asynq.AsyncClient(redis_url) as client:
