@@ -28,6 +28,7 @@ from asynq.cli._run import (
     exit_with,
     import_option,
     log_level_option,
+    processes_option,
     worker_options,
     worker_settings,
 )
@@ -83,6 +84,7 @@ def _state() -> AsynqState:
 @worker_options
 @import_option
 @log_level_option
+@processes_option
 @burst_option
 def worker(
     concurrency: int | None,
@@ -90,12 +92,14 @@ def worker(
     strict: bool,
     imports: tuple[str, ...],
     log_level: str,
+    processes: int,
     burst: bool,
 ) -> None:
     """Run a worker server for the task functions of this app's asynq extension.
 
     Each task runs inside a fresh app context. Stop it with Ctrl-C or SIGTERM (graceful);
-    with --burst it exits by itself once the queues are drained.
+    with --processes N, N forked worker processes run under a supervisor; with --burst it
+    exits by itself once the queues are drained.
     """
     try:
         # The worker `asynq worker app:app` runs too; it imports ASYNQ_IMPORTS first.
@@ -108,6 +112,7 @@ def worker(
             worker_settings(concurrency, queues, strict),
             imports=imports,
             log_level=log_level,
+            processes=processes,
             burst=burst,
         )
     )

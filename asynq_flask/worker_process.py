@@ -5,9 +5,16 @@ app registered with an :class:`~asynq_flask.Asynq` extension it returns the work
 :func:`asynq.runner.run_worker` runs, the one ``flask asynq worker`` runs too: the extension's
 task functions, each inside a fresh app context, with the app's ``ASYNQ_*`` server settings
 (the command line's settings over them) on the app's ``ASYNQ_REDIS_URL``.
+
+With ``--processes N`` the app is created once and the worker processes are forked from it;
+the database connections its Flask-SQLAlchemy engines pooled at start-up (``db.create_all()``
+in the factory) belong to that first process, so each forked process drops them from its
+pools, unclosed, before its first task (SQLAlchemy's way of using an engine after a fork).
 """
 
 from __future__ import annotations
+
+import os
 
 from flask import Flask
 
@@ -38,10 +45,24 @@ def app_worker(app: object) -> AppWorker | None:
         )
     for name in state.settings.imports:
         import_module(name)
+    loaded_in = os.getpid()
 
     def run(request: WorkerRun) -> None:
+        if os.getpid() != loaded_in:
+            _drop_inherited_connections(app)
         config = state.extension.server_config(app, **request.overrides)
         redis = request.redis if request.redis is not None else state.settings.redis_url
         Server(redis, config).run(state.extension.registry, burst=request.burst)
 
     return AppWorker(app, run)
+
+
+def _drop_inherited_connections(app: Flask) -> None:
+    """In a forked process: forget the pooled connections of ``app``'s Flask-SQLAlchemy
+    engines without closing them (the process that opened them still owns them)."""
+    db = app.extensions.get("sqlalchemy")
+    if db is None:
+        return
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)

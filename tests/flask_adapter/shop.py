@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import String, update
+from sqlalchemy import Engine, String, event, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from asynq import Scheduler
@@ -83,6 +83,18 @@ async def async_hello(word: str) -> str:
     await asyncio.sleep(0)
     _note("async")
     return f"{word} from {current_app.name}"
+
+
+@event.listens_for(Engine, "connect")
+def _note_opener(dbapi_connection: Any, record: Any) -> None:
+    record.info["opened_in"] = os.getpid()
+
+
+@asynq.task("shop:connection-owner", retention=600)
+def connection_owner() -> dict[str, int]:
+    """Which process runs the task, and which opened the database connection it uses."""
+    info = db.session.connection().connection.info
+    return {"pid": os.getpid(), "opened_in": info["opened_in"]}
 
 
 @asynq.task("shop:boom")

@@ -14,6 +14,7 @@ import pytest
 import redis
 from flask import Flask
 
+import asynq
 from asynq_flask import Asynq
 from tests.flask_adapter import shop
 from tests.helpers.processes import Children, wait_while_running
@@ -109,6 +110,33 @@ def test_asynq_worker_runs_the_flask_apps_tasks_in_its_app_context(
     with app.app_context():  # type: ignore[attr-defined]
         assert shop.db.session.get(shop.User, 1).welcomed == 3
         assert shop.async_hello.result(info) == "hi from shop"
+
+
+def test_worker_processes_share_the_database_but_not_its_connections(
+    app: object, env: dict[str, str], r: redis.Redis
+) -> None:
+    """Two worker processes forked from an app whose factory opened the database
+    (create_all): each runs its tasks on connections it opened itself; SIGTERM stops both."""
+    with app.app_context():  # type: ignore[attr-defined]
+        infos = [shop.connection_owner.enqueue() for _ in range(4)]
+        infos += [shop.welcome.enqueue(1) for _ in range(4)]
+    argv = [*FLASK, "--app", "tests.flask_adapter.shop:create_app", "asynq", "worker"]
+    with Children() as children, asynq.Inspector(env["ASYNQ_REDIS_URL"]) as inspector:
+        worker = children.start([*argv, "--processes", "2", "-c", "1"], env=env, cwd=ROOT)
+        wait_while_running(
+            lambda: r.zcard("asynq:{default}:completed") == 8, worker, "the tasks to run"
+        )
+        servers = {server.pid for server in inspector.servers()}
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert inspector.servers() == []
+    assert len(servers) == 2 and worker.pid not in servers
+    with app.app_context():  # type: ignore[attr-defined]
+        owners = [shop.connection_owner.result(info) for info in infos[:4]]
+        assert shop.db.session.get(shop.User, 1).welcomed == 4
+    assert {owner["pid"] for owner in owners} <= servers
+    assert all(owner["opened_in"] == owner["pid"] for owner in owners), owners
 
 
 def test_asynq_worker_refuses_an_app_without_the_extension(env: dict[str, str]) -> None:

@@ -59,7 +59,14 @@ def test_enqueue_sends_typed_tasks_to_the_apps_redis(app: Flask, r: redis.Redis)
     }
     assert now.type == "shop:welcome" and now.payload == b'{"user_id":1}'
     assert list(shop.asynq.registry) == sorted(
-        ["shop:welcome", "shop:rename-uncommitted", "shop:read-name", "shop:async", "shop:boom"]
+        [
+            "shop:welcome",
+            "shop:rename-uncommitted",
+            "shop:read-name",
+            "shop:async",
+            "shop:boom",
+            "shop:connection-owner",
+        ]
     )
 
 
