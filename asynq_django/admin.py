@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.utils import unquote
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, re_path
 
 from asynq_django import admin_pages, views
 from asynq_django.admin_pages import views as pages
+from asynq_django.admin_pages.access import require
 from asynq_django.dashboard import MANAGE_PERMISSION, VIEW_PERMISSION
 from asynq_django.models import Dashboard
 
@@ -44,6 +46,13 @@ class DashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """Every queue with its figures (the admin's own page)."""
         return pages.overview(request, self)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """The queue a history entry names (the admin's "Recent actions" link here)."""
+        require(request)
+        return HttpResponseRedirect(pages.link(self, "queue", queue=unquote(object_id)))
 
     def get_urls(self) -> list[URLPattern]:
         page = self.admin_site.admin_view(views.dashboard)  # csrf_exempt is kept: it checks

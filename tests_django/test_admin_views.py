@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from html import escape, unescape
 
 import pytest
 import redis
@@ -346,6 +347,34 @@ def test_pause_and_unpause_a_queue(r: redis.Redis) -> None:
         "Queue default paused",
         "Queue default unpaused",
     ]
+
+
+def test_the_admins_recent_actions_lead_to_the_queue(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)
+    manager = client_for(staff("manager", "manage_tasks"))
+    manager.post(PAUSE, CONFIRMED_PAUSE)
+    index = html_of(manager, "/admin/")
+    recent = re.search(r'<a href="([^"]+)">default</a>', index)
+    assert recent is not None, "the pause is not among the recent actions"
+    response = manager.get(recent.group(1), follow=True)
+    assert response.redirect_chain[-1][0] == ADMIN + "queue/?queue=default"
+    assert response.status_code == 200 and "Unpause queue" in response.content.decode()
+
+
+def test_any_queue_name_and_task_id_works(r: redis.Redis) -> None:
+    queue, task_id = "a/b?c#d %2F e&state=x", "id/with?odd#chars %2F"
+    with asynq.Client(os.environ["ASYNQ_REDIS_URL"]) as client:
+        client.enqueue(asynq.Task("odd", b"{}"), queue=queue, task_id=task_id)
+    manager = client_for(staff("manager", "manage_tasks"))
+    overview = html_of(manager, ADMIN)
+    href = re.search(r'<a href="([^"]+)">a/b\?c#d %2F e&amp;state=x</a>', overview).group(1)
+    listing = html_of(manager, unescape(href) + "&state=pending")
+    assert f'data-task-id="{escape(task_id)}"' in listing
+    task_href = re.search(r'<a href="([^"]+)">id/with', listing).group(1)
+    assert "id/with?odd#chars %2F" in html_of(manager, unescape(task_href))
+    fields = {"queue": queue, "state": "pending", "action": "delete", "_selected_action": task_id}
+    manager.post(ACT, {**fields, "post": "yes"})
+    assert not Inspector(r).list_pending_tasks(queue)
 
 
 # --- the rest: the full dashboard and the machine endpoints --------------------------------
