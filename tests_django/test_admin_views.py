@@ -142,6 +142,22 @@ def test_every_page_renders_for_a_viewer_with_tasks_in_every_state(r: redis.Redi
     assert "redis_version" in html_of(viewer, ADMIN + "redis/")
 
 
+def test_payloads_and_results_download_whole(r: redis.Redis) -> None:
+    payload = b"\xff" + b"x" * (100 * 1024)  # not text, and more than the page shows
+    with asynq.Client(os.environ["ASYNQ_REDIS_URL"]) as client:
+        task_id = client.enqueue(asynq.Task("big", payload)).id
+    viewer = client_for(staff("viewer", "view_dashboard"))
+    page = html_of(viewer, ADMIN + "task/", queue="default", id=task_id)
+    assert f"Showing the first {64 * 1024} of {len(payload)} bytes" in page
+    href = unescape(re.search(r'<a href="([^"]+)" download>Download the whole payload', page)[1])
+    got = viewer.get(href)
+    assert got.status_code == 200 and got.content == payload
+    assert got["Content-Type"] == "application/octet-stream"
+    assert got["Content-Disposition"].startswith("attachment;")
+    assert viewer.get(href.replace("part=payload", "part=result")).status_code == 404
+    assert Client().get(href).status_code == 302  # the admin's login first
+
+
 def test_viewers_see_no_action_controls(r: redis.Redis) -> None:
     seed = seeded(r)
     viewer = client_for(staff("viewer", "view_dashboard"))

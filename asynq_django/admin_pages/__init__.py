@@ -32,6 +32,7 @@ def urls(admin: ModelAdmin[Any]) -> list[URLPattern]:
     pages = {
         "queue/": ("queue", views.queue),
         "task/": ("task", views.task),
+        "task/download/": ("download", views.download),
         "servers/": ("servers", views.servers),
         "schedulers/": ("schedulers", views.schedulers),
         "schedulers/history/": ("history", views.scheduler_history),

@@ -15,6 +15,7 @@ from django.contrib.admin import ModelAdmin
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 
 from asynq import QueueNotFoundError, TaskInfo, TaskNotFoundError, ValidationError, WorkerInfo
 from asynq._dashboard import format as fmt
@@ -157,10 +158,31 @@ def task(request: HttpRequest, admin: ModelAdmin[Any]) -> HttpResponse:
         task=info,
         state=state,
         fields=_task_fields(admin, info, worker),
+        downloads={
+            part: link(admin, "download", queue=name, id=task_id, part=part)
+            for part in ("payload", "result")
+        },
         actions=[(a, ACTION_LABELS[a]) for a in ACTION_ORDER if a in TASK_ACTIONS[state]],
         act_url=url(admin, "act"),
         queue_url=link(admin, "queue", queue=name, state=state),
     )
+
+
+def download(request: HttpRequest, admin: ModelAdmin[Any]) -> HttpResponse:
+    """A task's whole payload or result, as a file (its page shows the first 64 KiB)."""
+    require(request)
+    name, task_id, part = (request.GET.get(k, "") for k in ("queue", "id", "part"))
+    if part not in ("payload", "result"):
+        raise Http404(f"a task has no {part!r} to download")
+    with _not_found():
+        info = dashboard_data().inspector.get_task_info(name, task_id)
+    data = info.payload if part == "payload" else info.result
+    if data is None:
+        raise Http404("the task has no result")
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, f"{task_id}-{part}.bin")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _task_fields(
