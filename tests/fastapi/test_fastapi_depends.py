@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import pytest
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request, Security
 from fastapi.testclient import TestClient
 
 import asynq
@@ -236,6 +236,10 @@ def page(limit: int = 10) -> int:
     return limit
 
 
+def token() -> str:
+    return "t"
+
+
 refused = asynq.TaskRegistry()
 
 
@@ -261,6 +265,21 @@ def test_a_dependency_needing_a_request_is_refused_at_decoration(
 
     assert message in str(caught.value)
     assert "refused:f" not in refused
+
+
+def test_security_scopes_are_refused() -> None:
+    with pytest.raises(asynq.ValidationError, match='parameter "user": Security scopes need a'):
+
+        @refused.task("refused:scoped")
+        async def scoped(user: Any = Security(token, scopes=["orders:write"])) -> None: ...
+
+    def scoped_user(user: Annotated[str, Security(token, scopes=["orders:write"])]) -> str:
+        return user
+
+    with pytest.raises(asynq.ValidationError, match="scoped_user -> token needs security scopes"):
+
+        @refused.task("refused:nested")
+        async def nested(user: Any = Depends(scoped_user)) -> None: ...
 
 
 async def test_one_refused_after_decoration_is_archived_at_its_first_run(
