@@ -24,6 +24,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 __all__ = ["TRACE_HEADERS", "enabled", "task_span", "trace_headers"]
@@ -37,13 +38,21 @@ def enabled() -> bool:
     return "opentelemetry" in sys.modules
 
 
+@cache
+def _api() -> tuple[Any, Any]:
+    """OpenTelemetry's ``propagate`` and ``trace`` modules, looked up once: an import statement
+    on every enqueue cost more than the check for a span that follows it."""
+    from opentelemetry import propagate, trace
+
+    return propagate, trace
+
+
 def trace_headers() -> dict[str, str]:
     """The current span's ``traceparent``/``tracestate``; empty without OpenTelemetry or
     outside a valid span."""
     if not enabled():
         return {}
-    from opentelemetry import propagate, trace
-
+    propagate, trace = _api()
     # Importing redis-py (8.x) imports OpenTelemetry when it is installed, so most enqueues run
     # outside any span: this check costs a fifth of a propagator's inject, on every enqueue.
     if not trace.get_current_span().get_span_context().is_valid:
