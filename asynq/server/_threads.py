@@ -95,21 +95,30 @@ class ElasticThreadExecutor(Executor, LoopCaller):
                 raise RuntimeError("cannot submit after shutdown")
             self._ready.append(item)
             if self._spare == 0:
-                self._add_spare()
+                try:
+                    self._add_spare()
+                except BaseException:  # no thread to run it (the system's limit): refuse it
+                    self._ready.pop()
+                    raise
 
     def _add_spare(self) -> None:
-        """Wake a parked thread, or start one (called with ``_lock`` held)."""
-        self._spare += 1
+        """Wake a parked thread, or start one (called with ``_lock`` held).
+
+        Raises:
+            RuntimeError: a new thread could not be started.
+        """
         if self._parked:
             self._parked.pop().release()
+            self._spare += 1
             return
         wake = threading.Lock()
         wake.acquire()
         thread = threading.Thread(
             target=self._run, args=(wake,), name=f"{self._prefix}-{next(_names)}", daemon=True
         )
+        thread.start()  # it waits for ``_lock`` before it does anything
         self._threads.add(thread)
-        thread.start()
+        self._spare += 1
 
     @property
     def thread_count(self) -> int:
@@ -127,7 +136,10 @@ class ElasticThreadExecutor(Executor, LoopCaller):
                     self._spare -= 1
                     # Keep a spare awake for the calls behind this one, in case it blocks.
                     if self._ready and self._spare == 0:
-                        self._add_spare()
+                        try:
+                            self._add_spare()
+                        except RuntimeError:  # they wait for this thread instead
+                            pass
                 elif self._shutdown:
                     self._spare -= 1
                     self._threads.discard(me)

@@ -101,6 +101,26 @@ async def test_calls_queued_behind_a_blocking_one_still_run() -> None:
         pool.shutdown()
 
 
+def test_a_call_no_thread_can_take_is_refused_and_the_pool_stays_usable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = ElasticThreadExecutor()
+    try:
+
+        def cannot_start(self: threading.Thread) -> None:
+            raise RuntimeError("can't start new thread")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(threading.Thread, "start", cannot_start)
+            with pytest.raises(RuntimeError, match="can't start new thread"):
+                pool.submit(lambda: "lost")
+        assert pool.thread_count == 0
+        assert pool.submit(lambda: "ran").result(5) == "ran"
+        assert pool.thread_count == 1
+    finally:
+        pool.shutdown()
+
+
 def test_shutdown_runs_queued_calls_and_ends_idle_threads() -> None:
     pool = ElasticThreadExecutor(idle_timeout=30)
     release = threading.Event()
