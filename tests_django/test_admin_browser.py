@@ -82,6 +82,26 @@ def test_a_manager_runs_two_selected_tasks_after_confirming(
     assert ids[0] in LogEntry.objects.get().change_message
 
 
+def test_a_manager_archives_every_pending_task_through_select_all(
+    page: Page, live_server: Any, r: redis.Redis
+) -> None:
+    ids = [tasks.add.enqueue(n, n).id for n in range(25)]
+    staff("manager", "manage_tasks")
+    log_in(page, live_server.url, "manager")
+    page.goto(f"{live_server.url}{ADMIN}queue/?queue=default&state=pending&size=10")
+    page.check("#action-toggle")  # the admin's own actions.js ticks the page's ten
+    assert page.locator("input.action-select:checked").count() == 10
+    page.locator(".action-counter >> text=10 of 10 selected").wait_for()
+    page.click("text=Select all 25 pending tasks")
+    page.select_option("select[name=action]", "archive")
+    page.click("button:has-text('Go')")
+    page.locator("text=archive all 25 pending tasks of queue default?").wait_for()
+    assert Inspector(r).get_queue_info("default").pending == 25
+    page.get_by_role("button", name=CONFIRM).click()
+    page.locator(".messagelist >> text=25 pending tasks archived").wait_for()
+    assert all(Inspector(r).get_task_info("default", i).state.value == "archived" for i in ids)
+
+
 def test_a_manager_pauses_a_queue_after_confirming(
     page: Page, live_server: Any, r: redis.Redis
 ) -> None:
