@@ -39,12 +39,22 @@ def enabled() -> bool:
 
 
 @cache
-def _api() -> tuple[Any, Any]:
-    """OpenTelemetry's ``propagate`` and ``trace`` modules, looked up once: an import statement
-    on every enqueue cost more than the check for a span that follows it."""
-    from opentelemetry import propagate, trace
+def _trace_api() -> Any:
+    """OpenTelemetry's ``trace`` module, looked up once: an import statement on every enqueue
+    cost more than the check for a span that follows it."""
+    from opentelemetry import trace
 
-    return propagate, trace
+    return trace
+
+
+@cache
+def _propagate_api() -> Any:
+    """OpenTelemetry's ``propagate`` module, imported on the first enqueue inside a span: its
+    import loads the configured propagators (about 12 ms), which a process that has
+    OpenTelemetry installed but does not trace never needs."""
+    from opentelemetry import propagate
+
+    return propagate
 
 
 def trace_headers() -> dict[str, str]:
@@ -52,13 +62,12 @@ def trace_headers() -> dict[str, str]:
     outside a valid span."""
     if not enabled():
         return {}
-    propagate, trace = _api()
     # Importing redis-py (8.x) imports OpenTelemetry when it is installed, so most enqueues run
     # outside any span: this check costs a fifth of a propagator's inject, on every enqueue.
-    if not trace.get_current_span().get_span_context().is_valid:
+    if not _trace_api().get_current_span().get_span_context().is_valid:
         return {}
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    _propagate_api().inject(carrier)
     return {name: carrier[name] for name in TRACE_HEADERS if name in carrier}
 
 

@@ -5,6 +5,8 @@ OpenTelemetry SDK's in-memory exporter."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 from fastapi import FastAPI
@@ -116,6 +118,21 @@ def test_no_span_no_trace_headers(redis_url: str) -> None:
     with asynq.Client(redis_url) as client:
         info = client.enqueue(asynq.Task("trace:plain"))
     assert "traceparent" not in info.headers
+
+
+def test_a_producer_that_does_not_trace_never_loads_the_propagators(redis_url: str) -> None:
+    """OpenTelemetry imported (redis-py 8 imports it when installed) but no span: enqueueing
+    never imports ``opentelemetry.propagate``, whose import loads every configured propagator."""
+    script = (
+        "import sys, opentelemetry.trace, asynq\n"
+        f"with asynq.Client({redis_url!r}) as client:\n"
+        "    client.enqueue(asynq.Task('trace:plain'))\n"
+        "print('opentelemetry.propagate' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"
 
 
 def test_every_task_of_a_batch_gets_the_context_but_keeps_its_own(redis_url: str) -> None:
