@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asynq
 from asynq.server import Config
@@ -31,6 +31,7 @@ ENV_WORKER = "ASYNQ_WORKER"
 _DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 _log = logging.getLogger("asynq_fastapi")
+_T = TypeVar("_T")
 
 #: The apps whose asynq_lifespan is running in this process, oldest first.
 _running: list[Any] = []
@@ -89,8 +90,13 @@ class AsynqLifespan:
         """Where to connect: the argument, else ``$ASYNQ_REDIS_URL``, else the local default."""
         if self.redis is not None:
             return self.redis
-        url = os.environ.get(ENV_REDIS_URL) or _DEFAULT_URL
-        asynq.RedisConnection.from_url(url)  # malformed: ValidationError naming the URL
+        url = os.environ.get(ENV_REDIS_URL)
+        if not url:
+            return _DEFAULT_URL
+        try:
+            asynq.RedisConnection.from_url(url)
+        except asynq.ValidationError as exc:
+            raise asynq.ValidationError(f"${ENV_REDIS_URL}: {exc}") from None
         return url
 
     def runs_worker(self) -> bool:
@@ -105,7 +111,7 @@ class AsynqLifespan:
 
     @asynccontextmanager
     async def _run(self, app: Any) -> AsyncIterator[dict[str, Any]]:
-        where = self.connection()
+        where = _settled(self.connection)
         async with AsyncExitStack() as stack:
             client = asynq.AsyncClient(where)
             stack.push_async_callback(client.close)
@@ -117,7 +123,7 @@ class AsynqLifespan:
                 # `python -m asynq_fastapi worker`: it runs the server itself, once the whole
                 # app lifespan has started, with this lifespan's settings.
                 request.found(where, self.tasks, self.worker_config)
-            elif self.runs_worker():
+            elif _settled(self.runs_worker):
                 await stack.enter_async_context(
                     running_worker(where, self.tasks, self.worker_config, app=app)
                 )
@@ -128,6 +134,17 @@ class AsynqLifespan:
                 _running.remove(app)
                 if getattr(app.state, STATE_KEY, None) is client:
                     delattr(app.state, STATE_KEY)
+
+
+def _settled(read: Callable[[], _T]) -> _T:
+    """A setting read at start-up; one read from a bad environment variable fails the start-up
+    with one error line saying which (the server's traceback comes after it)."""
+    try:
+        return read()
+    except asynq.ValidationError as exc:
+        message = f"asynq_lifespan: {exc}"
+        _log.error("%s", message)
+        raise asynq.ValidationError(message) from None
 
 
 async def _check_reachable(client: asynq.AsyncClient, where: str | asynq.RedisConnection) -> None:

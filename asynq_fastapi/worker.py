@@ -123,7 +123,7 @@ async def run_app_worker(
     tasks: Handler | None = None,
     config: Config | Mapping[str, Any] | None = None,
     *,
-    redis: str | asynq.RedisConnection | None = None,
+    redis: asynq.AsyncRedisLike | None = None,
     overrides: Mapping[str, Any] | None = None,
     stop: asyncio.Event | None = None,
     burst: bool = False,

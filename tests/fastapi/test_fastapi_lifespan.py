@@ -4,6 +4,8 @@ lifespan is missing, task-function handles sending through the lifespan's client
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -21,6 +23,7 @@ from asynq_fastapi import (
     get_asynq_client,
 )
 from tests.helpers.redis_procs import free_port
+from tests.helpers.waiting import wait_until
 
 fns = asynq.TaskRegistry()
 
@@ -175,8 +178,54 @@ def test_the_password_stays_out_of_the_message() -> None:
 
 
 def test_a_malformed_url_is_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(asynq.ValidationError):
+    with pytest.raises(asynq.ValidationError, match="scheme 'http'"):
         asynq_lifespan("http://nowhere")
     monkeypatch.setenv("ASYNQ_REDIS_URL", "mysql://nowhere")
-    with pytest.raises(asynq.ValidationError), TestClient(FastAPI(lifespan=asynq_lifespan())):
-        pass
+    with (
+        pytest.raises(asynq.ValidationError) as caught,
+        TestClient(FastAPI(lifespan=asynq_lifespan())),
+    ):
+        raise AssertionError("the app must not start")
+    assert str(caught.value).startswith(
+        "asynq_lifespan: $ASYNQ_REDIS_URL: unsupported redis URL scheme 'mysql'"
+    )
+
+
+def servers(redis_url: str) -> int:
+    with asynq.Inspector(redis_url) as inspector:
+        return len(inspector.servers())
+
+
+def test_asynq_worker_true_in_the_environment_embeds_a_worker(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNQ_WORKER", "true")
+    with TestClient(enqueueing_app(asynq_lifespan(redis_url, tasks=fns))) as http:
+        asyncio.run(wait_until(lambda: servers(redis_url) == 1))
+        assert http.post("/raw").status_code == 200
+    assert servers(redis_url) == 0  # stopped with the lifespan
+
+
+@pytest.mark.parametrize(("setting", "argument"), [("off", None), ("", None), ("true", False)])
+def test_no_worker_unless_asked(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, setting: str, argument: bool | None
+) -> None:
+    monkeypatch.setenv("ASYNQ_WORKER", setting)
+    with TestClient(enqueueing_app(asynq_lifespan(redis_url, worker=argument))) as http:
+        task_id = http.post("/hello/ada").json()["id"]
+        time.sleep(1)  # longer than an embedded worker takes to register and pick a task up
+        assert servers(redis_url) == 0
+    with asynq.Inspector(redis_url) as inspector:
+        assert inspector.get_task_info("default", task_id).state == asynq.TaskState.PENDING
+
+
+def test_a_bad_asynq_worker_setting_fails_the_start_up(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNQ_WORKER", "maybe")
+    with (
+        pytest.raises(asynq.ValidationError) as caught,
+        TestClient(FastAPI(lifespan=asynq_lifespan(redis_url))),
+    ):
+        raise AssertionError("the app must not start")
+    assert str(caught.value) == ("asynq_lifespan: $ASYNQ_WORKER must be true or false, not 'maybe'")

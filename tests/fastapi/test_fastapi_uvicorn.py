@@ -1,11 +1,13 @@
 """The sample app under a real uvicorn process: routes enqueue through the lifespan's client,
-and a wrong Redis address stops the start-up with one clear line."""
+and a wrong Redis URL (unreachable or malformed) stops the start-up with one clear line."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
+import pytest
 import redis
 
 from tests.fastapi.processes import child, wait_for
@@ -34,15 +36,24 @@ def test_routes_enqueue_under_uvicorn(redis_url: str, r: redis.Redis) -> None:
     assert json.loads(info.payload) == {"greeting": {"name": "ada", "times": 2}}
 
 
-def test_an_unreachable_redis_stops_uvicorn_at_start_up() -> None:
-    port = free_port()
+def unreachable() -> tuple[str, str]:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    with child(uvicorn_argv(port), ASYNQ_REDIS_URL=url) as proc:
+    return url, f"asynq_lifespan: cannot reach Redis at {url}: "
+
+
+def malformed() -> tuple[str, str]:
+    return "mysql://db/0", "asynq_lifespan: $ASYNQ_REDIS_URL: unsupported redis URL scheme 'mysql'"
+
+
+@pytest.mark.parametrize("wrong", [unreachable, malformed])
+def test_a_wrong_redis_url_stops_uvicorn_at_start_up(wrong: Any) -> None:
+    url, first_line = wrong()
+    with child(uvicorn_argv(free_port()), ASYNQ_REDIS_URL=url) as proc:
         proc.wait(timeout=30)
         _, err = proc.communicate()
     assert proc.returncode != 0
-    lines = [line for line in err.splitlines() if "cannot reach Redis" in line]
-    # The first thing said about it is one line naming the address (then uvicorn's traceback).
-    assert lines, err
-    assert lines[0].startswith(f"asynq_lifespan: cannot reach Redis at {url}: "), err
+    # The first thing said after uvicorn's own start-up lines is one line naming what is
+    # wrong (then uvicorn's traceback).
+    said = [line for line in err.splitlines() if not line.startswith("INFO:")]
+    assert said[0].startswith(first_line), err
     assert "Application startup failed" in err
