@@ -53,6 +53,24 @@ def test_pause_and_unpause(r: redis.Redis) -> None:
     assert not Inspector(r).get_queue_info("default").paused
 
 
+def test_pausing_an_unknown_queue_is_a_one_line_command_error(r: redis.Redis) -> None:
+    tasks.add.enqueue(1, 2)  # "default" is in Redis; "critical" only in ASYNQ QUEUES
+    for command in ("asynq_pause", "asynq_unpause"):
+        done = manage(command, "default", "defualt")
+        assert done.returncode != 0
+        assert done.stderr.strip() == (
+            "CommandError: unknown queue 'defualt': not in Redis and not in ASYNQ QUEUES "
+            "(known: critical, default)"
+        )
+        assert done.stdout == ""  # checked before anything is paused
+    assert not Inspector(r).get_queue_info("default").paused
+    assert r.exists("asynq:{defualt}:paused") == 0
+
+    configured = manage("asynq_pause", "critical")  # no task yet, but a configured queue
+    assert configured.returncode == 0, configured.stderr
+    assert r.exists("asynq:{critical}:paused") == 1
+
+
 def test_bad_settings_are_one_line_command_errors() -> None:
     done = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "asynq_stats"],

@@ -6,5 +6,5 @@ from asynq_django.management.commands import asynq_pause
 
 
 class Command(asynq_pause.Command):
-    help = "Unpause queues: workers take their tasks again."
+    help = "Unpause queues: workers take their tasks again (known queues only, as asynq_pause)."
     action = "unpause"
