@@ -57,12 +57,19 @@ DB_PATH = os.environ.setdefault(
     "ASYNQ_DJANGO_TEST_DB",
     os.path.join(tempfile.gettempdir(), f"asynq-django-test-{os.getpid()}.sqlite3"),
 )
+OTHER_DB_PATH = DB_PATH.replace(".sqlite3", "-other.sqlite3")
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DB_PATH,
         "TEST": {"NAME": DB_PATH},
-    }
+    },
+    # A second database, for enqueue_on_commit(..., using="other").
+    "other": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": OTHER_DB_PATH,
+        "TEST": {"NAME": OTHER_DB_PATH},
+    },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from asynq import Inspector, TaskState
 from asynq_django.tasks_api import InvalidTask, TaskResultDoesNotExist, TaskResultStatus
 from tests_django.shop import tasks
+from tests_django.shop.models import Order
 
 
 def task_hash(r: redis.Redis, queue: str, task_id: str) -> dict[bytes, bytes]:
@@ -143,6 +144,33 @@ def test_enqueue_on_commit_takes_task_functions_and_plain_tasks(r: redis.Redis) 
         dropped = enqueue_on_commit(tasks.touch, 6)
         raise RuntimeError("roll back")
     assert r.exists(f"asynq:{{default}}:t:{dropped}") == 0
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_enqueue_on_commit_waits_for_the_database_named_by_using(r: redis.Redis) -> None:
+    from asynq_django import enqueue_on_commit
+
+    def stored(task_id: str) -> bool:
+        return r.exists(f"asynq:{{default}}:t:{task_id}") == 1
+
+    with transaction.atomic(using="other"):
+        result = tasks.add.enqueue_on_commit(1, 2, using="other")  # a django.tasks task
+        fn_id = enqueue_on_commit(tasks.touch, 5, using="other")  # an @asynq.task function
+        with transaction.atomic():  # a transaction on "default" commits in between
+            Order.objects.create()
+        assert not stored(result.id) and not stored(fn_id)
+    assert stored(result.id) and stored(fn_id)
+
+    with transaction.atomic():  # only "default" is in a transaction: "other" sends at once
+        now = tasks.add.enqueue_on_commit(3, 4, using="other")
+        now_fn = enqueue_on_commit(tasks.touch, 6, using="other")
+        assert stored(now.id) and stored(now_fn)
+
+    with pytest.raises(RuntimeError), transaction.atomic(using="other"):
+        dropped = tasks.add.enqueue_on_commit(5, 6, using="other")
+        dropped_fn = enqueue_on_commit(tasks.touch, 7, using="other")
+        raise RuntimeError("roll back")
+    assert not stored(dropped.id) and not stored(dropped_fn)
 
 
 def test_task_functions_enqueue_to_the_asynq_redis_url(r: redis.Redis) -> None:
