@@ -6,6 +6,8 @@ import asyncio
 import threading
 from typing import Any
 
+from asgiref.sync import sync_to_async
+
 import asynq
 from asynq import ServeMux
 from asynq_django import periodic
@@ -74,6 +76,13 @@ def connection_state(order_id: int, drop: bool = False) -> None:
 def connection_state_task(order_id: int, drop: bool = False) -> None:
     """:func:`connection_state` as a django.tasks task."""
     note_connection(order_id, drop)
+
+
+@task()
+async def connection_state_async(order_id: int, drop: bool = False) -> None:
+    """:func:`connection_state` as an ``async def`` django.tasks task: its ORM work runs in
+    asgiref's thread-sensitive thread, as the async ORM's does."""
+    await sync_to_async(note_connection)(order_id, drop)
 
 
 def note_connection(order_id: int, drop: bool) -> None:
