@@ -10,9 +10,10 @@ from html import escape, unescape
 
 import pytest
 import redis
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
-from django.test import Client
+from django.test import Client, override_settings
 
 import asynq
 from asynq import Inspector
@@ -435,8 +436,33 @@ def test_stats_and_metrics_take_the_api_token_or_a_viewer(r: redis.Redis) -> Non
     assert json.loads(stats.content)["totals"]["pending"] == 1
     metrics = anonymous.get("/asynq/metrics", **bearer).content.decode()
     assert 'asynq_queue_size{queue="default"} 1' in metrics
+    assert 'asynq_tasks_enqueued_total{queue="default",state="pending"} 1' in metrics
+    for family in GO_METRIC_FAMILIES:  # every family Go's metrics exporter has, by its name
+        assert f"# TYPE {family} " in metrics, family
     viewer = client_for(staff("viewer", "view_dashboard"))
     assert viewer.get("/asynq/stats.json").status_code == 200
+    assert "asynq_queue_size" in viewer.get("/asynq/metrics").content.decode()
+    no_permission = client_for(staff("clerk"))
+    for url in ("/asynq/stats.json", "/asynq/metrics"):
+        assert no_permission.get(url).status_code == 403
+        assert anonymous.post(url, **bearer).status_code == 405  # read-only endpoints
+    with override_settings(ASYNQ={**settings.ASYNQ, "API_TOKEN": ""}):
+        for header in ("Bearer ", "Bearer s3cret-token"):  # no token set: no bearer gets in
+            auth = {"HTTP_AUTHORIZATION": header}
+            assert anonymous.get("/asynq/stats.json", **auth).status_code == 403
+            assert anonymous.get("/asynq/metrics", **auth).status_code == 403
+
+
+#: The metric families of Go asynq's Prometheus exporter (x/metrics), by their names.
+GO_METRIC_FAMILIES = (
+    "asynq_tasks_enqueued_total",
+    "asynq_queue_size",
+    "asynq_queue_latency_seconds",
+    "asynq_queue_memory_usage_approx_bytes",
+    "asynq_tasks_processed_total",
+    "asynq_tasks_failed_total",
+    "asynq_queue_paused_total",
+)
 
 
 def test_the_standalone_dashboard_needs_staff() -> None:
