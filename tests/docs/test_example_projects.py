@@ -1,4 +1,6 @@
-"""example_projects/plain runs as its README says: `asynq worker tasks:mux` + producer.py."""
+"""The example projects run as their READMEs say: plain (`asynq worker tasks:mux` + producer.py),
+fastapi_orders and flask_shop (`python run.py` on an embedded Redis, and their tests), and
+fastapi_orders' web app and worker process apart."""
 
 from __future__ import annotations
 
@@ -137,6 +139,54 @@ def test_fastapi_project_runs_on_its_embedded_redis() -> None:
         )
         assert done["receipt"] == {"item": "lamp", "quantity": 2, "total_cents": 9000}
         assert httpx.get(f"{base}/asynq/").status_code == 401
+
+
+def test_fastapi_project_in_production_web_app_and_worker_process(redis_url: str) -> None:
+    """The README's production pair: ``uvicorn orders.main:app`` queues, ``asynq worker
+    orders.main:app`` fulfils inside the app's lifespan (the catalog it loaded reaches the
+    task through ``Depends(get_catalog)``)."""
+    import httpx
+
+    from tests.helpers.redis_procs import free_port
+
+    cwd = EXAMPLES / "fastapi_orders"
+    env = {k: v for k, v in os.environ.items() if k not in FASTAPI_SETTINGS}
+    env["ASYNQ_REDIS_URL"] = redis_url
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "orders.main:app", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        from tests.fastapi.processes import wait_for
+
+        order = {"item": "pen", "quantity": 4, "email": "ada@example.com"}
+        placed = wait_for(lambda: httpx.post(f"{base}/orders", json=order), web, "the app")
+        assert placed.status_code == 202, placed.text
+        status = f"{base}/orders/{placed.json()['task_id']}"
+        assert httpx.get(status).json()["state"] == "waiting"  # no worker in the web app
+        worker = subprocess.run(
+            [sys.executable, "-m", "asynq", "worker", "orders.main:app", "--burst"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert worker.returncode == 0, worker.stderr
+        answer = httpx.get(status).json()
+    finally:
+        web.send_signal(signal.SIGTERM)
+        web.communicate(timeout=60)
+    assert answer == {
+        "state": "fulfilled",
+        "receipt": {"item": "pen", "quantity": 4, "total_cents": 600},
+    }
 
 
 def test_fastapi_project_tests_pass() -> None:
