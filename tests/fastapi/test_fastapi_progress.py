@@ -1,11 +1,13 @@
 """Live progress over Server-Sent Events from a real uvicorn: a handler's reports reach the
 stream as it makes them (each one before the handler may go on), the stream ends with the
-task's final state, an unknown task is 404, and a client hanging up frees the connection."""
+task's final state, an unknown task is 404, a task or queue deleted meanwhile ends the stream
+with "gone" and no error logged, and a client hanging up frees the connection."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -134,3 +136,48 @@ def test_hanging_up_frees_the_connection(served: str, r: redis.Redis) -> None:
     while blocked_readers(r):
         assert time.monotonic() < deadline, f"still reading after hang-up: {blocked_readers(r)}"
         time.sleep(0.05)
+
+
+class Recorded(logging.Handler):
+    """The records of WARNING and above that reach the loggers it is added to."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("remove", ["task", "queue"])
+def test_deleting_the_task_or_its_queue_ends_the_stream_cleanly(
+    served: str, redis_url: str, remove: str
+) -> None:
+    recorded = Recorded()
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "asynq", "asynq_fastapi")]
+    for logger in loggers:
+        logger.addHandler(recorded)
+    try:
+        with asynq.Client(redis_url) as client:  # scheduled: the worker leaves it alone
+            info = steps.using(client=client).enqueue_in(3600, "deleted")
+        seen: list[tuple[str, dict[str, Any]]] = []
+        with httpx.stream("GET", f"{served}/jobs/{info.id}/events", timeout=20) as answer:
+            for name, data in sse(answer.iter_lines()):
+                seen.append((name, data))
+                if len(seen) == 1:
+                    with asynq.Inspector(redis_url) as inspector:
+                        if remove == "task":
+                            inspector.delete_task("default", info.id)
+                        else:
+                            inspector.delete_queue("default", force=True)
+            # The loop ends because the server ended the response, not because we left.
+        assert answer.is_stream_consumed
+    finally:
+        for logger in loggers:
+            logger.removeHandler(recorded)
+    assert seen[0] == (
+        "update",
+        {"state": "scheduled", "progress": None, "final": False, "error": ""},
+    )
+    assert seen[-1] == ("end", {"state": "gone", "progress": None, "final": True, "error": ""})
+    assert [r.getMessage() for r in recorded.records] == []
