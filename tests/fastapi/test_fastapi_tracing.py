@@ -156,3 +156,61 @@ def test_a_task_without_trace_context_runs_untraced(redis_url: str) -> None:
         asyncio.run(wait_until(lambda: seen_in_task))
     assert spans("trace:work process") == []
     assert seen_in_task == ["0000000000000000"]  # no span was started around the handler
+
+
+# -- a Go asynq service on either side ------------------------------------------------------
+
+
+@pytest.mark.interop
+def test_a_go_producers_traceparent_is_continued_by_the_worker(redis_url: str) -> None:
+    from tests.server.gohelpers import go_enqueue
+
+    go_trace, go_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    with TestClient(traced_app(redis_url)):
+        # What a Go service writes when it puts its span's context into the task's headers.
+        go_enqueue(
+            redis_url,
+            [
+                {
+                    "type": "trace:work",
+                    "payload": b'{"n":1}',
+                    "headers": {"traceparent": f"00-{go_trace}-{go_span}-01"},
+                }
+            ],
+        )
+        asyncio.run(wait_until(lambda: spans("trace:work process")))
+    [task] = spans("trace:work process")
+    assert format(task.context.trace_id, "032x") == go_trace
+    assert task.parent is not None and format(task.parent.span_id, "016x") == go_span
+    assert task.parent.is_remote
+
+
+@pytest.mark.interop
+def test_a_go_server_reads_the_requests_trace_from_the_task(redis_url: str) -> None:
+    from tests.helpers import gopeer
+    from tests.server.gohelpers import addr, go_events
+
+    caller_trace = "5bf92f3577b34da6a3ce929d0e0e4737"
+    app = FastAPI(lifespan=asynq_lifespan(redis_url))  # no Python worker: Go serves "go"
+
+    @app.post("/to-go")
+    async def to_go() -> dict[str, str]:
+        info = await work.using(queue="go").aenqueue(2)
+        return {
+            "id": info.id,
+            "span": format(trace.get_current_span().get_span_context().span_id, "016x"),
+        }
+
+    go = gopeer.start_go("peer_server", "-redis", addr(redis_url), "-queues", "go=1")
+    try:
+        asyncio.run(wait_until(lambda: go_events(go, "started"), within=30))
+        with TestClient(app) as http:
+            sent = http.post(
+                "/to-go", headers={"traceparent": f"00-{caller_trace}-00f067aa0ba902b8-01"}
+            ).json()
+        [processed] = asyncio.run(wait_until(lambda: go_events(go, "processed"), within=30))
+    finally:
+        go.stop()
+    assert processed["id"] == sent["id"]
+    # The Go handler finds the request's trace, and the route's span as the parent to use.
+    assert processed["headers"] == {"traceparent": f"00-{caller_trace}-{sent['span']}-01"}
