@@ -53,3 +53,21 @@ def default_url() -> str:
 def is_cluster(client: SyncRedis | AsyncRedis) -> bool:
     """Whether ``client`` talks to a Redis Cluster."""
     return isinstance(client, RedisCluster | AsyncRedisCluster)
+
+
+def describe_address(client: SyncRedis | AsyncRedis) -> str:
+    """Where ``client`` connects, for error messages (never with a password): ``host:port/db``,
+    a unix socket, a Sentinel master's name or a cluster's seed nodes."""
+    if isinstance(client, RedisCluster | AsyncRedisCluster):
+        seeds = ",".join(client.nodes_manager.startup_nodes)  # keyed "host:port"
+        return f"cluster {seeds}"
+    pool = client.connection_pool
+    master = getattr(pool, "service_name", None)  # a Sentinel-managed pool
+    kwargs = pool.connection_kwargs
+    db = kwargs.get("db", 0)
+    if master is not None:
+        return f"Sentinel master {master!r}/{db}"
+    if kwargs.get("path"):
+        return f"unix socket {kwargs['path']}?db={db}"
+    host = str(kwargs.get("host", "localhost"))
+    return f"{f'[{host}]' if ':' in host else host}:{kwargs.get('port', 6379)}/{db}"

@@ -79,7 +79,8 @@ class BrokerUnreachableError(BrokerConnectionError):
     Raised only where asynq drives the connection itself: the producer's fast lane, taken by
     plain ``redis://`` and ``redis-socket://`` clients (the default). Over TLS, Sentinel or
     Cluster, or with ``fast_lane=False``, every connection failure is a plain
-    :class:`BrokerConnectionError`, outcome unknown.
+    :class:`BrokerConnectionError`, outcome unknown. Also raised by a worker server in burst
+    mode that cannot reach Redis at start, over any connection: it started nothing.
     """
 
     maybe_written = False

@@ -219,11 +219,13 @@ def run_worker(
         burst: Also stop (with status 0) once the served queues are drained: no pending
             task left and none of this server's in flight. Scheduled tasks and retries not
             due yet are not waited for (see ``docs/operations.md#burst-mode``). Only with
-            one process.
+            one process. Without Redis (at start, or for 30 s mid-run) the status is 1,
+            never "drained".
 
     Returns:
         0 once the server (every server) stopped cleanly; 1 after logging a one-line error
-        (on the ``asynq.runner`` logger) when the input is bad or the server could not start.
+        (on the ``asynq.runner`` logger) when the input is bad, the server could not start,
+        or a burst run could not read its queues.
     """
     try:
         _setup_logging(log_level)

@@ -48,7 +48,8 @@ processes_option = click.option(
 burst_option = click.option(
     "--burst",
     is_flag=True,
-    help="Exit (status 0) once the queues are drained; tasks not due yet are not waited for.",
+    help="Exit (status 0) once the queues are drained; tasks not due yet are not waited for. "
+    "Status 1 when Redis cannot be reached to tell.",
 )
 
 

@@ -25,7 +25,7 @@ import math
 import random
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf.message import DecodeError
 
@@ -116,6 +116,13 @@ def compute_deadline(msg: TaskMessage, now: float) -> float | None:
     return float(msg.deadline)
 
 
+class ReadFailure(NamedTuple):
+    """A queue the fetch loop could not read in a dequeue round, and why."""
+
+    queue: str
+    error: Exception
+
+
 class Processor:
     """The fetch loop and the per-task workers."""
 
@@ -171,6 +178,10 @@ class Processor:
         #: Idle periods so far, and the future of the next one (see :meth:`wait_idle`).
         self._idle_round = 0
         self._next_idle: asyncio.Future[int] | None = None
+        #: The last queue read that failed in the current dequeue round, and in the latest
+        #: idle round (see :attr:`idle_failure`).
+        self._round_failure: ReadFailure | None = None
+        self._idle_failure: ReadFailure | None = None
         #: Tasks dequeued so far, by queue (see :mod:`asynq.server._waiter`).
         self._taken: dict[str, int] = {}
         #: Tasks started so far, dequeued or handed over (see :mod:`asynq.server._burst`).
@@ -192,6 +203,12 @@ class Processor:
     def idle_round(self) -> int:
         """How many times the fetch loop has gone idle (every queue empty) so far."""
         return self._idle_round
+
+    @property
+    def idle_failure(self) -> ReadFailure | None:
+        """Why the latest idle round may have missed pending tasks: the last queue read that
+        failed in it. ``None`` when every queue was read and found without a pending task."""
+        return self._idle_failure
 
     async def wait_idle(self, after: int | None = None) -> int:
         """Wait until the fetch loop is idle, in a round later than ``after`` if given; return
@@ -273,6 +290,7 @@ class Processor:
             ]
             self._announced.clear()
         handoff = None if self._handoff is None else self._handoff.registration()
+        self._round_failure = None
         for qname in order:
             now = self._clock.now()
             wanted = count - len(taken)
@@ -280,6 +298,7 @@ class Processor:
                 found = await self._driver.run(server_ops.dequeue(qname, wanted, now, handoff))
             except Exception as exc:  # Redis down, or this queue's keys unusable
                 self._log_dequeue_error(qname, exc)
+                self._round_failure = ReadFailure(qname, exc)
                 continue
             lease_expiry = now + server_ops.LEASE_DURATION
             if found:
@@ -304,6 +323,7 @@ class Processor:
         self._announced.clear()
         self._idle_waiting = True
         self._idle_round += 1
+        self._idle_failure = self._round_failure
         if self._next_idle is not None:
             self._next_idle.set_result(self._idle_round)
             self._next_idle = None

@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from asynq._base.clock import SYSTEM_CLOCK, Clock
 from asynq._base.lifecycle import ACTIVE, CLOSED, STOPPED, Service, hostname
 from asynq._broker.drivers import AsyncDriver
-from asynq._resolve import resolve_async
+from asynq._resolve import describe_address, resolve_async
 from asynq.connection import AsyncRedisLike
-from asynq.errors import AsynqError, ServerCrashedError, ValidationError
+from asynq.errors import AsynqError, BrokerError, ServerCrashedError, ValidationError
 from asynq.servemux import Handler, TaskHandler
 from asynq.server import _supervisor as supervisor
-from asynq.server._burst import wait_drained
+from asynq.server._burst import check_reachable, wait_drained
 from asynq.server._config import Config
 from asynq.server._heartbeat import ServerIdentity
 from asynq.server._parts import ServerParts, build_parts
@@ -106,14 +106,7 @@ class Server(Service):
             ValidationError: ``handler`` is not a handler.
             AsynqError: the server was started before.
         """
-        if handler is None or not (callable(handler) or isinstance(handler, TaskHandler)):
-            raise ValidationError("asynq: server cannot run with nil handler")
-        if self._state == ACTIVE:
-            raise AsynqError("asynq: the server is already running")
-        if self._state == STOPPED:
-            raise AsynqError("asynq: the server is in the stopped state. Waiting for shutdown.")
-        if self._state == CLOSED:
-            raise AsynqError("asynq: Server closed")
+        self._check_startable(handler)
         self._parts = build_parts(
             self.config,
             self._driver,
@@ -129,13 +122,39 @@ class Server(Service):
         for part in self._parts.supervised():
             self._supervisor.start(part.name, part.policy, part.run)
 
+    def _check_startable(self, handler: Handler) -> None:
+        if handler is None or not (callable(handler) or isinstance(handler, TaskHandler)):
+            raise ValidationError("asynq: server cannot run with nil handler")
+        if self._state == ACTIVE:
+            raise AsynqError("asynq: the server is already running")
+        if self._state == STOPPED:
+            raise AsynqError("asynq: the server is in the stopped state. Waiting for shutdown.")
+        if self._state == CLOSED:
+            raise AsynqError("asynq: Server closed")
+
     async def _start_burst(self, handler: Handler) -> None:
+        self._check_startable(handler)
+        try:
+            # Only reads of the queues can tell that they are drained: without Redis, fail
+            # now rather than start components that would only log connection errors.
+            await check_reachable(self._driver, describe_address(self._driver.redis))
+        except BrokerError:
+            self._state = CLOSED
+            if self._owned:
+                await self._driver.close()
+            raise
         await self.start(handler)
         assert self._parts is not None
         self._burst = asyncio.create_task(self._stop_when_drained(self._parts), name="asynq-burst")
 
     async def _stop_when_drained(self, parts: ServerParts) -> None:
-        await wait_drained(parts.processor, lambda: self.in_flight)
+        where = describe_address(self._driver.redis)
+        try:
+            await wait_drained(parts.processor, lambda: self.in_flight, where)
+        except BrokerError as exc:
+            self._log.info("Burst mode: the queues cannot be read; shutting down")
+            self._fail(exc)  # serve() raises it once the shutdown is done
+            return
         self._log.info("Burst mode: the queues are drained")
         self._request_shutdown()
 
@@ -208,7 +227,10 @@ class Server(Service):
 
         With ``burst``, also shut down once the served queues are drained: no pending task
         left and none of this server's in flight. Scheduled tasks and retries not due yet are
-        not waited for (the precise rule is in ``docs/operations.md#burst-mode``).
+        not waited for (the precise rule is in ``docs/operations.md#burst-mode``). Drained is
+        decided only from successful reads of the queues: a server that cannot reach Redis
+        at start raises at once, and one whose reads keep failing for 30 s shuts down
+        gracefully, then raises.
 
         With ``handle_signals``, handle SIGTERM, SIGINT and SIGTSTP on the running loop
         while serving, as :meth:`run` does: for a program that runs the server as its main
@@ -217,6 +239,11 @@ class Server(Service):
         Raises:
             ServerCrashedError: a component the server cannot run without crashed; the server
                 shut down gracefully (running tasks requeued) before this was raised.
+            BrokerUnreachableError: burst mode, and Redis could not be reached at start
+                (nothing was started).
+            BrokerError: burst mode, and the queues could not be read for 30 s
+                (``BrokerConnectionError`` when Redis could not be reached); the server shut
+                down gracefully first.
         """
         start = self._starter(handler, burst)
         await (self._serve_with_signals(start) if handle_signals else self._serve(start))
@@ -231,6 +258,7 @@ class Server(Service):
 
         Raises:
             ServerCrashedError: as :meth:`serve`; uncaught, the process exits with status 1.
+            BrokerError: burst mode without Redis, as :meth:`serve`.
         """
         self._run(self._starter(handler, burst))
 

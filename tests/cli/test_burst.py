@@ -1,4 +1,5 @@
-"""``asynq worker --burst`` as a real process: it drains the queues, then exits 0 by itself."""
+"""``asynq worker --burst`` as a real process: it drains the queues, then exits 0 by itself;
+without Redis it exits 1 with one line naming the address, never "drained"."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import asynq
 from asynq.inspector import Inspector
 from asynq.runner import run_worker
 from tests.cli import test_run as cli_app
+from tests.helpers.unreachable import assert_burst_refused, nowhere
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +79,23 @@ def test_burst_on_empty_queues_exits_0_at_once(redis_url: str, app_dir: Path) ->
 
 def test_burst_refuses_several_processes() -> None:
     assert run_worker(lambda task: None, processes=2, burst=True) == 1
+
+
+def test_burst_without_redis_exits_1_with_one_line_naming_the_address(app_dir: Path) -> None:
+    url = nowhere()
+    done = _burst(url, app_dir)
+    assert done.returncode == 1, done.stderr
+    assert_burst_refused(done.stderr, url)
+    # Nothing was started that could log connection errors of its own: one error, the last line.
+    [error] = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert error == done.stderr.strip().splitlines()[-1]
+
+
+def test_run_worker_in_burst_mode_without_redis_returns_1(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = nowhere()
+    assert run_worker(lambda task: None, redis=url, burst=True) == 1
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage().startswith("asynq worker: burst mode cannot reach Redis at ")
+    assert not any("drained" in r.getMessage() for r in caplog.records)
