@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from asynq import Client, Inspector, Task
+from tests.helpers.unreachable import assert_burst_refused, nowhere
 from tests_django.conftest import manage, running, stop, wait_for
 from tests_django.shop import tasks
 from tests_django.shop.models import Order
@@ -66,6 +67,20 @@ def test_a_project_handler_takes_the_types_no_task_declares(r: redis.Redis) -> N
     done = manage("asynq_worker", "--burst", "--handler", "tests_django.shop.tasks.mux")
     assert done.returncode == 0, done.stderr
     assert Order.objects.get(pk=order.pk).status == "mux-touched"
+
+
+@pytest.mark.parametrize("verbosity", ["1", "0"])
+def test_burst_without_redis_is_one_line_command_error(
+    verbosity: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = nowhere()
+    monkeypatch.setenv("ASYNQ_REDIS_URL", url)  # the project's REDIS_URL: nothing listens
+    done = manage("asynq_worker", "--burst", "-v", verbosity)
+    assert done.returncode == 1, done.stderr
+    assert_burst_refused(done.stderr, url)
+    assert done.stderr.strip().splitlines()[-1].startswith("CommandError: burst mode cannot")
+    if verbosity == "0":  # no INFO lines: the error is all there is
+        assert done.stderr.strip().count("\n") == 0, done.stderr
 
 
 @pytest.mark.parametrize(

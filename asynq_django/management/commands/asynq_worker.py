@@ -84,7 +84,10 @@ class Command(BaseCommand):
             "--strict", action="store_true", help="Drain higher-weight queues first."
         )
         parser.add_argument(
-            "--burst", action="store_true", help="Exit (status 0) once the queues are drained."
+            "--burst",
+            action="store_true",
+            help="Exit (status 0) once the queues are drained; an error when Redis cannot be "
+            "reached to tell.",
         )
         parser.add_argument(
             "--reload",
@@ -169,7 +172,8 @@ class Command(BaseCommand):
             dict(config.queues),
             config.concurrency,
         )
-        server.run(handler, burst=options["burst"])
+        with asynq_errors():  # burst mode without Redis, a crashed server: one line, status 1
+            server.run(handler, burst=options["burst"])
 
     def _run_processes(self, settings: Any, config: Any, fallback: Any, processes: int) -> None:
         # Each forked child builds its own server; the Django connections the checks opened
