@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import redis
 
 import asynq
 from tests.fastapi import worker_app
 from tests.fastapi.processes import ROOT, child, child_env
 from tests.helpers.processes import wait_while_running
+from tests.helpers.unreachable import assert_burst_refused, nowhere
 
 
 def run_to_end(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -96,6 +98,17 @@ def test_python_dash_m_asynq_fastapi_takes_the_same_flags(redis_url: str) -> Non
     done = run_to_end(argv, child_env(ASYNQ_REDIS_URL=redis_url))
     assert done.returncode == 0, done.stderr
     assert json.loads(completed(redis_url, info).result)["opened_in"] > 0
+
+
+@pytest.mark.parametrize("module", ["asynq", "asynq_fastapi"])
+def test_burst_without_redis_exits_1_with_one_line(module: str) -> None:
+    """An app without the adapter (so no lifespan that pings Redis first): the burst
+    worker itself refuses to start."""
+    url = nowhere()
+    argv = ["-m", module, "worker", "tests.fastapi.plain_app:app", "--burst"]
+    done = run_to_end(argv, child_env(ASYNQ_REDIS_URL=url))
+    assert done.returncode == 1, done.stderr
+    assert_burst_refused(done.stderr, url)
 
 
 def test_an_object_that_is_no_app_and_no_handler_is_one_error_line(redis_url: str) -> None:

@@ -18,6 +18,7 @@ import asynq
 from asynq_flask import Asynq
 from tests.flask_adapter import shop
 from tests.helpers.processes import Children, wait_while_running
+from tests.helpers.unreachable import assert_burst_refused, nowhere
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = [sys.executable, "-m", "flask"]
@@ -90,6 +91,24 @@ def test_burst_worker_drains_then_exits_0_by_itself(app: object, env: dict[str, 
     assert done.returncode == 0, done.stderr
     with app.app_context():  # type: ignore[attr-defined]
         assert shop.db.session.get(shop.User, 1).welcomed == 4
+
+
+@pytest.mark.parametrize("command", ["flask asynq worker", "asynq worker app"])
+def test_burst_worker_without_redis_exits_1_with_one_line(
+    command: str, env: dict[str, str]
+) -> None:
+    url = nowhere()
+    env = {**env, "ASYNQ_REDIS_URL": url}  # the app's Redis: nothing listens there
+    if command == "flask asynq worker":
+        done = flask(env, "asynq", "worker", "--burst")
+    else:
+        argv = ["-m", "asynq", "worker", "tests.flask_adapter.shop:create_app", "--factory"]
+        done = subprocess.run(
+            [sys.executable, *argv, "--burst"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert_burst_refused(done.stderr, url)
 
 
 def test_asynq_worker_runs_the_flask_apps_tasks_in_its_app_context(
