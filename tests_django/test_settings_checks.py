@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import redis
 from django.core import checks
 from django.test import override_settings
 
 from asynq_django.conf import get_settings
+from tests_django.conftest import manage
 
 
 def asynq_messages(tags: tuple[str, ...] = ("asynq",), deploy: bool = False) -> list[str]:
@@ -39,6 +41,12 @@ def test_the_project_settings_pass_the_checks() -> None:
         ({"ERROR_HANDLER": "nowhere.handler"}, "asynq.E004"),
         ({"RETENTION": "1h"}, "asynq.E005"),
         ({"PERIODIC_TASKS": [{"cron": "* * * * *"}]}, "asynq.E006"),
+        ({"PERIODIC_TASKS": "shop.tasks.sweep"}, "asynq.E006"),
+        ({"MAX_RETRY": -1}, "asynq.E004"),
+        ({"TIMEOUT": -5}, "asynq.E005"),
+        ({"API_TOKEN": 123}, "asynq.E007"),
+        ({"AUTODISCOVER": ["tasks", 1]}, "asynq.E008"),
+        ({"HANDLER": object()}, "asynq.E009"),
         ({"RETENTION": 0}, "asynq.W001"),
     ],
 )
@@ -112,3 +120,18 @@ def test_default_checks_do_no_redis_io_but_the_deploy_probe_does() -> None:
     with override_settings(ASYNQ={"REDIS_URL": "redis://127.0.0.1:1/0"}):
         assert asynq_messages() == []
         assert asynq_messages(deploy=True) == ["asynq.E010"]
+
+
+def test_start_up_and_the_default_checks_open_no_redis_connection(r: redis.Redis) -> None:
+    # A whole manage.py process: importing the project, every app's ready() and the default
+    # checks. Redis counts every connection it ever accepted.
+    def connections_received() -> int:
+        return int(r.info("stats")["total_connections_received"])
+
+    before = connections_received()
+    done = manage("check")
+    assert done.returncode == 0, done.stderr
+    assert connections_received() == before
+    probed = manage("check", "--deploy", "--tag", "asynq")
+    assert probed.returncode == 0, probed.stderr
+    assert connections_received() > before  # the deploy probe is seen: the count is live
