@@ -14,6 +14,7 @@ attempt, each error's class path and traceback, and the JSON-normalised return v
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import traceback
@@ -36,6 +37,8 @@ from asynq import (
 from asynq.servemux import Handler, is_async_handler
 from asynq_django import clients
 from asynq_django.conf import AsynqSettings
+
+log = logging.getLogger("asynq_django")
 
 
 @contextlib.contextmanager
@@ -96,6 +99,13 @@ class DjangoHandler:
     async def process_task(self, task: ActiveTask) -> None:
         """Run ``task`` with its Django task, or with the fallback handler."""
         django_task = self._find_task(task.type)
+        log.debug(
+            "task %s of type %r from queue %r: %s",
+            task.id,
+            task.type,
+            task.queue,
+            "project handler" if django_task is None else "Django task",
+        )
         if django_task is None:
             await call_handler(self.fallback, task)
             return

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import redis
 
 from asynq import Inspector
@@ -91,3 +92,25 @@ def test_scheduler_lists_and_enqueues_settings_and_code_entries(r: redis.Redis) 
     assert types == ["native:touch", "tests_django.shop.tasks.add"]
 
     check_scheduler_enqueues(Inspector(r))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("verbosity", "shown", "hidden"),
+    [
+        ("0", [], ["INFO", "DEBUG"]),
+        ("1", ["INFO asynq.server: Starting processing"], ["DEBUG"]),
+        ("2", ["INFO asynq.server: Starting processing", "DEBUG asynq_django: task "], []),
+    ],
+)
+def test_worker_verbosity_sets_the_log_level(
+    r: redis.Redis, verbosity: str, shown: list[str], hidden: list[str]
+) -> None:
+    tasks.add.enqueue(1, 2)
+    done = manage("asynq_worker", "--burst", "-v", verbosity)
+    assert done.returncode == 0, done.stderr
+    assert Inspector(r).get_queue_info("default").processed == 1
+    for text in shown:
+        assert text in done.stderr, done.stderr
+    for level in hidden:
+        assert f" {level} " not in done.stderr, done.stderr

@@ -54,9 +54,11 @@ def every_queue(settings: AsynqSettings, given: dict[str, int]) -> dict[str, int
 
 def setup_logging(verbosity: int) -> None:
     """Verbosity 0 warns, 1 informs, 2+ debugs, for the ``asynq`` and ``asynq_django``
-    loggers; the project's ``LOGGING`` still decides where records go."""
+    loggers and ``django.tasks`` (``django_tasks``, the backport's; their records say each
+    Django task's state as the worker runs it); the project's ``LOGGING`` still decides where
+    records go."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    for name in ("asynq", "asynq_django"):
+    for name in ("asynq", "asynq_django", "django.tasks", "django_tasks"):
         logging.getLogger(name).setLevel(level)
     if not logging.getLogger().handlers and not logging.getLogger("asynq").handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
