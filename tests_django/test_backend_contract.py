@@ -5,11 +5,14 @@ backends, with the task run by the asynq worker in between."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import pickle
 from datetime import datetime
+from typing import Any
 
 import django
 import pytest
+from asgiref.sync import sync_to_async
 
 from asynq_django.tasks_api import TaskResultDoesNotExist, TaskResultStatus, task_backends
 from asynq_django.testing import run_burst_worker
@@ -28,12 +31,42 @@ async def test_aenqueue_with_invalid_argument() -> None:
         await tasks.add.aenqueue(datetime.now(), 1)
 
 
-def test_enqueue_task() -> None:
-    result = tasks.add.enqueue(1, b=2)
+@pytest.mark.parametrize("task", [tasks.add, tasks.add_async], ids=["def", "async-def"])
+def test_enqueue_task(task: Any) -> None:
+    result = task.enqueue(1, b=2)
     assert result.status == TaskResultStatus.READY
-    assert result.task == tasks.add
+    assert result.started_at is None and result.finished_at is None
+    with pytest.raises(ValueError, match="Task has not finished yet"):
+        result.return_value  # noqa: B018
+    assert result.task == task
     assert (result.args, result.kwargs) == ([1], {"b": 2})
     assert result.backend == "default" and result.errors == [] and result.worker_ids == []
+
+
+@pytest.mark.parametrize("task", [tasks.add, tasks.add_async], ids=["def", "async-def"])
+async def test_enqueue_task_async(task: Any) -> None:
+    result = await task.aenqueue(1, 2)
+    assert result.status == TaskResultStatus.READY
+    assert result.started_at is None and result.finished_at is None
+    assert (result.task, result.args, result.kwargs) == (task, [1, 2], {})
+
+
+def test_get_result() -> None:
+    result = task_backends["default"].enqueue(tasks.add, (1, 2), {})
+    assert task_backends["default"].get_result(result.id) == result
+
+
+async def test_get_result_async() -> None:
+    result = await task_backends["default"].aenqueue(tasks.add, (1, 2), {})
+    assert await task_backends["default"].aget_result(result.id) == result
+
+
+def test_enqueue_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = "django.tasks" if django.VERSION >= (6,) else "django_tasks"
+    with caplog.at_level(logging.DEBUG, logger=logger):
+        result = tasks.add.enqueue(1, 2)
+    [record] = [r for r in caplog.records if result.id in r.getMessage()]
+    assert "enqueued" in record.getMessage().lower()
 
 
 async def test_refresh_result() -> None:
@@ -52,9 +85,11 @@ def test_refresh_after_the_worker_ran() -> None:
     assert result.enqueued_at <= result.started_at <= result.finished_at
 
 
-def test_get_missing_result() -> None:
+async def test_get_missing_result() -> None:
     with pytest.raises(TaskResultDoesNotExist):
-        task_backends["default"].get_result("123")
+        await sync_to_async(task_backends["default"].get_result)("123")
+    with pytest.raises(TaskResultDoesNotExist):
+        await task_backends["default"].aget_result("123")
 
 
 @pytest.mark.skipif(django.VERSION < (6, 1), reason="Django 6.1 made tasks picklable")

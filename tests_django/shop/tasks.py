@@ -36,6 +36,11 @@ def add(a: int, b: int) -> dict[str, Any]:
     return {"sum": a + b}
 
 
+@task()
+async def add_async(a: int, b: int) -> dict[str, Any]:
+    return {"sum": a + b}
+
+
 @task(max_retry=0)
 def explode(message: str) -> None:
     raise ValueError(message)
