@@ -333,6 +333,43 @@ def test_a_running_task_is_canceled(r: redis.Redis) -> None:
     assert message is not None and message["data"] == ids["active"].encode()
 
 
+@pytest.mark.parametrize(
+    ("state", "action", "after"),
+    [
+        ("active", "cancel", "active"),  # a cancel asks the worker; the task stays active
+        ("pending", "archive", "archived"),
+        ("scheduled", "run", "pending"),
+        ("scheduled", "archive", "archived"),
+        ("scheduled", "delete", None),
+        ("retry", "run", "pending"),
+        ("retry", "delete", None),
+        ("aggregating", "run", "pending"),
+        ("aggregating", "archive", "archived"),
+        ("aggregating", "delete", None),
+        ("archived", "run", "pending"),
+        ("archived", "delete", None),
+        ("completed", "delete", None),
+    ],
+)
+def test_every_action_a_state_allows_acts_and_is_logged(
+    r: redis.Redis, state: str, action: str, after: str | None
+) -> None:
+    task_id = seeded(r).ids[state]
+    manager_user = staff("manager", "manage_tasks")
+    fields = {"queue": "default", "state": state, "action": action,
+              "_selected_action": task_id, "post": "yes"}  # fmt: skip
+    assert client_for(manager_user).post(ACT, fields).status_code == 302
+    if after is None:
+        assert not task_exists(r, task_id)
+    else:
+        assert state_of(r, task_id) == after
+    entry = LogEntry.objects.get()
+    assert (entry.user_id, entry.object_id) == (manager_user.pk, "default")
+    assert entry.change_message.startswith(
+        f"{action.capitalize()} {state} tasks {task_id} in queue default: 1 task "
+    ), entry.change_message
+
+
 def test_a_state_refuses_the_actions_it_does_not_allow(r: redis.Redis) -> None:
     ids = seeded(r).ids
     manager = client_for(staff("manager", "manage_tasks"))
