@@ -29,11 +29,11 @@ when it cannot start.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from asynq._entry_points import entry_points_for, load_entry_point
 from asynq.connection import AsyncRedisLike
 from asynq.errors import ValidationError
 
@@ -90,13 +90,8 @@ def find_app_worker(obj: object) -> AppWorker | None:
     """
     if isinstance(obj, AppWorker):
         return obj
-    for entry in _loaders_for(type(obj)):
-        try:
-            loader: AppLoader = entry.load()
-        except ImportError as exc:
-            raise ValidationError(
-                f"cannot load the {ENTRY_POINT_GROUP} loader {entry.name} = {entry.value!r}: {exc}"
-            ) from None
+    for entry in entry_points_for(ENTRY_POINT_GROUP, type(obj)):
+        loader: AppLoader = load_entry_point(entry, "loader")
         worker = loader(obj)
         if worker is None:
             continue
@@ -107,16 +102,3 @@ def find_app_worker(obj: object) -> AppWorker | None:
             )
         return worker
     return None
-
-
-def _loaders_for(cls: type) -> Iterator[EntryPoint]:
-    """The loaders named after the packages of ``cls`` and its bases, most derived first."""
-    packages = dict.fromkeys(base.__module__.partition(".")[0] for base in cls.__mro__)
-    packages.pop("builtins", None)
-    if not packages:
-        return
-    by_name: dict[str, list[EntryPoint]] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        by_name.setdefault(entry.name, []).append(entry)
-    for package in packages:
-        yield from sorted(by_name.get(package, ()), key=lambda entry: entry.value)

@@ -8,7 +8,6 @@ a directory put on ``sys.path``, as ``pip install`` leaves it."""
 from __future__ import annotations
 
 import sys
-import textwrap
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -20,6 +19,7 @@ import pytest
 import asynq
 from asynq.apps import ENTRY_POINT_GROUP, AppWorker, find_app_worker
 from asynq.runner import load_worker, run_worker
+from tests.helpers.plugins import install_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,18 +65,13 @@ async def asgi_app(scope, receive, send): ...
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``framework_x`` and its adapter ``framework_x_asynq``, registered under the name
     ``framework_x``; yields the adapter module once imported (``None`` before)."""
-    for name, text in {"framework_x": FRAMEWORK, "framework_x_asynq": ADAPTER}.items():
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(text))
-    (tmp_path / "user_code.py").write_text(textwrap.dedent(USER))
-    info = tmp_path / "framework_x_asynq-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: framework-x-asynq\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\nframework_x = framework_x_asynq:loader\n"
+    install_plugin(
+        tmp_path,
+        monkeypatch,
+        distribution="framework-x-asynq",
+        modules={"framework_x": FRAMEWORK, "framework_x_asynq": ADAPTER, "user_code": USER},
+        entry_points={ENTRY_POINT_GROUP: {"framework_x": "framework_x_asynq:loader"}},
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("framework_x", "framework_x_asynq", "user_code"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
     yield lambda: sys.modules.get("framework_x_asynq")
 
 
