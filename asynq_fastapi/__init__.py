@@ -21,7 +21,8 @@
   worker process running inside the app's lifespan (:func:`run_app_worker`,
   :func:`lifespan_state`, :func:`current_app`);
 - ``Depends(...)`` parameters of task functions, made in the worker for each run as FastAPI
-  makes them for a request (:mod:`asynq_fastapi.depends`, active once this package is imported).
+  makes them for a request (:mod:`asynq_fastapi.depends`; an installed entry point, so the
+  task modules need not import this package).
 
 See ``docs/fastapi.md``. Needs the ``fastapi`` extra: ``pip install 'asynq-python[fastapi]'``.
 """

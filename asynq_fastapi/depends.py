@@ -11,7 +11,7 @@ A task function declares the dependencies its routes use, in either form::
 
 Those parameters are not JSON arguments (``ship_order.enqueue(order_id=1)``; a Go producer
 writes ``{"order_id":1}``): :data:`SOURCE`, the parameter source this module registers with
-``asynq.add_parameter_source`` when ``asynq_fastapi`` is imported, claims them, and makes their
+``asynq.add_parameter_source`` when it is imported, claims them, and makes their
 values for each run as FastAPI makes them for a request — sync callables in a thread, ``async``
 ones on the loop, generator dependencies entered and closed after the task (the task's error
 thrown into them), sub-dependencies, one call per run for a dependency used twice
@@ -28,6 +28,10 @@ The app whose ``dependency_overrides`` apply is the one whose ``asynq_fastapi`` 
 task (:func:`~asynq_fastapi.current_app`), else, in eager mode or a plain ``asynq worker``, the
 one app whose ``asynq_lifespan`` is running in the process; with none (or several), none
 applies. FastAPI's ``Depends(max_concurrency=...)`` is not applied to tasks.
+
+The task modules need not import ``asynq_fastapi``: :data:`SOURCE` is also the project's
+``asynq.parameter_sources`` entry point ``fastapi``, which the core loads (importing this
+module) as soon as a task function's parameter carries a FastAPI object.
 """
 
 from __future__ import annotations
@@ -222,7 +226,7 @@ class _Supplier:
 
 class FastAPIDependencies:
     """The parameter source of FastAPI's ``Depends`` (see the module); registered once, as
-    :data:`SOURCE`, when ``asynq_fastapi`` is imported."""
+    :data:`SOURCE`, when this module is imported."""
 
     def claims(self, parameter: inspect.Parameter, annotation: Any) -> bool:
         """Whether the parameter is a ``Depends`` (default or ``Annotated`` form)."""
@@ -263,6 +267,7 @@ class FastAPIDependencies:
         return _Supplier(type_name, dependants)
 
 
-#: The one FastAPI parameter source, registered by importing this module.
+#: The one FastAPI parameter source, registered by importing this module (the
+#: ``asynq.parameter_sources`` entry point ``fastapi`` names it).
 SOURCE = FastAPIDependencies()
 asynq.add_parameter_source(SOURCE)

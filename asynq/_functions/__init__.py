@@ -9,7 +9,9 @@
 - :mod:`~asynq._functions.results`: reading a stored result back;
 - :mod:`~asynq._functions.on_commit`: the hook that holds enqueues until a commit;
 - :mod:`~asynq._functions.supplied`: the hook through which a framework supplies parameters
-  at run time (FastAPI's ``Depends``).
+  at run time (FastAPI's ``Depends``);
+- :mod:`~asynq._functions.installed_sources`: the sources the installed adapters declare
+  (``asynq.parameter_sources`` entry points), registered when a parameter carries their objects.
 """
 
 from asynq._functions.context import current_task

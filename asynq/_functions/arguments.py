@@ -19,12 +19,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from asynq._functions.supplied import (
-    ClaimedParameter,
-    ParameterSource,
-    ParameterSupplier,
-    parameter_sources,
-)
+from asynq._functions.installed_sources import register_sources_for
+from asynq._functions.supplied import ClaimedParameter, ParameterSupplier, parameter_sources
 from asynq._functions.values import ValueProblem, from_json, to_json
 from asynq.errors import SkipRetry, TaskArgumentsError, ValidationError
 from asynq.server._active_task import ActiveTask
@@ -106,7 +102,8 @@ class Arguments:
         type_name: The task type, named in error messages.
 
     Raises:
-        ValidationError: a registered parameter source refuses a parameter it claims.
+        ValidationError: a parameter source refuses a parameter it claims, or the installed
+            source of a parameter's marker object cannot be loaded.
     """
 
     def __init__(self, fn: Callable[..., Any], type_name: str) -> None:
@@ -142,18 +139,23 @@ class Arguments:
         again when the registered parameter sources changed since.
 
         Raises:
-            ValidationError: a source refuses a parameter it claims.
+            ValidationError: a source refuses a parameter it claims, or the source of a
+                parameter's marker object cannot be loaded (see
+                :mod:`asynq._functions.installed_sources`).
         """
-        generation, sources = parameter_sources()
         layout = self._layout
-        if layout is None or layout.generation != generation:
-            layout = self._layout = self._lay_out(generation, sources)
+        if layout is None or layout.generation != parameter_sources()[0]:
+            layout = self._layout = self._lay_out()
         return layout
 
-    def _lay_out(self, generation: int, sources: tuple[ParameterSource, ...]) -> _Layout:
+    def _lay_out(self) -> _Layout:
+        annotations = _annotations_with_extras(self._fn)
+        # The sources of the frameworks whose objects the parameters carry (a FastAPI
+        # Depends), registered first: unregistered, they would pass for JSON arguments.
+        register_sources_for(self.type_name, self._params, annotations)
+        generation, sources = parameter_sources()
         claimed: dict[int, list[ClaimedParameter]] = {}
         if sources:
-            annotations = _annotations_with_extras(self._fn)
             for param in self._params:
                 if param.kind in _VAR_KINDS:
                     continue

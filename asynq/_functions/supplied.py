@@ -21,7 +21,9 @@ made in the worker, for each run, the way the framework makes them for a request
 
 Sources are process-wide: :func:`add_parameter_source` (an adapter does it when imported) and
 :func:`remove_parameter_source`. A task function decorated before its source was added is laid
-out again at its next use, so import order does not matter.
+out again at its next use, so import order does not matter. An installed adapter's source is
+also registered without the adapter being imported, when a task function's parameter carries an
+object of its framework (:mod:`asynq._functions.installed_sources`).
 """
 
 from __future__ import annotations

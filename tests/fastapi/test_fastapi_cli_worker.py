@@ -1,6 +1,7 @@
 """``asynq worker myapp.main:app`` with a FastAPI app, as real processes on a real Redis: the
 tasks run inside the app's lifespan (one lifespan per worker process, entered after the fork),
-with the core worker's flags; ``python -m asynq_fastapi worker`` takes the same flags."""
+with the core worker's flags; ``python -m asynq_fastapi worker`` takes the same flags; a plain
+``asynq worker`` on task modules importing only FastAPI makes their ``Depends`` parameters."""
 
 from __future__ import annotations
 
@@ -63,6 +64,17 @@ def test_an_app_without_the_adapter_runs_on_the_redis_of_the_flags(redis_url: st
     done = run_to_end(argv, {k: v for k, v in child_env().items() if k != "ASYNQ_REDIS_URL"})
     assert done.returncode == 0, done.stderr
     assert json.loads(completed(redis_url, info).result) == "hi opened-by-plain-lifespan"
+
+
+def test_a_plain_worker_makes_the_depends_of_modules_importing_only_fastapi(
+    redis_url: str,
+) -> None:
+    with asynq.Client(redis_url) as client:
+        # What a producer knowing nothing of the dependencies sends (a Go one, say).
+        info = client.enqueue(asynq.Task.from_json("fastapi_only:label", {"n": 3}), retention=60)
+    done = asynq_worker(redis_url, "tests.fastapi.fastapi_only_tasks:tasks", "--burst")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(completed(redis_url, info).result) == "made 3 by a generator"
 
 
 def test_processes_each_enter_the_lifespan_and_stop_gracefully(
