@@ -49,7 +49,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 
 import asynq
-from asynq_fastapi.lifespan import running_apps
 from asynq_fastapi.worker import current_app
 
 __all__ = ["SOURCE", "FastAPIDependencies"]
@@ -176,8 +175,7 @@ def _overrides() -> Mapping[Any, Any]:
     try:
         app = current_app()
     except LookupError:
-        apps = running_apps()
-        app = apps[0] if len(apps) == 1 else None
+        return {}
     return getattr(app, "dependency_overrides", None) or {}
 
 

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import asynq
 from asynq.server import Config
-from asynq_fastapi.worker import Handler, running_worker, worker_request
+from asynq_fastapi.worker import Handler, app_running, running_worker, worker_request
 
-__all__ = ["STATE_KEY", "AsynqLifespan", "asynq_lifespan", "running_apps"]
+__all__ = ["STATE_KEY", "AsynqLifespan", "asynq_lifespan"]
 
 #: The lifespan state key (and ``app.state`` attribute) holding the client.
 STATE_KEY = "asynq"
@@ -32,15 +32,6 @@ _DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 _log = logging.getLogger("asynq_fastapi")
 _T = TypeVar("_T")
-
-#: The apps whose asynq_lifespan is running in this process, oldest first.
-_running: list[Any] = []
-
-
-def running_apps() -> tuple[Any, ...]:
-    """The apps whose ``asynq_lifespan`` is running in this process (for the task functions
-    run outside an ``asynq_fastapi`` worker, such as eager ones: whose overrides apply)."""
-    return tuple(_running)
 
 
 def _env_flag(value: str) -> bool:
@@ -127,11 +118,10 @@ class AsynqLifespan:
                 await stack.enter_async_context(
                     running_worker(where, self.tasks, self.worker_config, app=app)
                 )
-            _running.append(app)
             try:
-                yield {STATE_KEY: client}
+                with app_running(app):
+                    yield {STATE_KEY: client}
             finally:
-                _running.remove(app)
                 if getattr(app.state, STATE_KEY, None) is client:
                     delattr(app.state, STATE_KEY)
 

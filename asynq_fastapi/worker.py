@@ -27,9 +27,11 @@ from asynq.server import Config, Server
 __all__ = [
     "Handler",
     "WorkerRequest",
+    "app_running",
     "current_app",
     "lifespan_state",
     "run_app_worker",
+    "running_apps",
     "running_worker",
     "worker_request",
 ]
@@ -63,16 +65,49 @@ _state: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVa
 )
 
 
+#: The apps whose ``asynq_lifespan`` is running in this process, oldest first.
+_running: list[Any] = []
+
+
+def running_apps() -> tuple[Any, ...]:
+    """The apps whose ``asynq_lifespan`` is running in this process."""
+    return tuple(_running)
+
+
+@contextmanager
+def app_running(app: Any) -> Iterator[None]:
+    """Inside the block, ``app`` counts among :func:`running_apps` (its ``asynq_lifespan``)."""
+    _running.append(app)
+    try:
+        yield
+    finally:
+        _running.remove(app)
+
+
 def current_app() -> Any:
-    """The FastAPI app whose worker runs the current task.
+    """The FastAPI app the running code belongs to, for dependencies shared by routes and tasks.
+
+    Inside a task run by an ``asynq_fastapi`` worker (``asynq worker myapp.main:app``, or
+    embedded with ``asynq_lifespan(worker=True)``): the app of that worker. Anywhere else (a
+    route, its dependencies, an eager task run): the app whose ``asynq_lifespan`` is running
+    in this process, when there is exactly one. So a dependency reading
+    ``current_app().state`` serves the app's routes and its task functions alike.
 
     Raises:
-        LookupError: not inside a task run by an ``asynq_fastapi`` worker.
+        LookupError: no such app (a plain ``asynq worker``, which runs no app lifespan; or no
+            app, or several, running an ``asynq_lifespan`` in this process).
     """
     app = _app.get()
-    if app is None:
-        raise LookupError("current_app() is only set inside tasks run by an asynq_fastapi worker")
-    return app
+    if app is not None:
+        return app
+    apps = running_apps()
+    if len(apps) == 1:
+        return apps[0]
+    raise LookupError(
+        "current_app(): not inside a task run by an asynq_fastapi worker, and "
+        f"{len(apps) or 'no'} apps run an asynq_lifespan in this process; run the task with "
+        "asynq worker myapp.main:app (or asynq_lifespan(worker=True))"
+    )
 
 
 def lifespan_state() -> Mapping[str, Any]:

@@ -190,7 +190,7 @@ def test_fastapi_project_in_production_web_app_and_worker_process(redis_url: str
 
 
 def test_fastapi_project_tests_pass() -> None:
-    assert "5 passed" in run_example_tests("fastapi_orders", FASTAPI_SETTINGS)
+    assert "6 passed" in run_example_tests("fastapi_orders", FASTAPI_SETTINGS)
 
 
 FLASK_SETTINGS = ("ASYNQ_REDIS_URL", "SHOP_DATABASE_URL")

@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, Header, Request, Security
 from fastapi.testclient import TestClient
 
 import asynq
-from asynq_fastapi import asynq_lifespan, run_app_worker
+from asynq_fastapi import asynq_lifespan, current_app, run_app_worker
 from asynq_fastapi.depends import SOURCE
 from tests.fastapi import depends_app
 from tests.fastapi.depends_app import journal, ship
@@ -303,3 +303,58 @@ async def test_one_refused_after_decoration_is_archived_at_its_first_run(
         'task "deps:late": parameter "value": the dependency greeting -> client_host needs the '
         "Request"
     )
+
+
+# -- one dependency for routes and tasks ----------------------------------------------------
+
+
+def get_label() -> str:
+    """What a route and a task both need, from what the app holds: ``current_app()`` is the
+    running app in a route and the worker's app in a task."""
+    label: str = current_app().state.label
+    return label
+
+
+shared = asynq.TaskRegistry()
+
+
+@shared.task("deps:labelled", retention=3600)
+async def labelled(n: int, label: str = Depends(get_label)) -> str:
+    return f"{label} {n}"
+
+
+def labelling_app(redis_url: str) -> FastAPI:
+    app = FastAPI(lifespan=asynq_lifespan(redis_url, worker=True, tasks=shared, worker_config=FAST))
+    app.state.label = "from-the-app"
+
+    @app.get("/label")
+    async def label_route(label: Annotated[str, Depends(get_label)]) -> dict[str, str]:
+        return {"label": label}
+
+    @app.post("/labelled/{n}")
+    async def enqueue_labelled(n: int) -> dict[str, str]:
+        return {"id": (await labelled.aenqueue(n)).id}
+
+    return app
+
+
+def test_one_dependency_serves_the_routes_and_the_tasks(redis_url: str) -> None:
+    with TestClient(labelling_app(redis_url)) as http:
+        assert http.get("/label").json() == {"label": "from-the-app"}
+        task_id = http.post("/labelled/3").json()["id"]
+        done = asyncio.run(wait_until(lambda: finished(redis_url, task_id)))
+    assert done.state == asynq.TaskState.COMPLETED, done.last_err
+    assert json.loads(done.result) == "from-the-app 3"
+
+
+def test_current_app_outside_a_worker_needs_exactly_one_running_app(redis_url: str) -> None:
+    with pytest.raises(LookupError, match="no apps run an asynq_lifespan"):
+        current_app()
+    first, second = worker_app(redis_url), worker_app(redis_url)
+    with TestClient(first):
+        assert current_app() is first
+        with TestClient(second), pytest.raises(LookupError, match="2 apps run"):
+            current_app()
+        assert current_app() is first
+    with pytest.raises(LookupError):
+        current_app()

@@ -14,7 +14,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 import asynq
 from asynq_fastapi import asynq_dashboard_router, asynq_lifespan
-from orders.tasks import Order, Receipt, fulfil
+from orders.tasks import Order, Receipt, fulfil, get_catalog
 
 basic = HTTPBasic()
 
@@ -46,6 +46,12 @@ async def place_order(order: Order) -> dict[str, str]:
     """Queue the order; the answer names the task to poll."""
     info = await fulfil.aenqueue(order)
     return {"task_id": info.id}
+
+
+@app.get("/catalog")
+async def catalog(prices: Annotated[dict[str, int], Depends(get_catalog)]) -> dict[str, int]:
+    """The prices in cents, through the dependency the task uses too."""
+    return prices
 
 
 @app.get("/orders/{task_id}")

@@ -23,8 +23,9 @@ class Receipt(BaseModel):
 
 
 def get_catalog() -> dict[str, int]:
-    """Prices in cents, as the app's lifespan loaded them (the same in a worker process);
-    tests replace it with ``app.dependency_overrides[get_catalog]``."""
+    """Prices in cents, as the app's lifespan loaded them: one dependency for the routes and
+    the task (``current_app()`` is the serving app in a route, the worker's app in a task,
+    in a worker process too); tests replace it with ``app.dependency_overrides``."""
     catalog: dict[str, int] = current_app().state.catalog
     return catalog
 

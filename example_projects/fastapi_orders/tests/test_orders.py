@@ -38,6 +38,10 @@ def test_the_catalog_is_a_dependency_the_test_replaces(http: TestClient) -> None
     assert answer["receipt"]["total_cents"] == 2000
 
 
+def test_a_route_uses_the_tasks_dependency(http: TestClient) -> None:
+    assert http.get("/catalog").json() == {"book": 1200, "pen": 150, "lamp": 4500}
+
+
 def test_a_bad_order_is_refused_before_it_is_queued(http: TestClient) -> None:
     answer = http.post("/orders", json={"item": "book", "quantity": 0, "email": "x"})
     assert answer.status_code == 422
