@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import redis
@@ -122,13 +123,21 @@ def test_a_second_signal_requeues_the_running_task_at_once(r: redis.Redis) -> No
 
 
 def test_reload_runs_the_worker_under_djangos_autoreloader(r: redis.Redis) -> None:
-    order = Order.objects.create()
+    order, second = Order.objects.create(), Order.objects.create()
     tasks.touch.enqueue(order.pk)
-    with running("asynq_worker", "--reload", new_session=True) as worker:
+    with running("asynq_worker", "--reload", "-v", "2", new_session=True) as worker:
         wait_for(lambda: Order.objects.get(pk=order.pk).status == "touched")
+        # A task module changes: the reloader restarts the worker, which serves again.
+        first = {server.id for server in Inspector(r).servers()}
+        os.utime(tasks.__file__)
+        wait_for(lambda: {s.id for s in Inspector(r).servers()} - first != set())
+        tasks.touch.enqueue(second.pk)
+        wait_for(lambda: Order.objects.get(pk=second.pk).status == "touched")
         os.killpg(worker.pid, signal.SIGINT)  # Ctrl-C reaches the reloader and its child
         out, _ = worker.communicate(timeout=30)
     assert "Watching for file changes" in out
+    assert f"{Path(tasks.__file__).resolve()} changed, reloading." in out
+    assert out.count("INFO asynq_django: asynq worker ") == 2  # started twice
 
 
 def test_processes_run_forked_workers_under_a_supervisor(r: redis.Redis) -> None:
