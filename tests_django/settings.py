@@ -6,7 +6,8 @@ import os
 import tempfile
 
 SECRET_KEY = "asynq-django-tests"
-DEBUG = False
+# Worker subprocesses of the --reload tests run with DEBUG on.
+DEBUG = os.environ.get("ASYNQ_DJANGO_TEST_DEBUG") == "1"
 USE_TZ = True
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "tests_django.urls"

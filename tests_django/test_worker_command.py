@@ -140,6 +140,23 @@ def test_reload_runs_the_worker_under_djangos_autoreloader(r: redis.Redis) -> No
     assert out.count("INFO asynq_django: asynq worker ") == 2  # started twice
 
 
+def test_debug_turns_the_reloader_on_except_in_burst_mode(
+    r: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNQ_DJANGO_TEST_DEBUG", "1")  # DEBUG = True in the subprocesses
+    order = Order.objects.create()
+    tasks.touch.enqueue(order.pk)
+    burst = manage("asynq_worker", "--burst")
+    assert burst.returncode == 0, burst.stderr
+    assert "Watching for file changes" not in burst.stderr
+    assert Order.objects.get(pk=order.pk).status == "touched"
+    with running("asynq_worker", new_session=True) as worker:
+        wait_for(lambda: len(Inspector(r).servers()) == 1)
+        os.killpg(worker.pid, signal.SIGINT)
+        out, _ = worker.communicate(timeout=30)
+    assert "Watching for file changes" in out
+
+
 def test_processes_run_forked_workers_under_a_supervisor(r: redis.Redis) -> None:
     results = [tasks.add.enqueue(n, n) for n in range(6)]
     with running("asynq_worker", "--processes", "2", "-c", "2") as supervisor:
