@@ -18,7 +18,7 @@ REQUIRED_PREFIXES = {
     "asynq_django/templates/admin/asynq_django/": ".html",
     "asynq_django/static/asynq_django/": ".css",
 }
-REQUIRED_FILES = {"asynq/py.typed", "asynq/_base/proto/asynq.proto"}
+REQUIRED_FILES = {"asynq/py.typed", "asynq_fastapi/py.typed", "asynq/_base/proto/asynq.proto"}
 
 
 def main() -> int:

@@ -1,5 +1,7 @@
 """Type checkers check the arguments of ``enqueue`` like those of a call: ``mypy --strict``
-passes on tests/typing/valid_calls.py and reports each bad call of invalid_calls.py."""
+passes on tests/typing/valid_calls.py and reports each bad call of invalid_calls.py. A FastAPI
+route's ``client: AsynqClient`` is an ``AsyncClient`` to them (asynq_fastapi ships py.typed,
+which scripts/check_wheel.py requires in the wheel)."""
 
 from __future__ import annotations
 
@@ -64,4 +66,8 @@ def test_wrong_calls_are_reported(tmp_path: Path) -> None:
     assert (
         'Incompatible types in assignment (expression has type "str", variable has type "int")'
         in errors[line['number: int = send_welcome.result("id")']]
+    )
+    assert (
+        'Argument 1 to "enqueue" of "AsyncClient" has incompatible type "str"; expected "Task"'
+        in errors[line['    await client.enqueue("typing:route")']]
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 import asynq
+from asynq_fastapi import AsynqClient
 
 
 @asynq.task("typing:bad")
@@ -33,3 +34,7 @@ send_welcome.using(queue="low").task(42, template=3)  # E: wrong keyword type
 takes_task.enqueue(1)  # E: the task parameter is not an argument
 number: int = send_welcome.result("id")  # E: wrong result type
 ship.enqueue(order_id=1)  # E: an Annotated Depends parameter without a default is required
+
+
+async def route(client: AsynqClient) -> None:
+    await client.enqueue("typing:route")  # E: the alias is an AsyncClient, not Any

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 from fastapi import Depends
 
 import asynq
+from asynq_fastapi import AsynqClient, get_asynq_client
 
 
 @asynq.task("typing:welcome", queue="critical")
@@ -72,3 +74,15 @@ async def aproduce() -> None:
     await resize.aenqueue_in(10, 1)
     sizes: dict[str, int] = await resize.aresult(info)  # the awaited return type
     print(sizes)
+
+
+async def route(client: AsynqClient) -> str:
+    """A route's client through the alias is an AsyncClient to type checkers."""
+    info: asynq.TaskInfo = await client.enqueue(asynq.Task("typing:route"))
+    return info.id
+
+
+async def explicit_route(
+    client: Annotated[asynq.AsyncClient, Depends(get_asynq_client)],
+) -> str:
+    return (await client.enqueue(asynq.Task("typing:route"))).id
