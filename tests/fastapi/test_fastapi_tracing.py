@@ -56,7 +56,11 @@ def traced_app(redis_url: str) -> FastAPI:
     @app.post("/work/{n}")
     async def post_work(n: int) -> dict[str, str]:
         info = await work.aenqueue(n)
-        return {"id": info.id, "traceparent": info.headers.get("traceparent", "")}
+        return {
+            "id": info.id,
+            "traceparent": info.headers.get("traceparent", ""),
+            "tracestate": info.headers.get("tracestate", ""),
+        }
 
     return app
 
@@ -80,13 +84,17 @@ def test_the_task_span_continues_the_request_trace(redis_url: str) -> None:
     caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     with TestClient(traced_app(redis_url)) as http:
         incoming = f"00-{caller_trace}-{caller_span}-01"
-        answer = http.post("/work/3", headers={"traceparent": incoming}).json()
+        answer = http.post(
+            "/work/3", headers={"traceparent": incoming, "tracestate": "vendor=abc,other=1"}
+        ).json()
         asyncio.run(wait_until(lambda: spans("trace:work process")))
     [task] = spans("trace:work process")
     assert format(task.context.trace_id, "032x") == caller_trace  # one trace, end to end
     # Its parent is the span the route enqueued from, which the task's header names...
     assert task.parent is not None
     assert answer["traceparent"] == f"00-{caller_trace}-{task.parent.span_id:016x}-01"
+    assert answer["tracestate"] == "vendor=abc,other=1"  # the caller's vendor state travels
+    assert dict(task.context.trace_state) == {"vendor": "abc", "other": "1"}
     # ...inside the request's SERVER span, inside the caller's span.
     chain = ancestors(task)
     assert chain[-1] == int(caller_span, 16)
