@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -19,7 +20,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import asynq
 from asynq_fastapi import asynq_lifespan
 from tests.helpers.waiting import wait_until
-from tests.server.conftest import FAST
+from tests.server.conftest import FAST, start_server
+
+__all__ = ["start_server"]  # a fixture
 
 EXPORTER = InMemorySpanExporter()
 _provider = TracerProvider()
@@ -120,6 +123,21 @@ def test_a_failing_task_records_its_error_on_the_span(redis_url: str) -> None:
     assert task.status.status_code == trace.StatusCode.ERROR
     assert [e.name for e in task.events] == ["exception"]
     assert (task.events[0].attributes or {})["exception.message"] == "negative"
+
+
+async def test_the_core_alone_traces_without_fastapi(redis_url: str, start_server: Any) -> None:
+    """A plain Client and Server (as Django and Flask use them): the same header and span."""
+    await start_server(fns)
+    with tracer.start_as_current_span("producer") as producer:
+        async with asynq.AsyncClient(redis_url) as client:
+            info = await work.using(client=client).aenqueue(4)
+    await wait_until(lambda: spans("trace:work process"))
+    [task] = spans("trace:work process")
+    assert task.parent is not None
+    assert task.parent.span_id == producer.get_span_context().span_id
+    assert task.context.trace_id == producer.get_span_context().trace_id
+    assert (task.attributes or {})["messaging.message.id"] == info.id
+    assert seen_in_task == [f"{task.context.span_id:016x}"]
 
 
 def test_no_span_no_trace_headers(redis_url: str) -> None:
