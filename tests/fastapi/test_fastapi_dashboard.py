@@ -112,12 +112,19 @@ def test_the_user_reaches_the_permissions_hook(seeded: str, r: redis.Redis) -> N
         assert ":resume" in admin_page
 
 
-def test_a_dashboard_on_its_own_connection_needs_no_lifespan(seeded: str) -> None:
+def others(r: redis.Redis) -> list[dict[str, object]]:
+    """The connections to Redis other than the one asking."""
+    return [c for c in r.client_list() if c["id"] != str(r.client_id())]
+
+
+def test_a_dashboard_on_its_own_connection_needs_no_lifespan(seeded: str, r: redis.Redis) -> None:
     app = FastAPI()
     app.include_router(asynq_dashboard_router(seeded, refresh_interval=0))
     with TestClient(app) as http:
         queues = http.get("/asynq/api/queues").json()
+        assert others(r) != []  # the dashboard's own connection...
     assert [q["queue"] for q in queues["queues"]] == ["mail"]
+    assert others(r) == []  # ...closed by the app's lifespan, which the router joined
 
 
 def test_a_bad_prefix_is_refused() -> None:
