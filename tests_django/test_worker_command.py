@@ -128,9 +128,16 @@ def test_reload_runs_the_worker_under_djangos_autoreloader(r: redis.Redis) -> No
     with running("asynq_worker", "--reload", "-v", "2", new_session=True) as worker:
         wait_for(lambda: Order.objects.get(pk=order.pk).status == "touched")
         # A task module changes: the reloader restarts the worker, which serves again.
+        wait_for(lambda: bool(Inspector(r).servers()))
         first = {server.id for server in Inspector(r).servers()}
-        os.utime(tasks.__file__)
-        wait_for(lambda: {s.id for s in Inspector(r).servers()} - first != set())
+
+        def restarted() -> bool:
+            # Touched on every poll: the reloader ignores a change made before it first
+            # recorded the file's time.
+            os.utime(tasks.__file__)
+            return {s.id for s in Inspector(r).servers()} - first != set()
+
+        wait_for(restarted)
         tasks.touch.enqueue(second.pk)
         wait_for(lambda: Order.objects.get(pk=second.pk).status == "touched")
         os.killpg(worker.pid, signal.SIGINT)  # Ctrl-C reaches the reloader and its child
