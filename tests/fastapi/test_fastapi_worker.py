@@ -1,7 +1,8 @@
 """Workers for a FastAPI app, on a real Redis: task functions taking and returning Pydantic
 models run inside the app's lifespan (reusing what it opened), in-process, as
 ``python -m asynq_fastapi worker`` and embedded with ``asynq_lifespan(worker=True)``; a payload
-that fails validation is archived at once; a Go producer's JSON feeds the same function."""
+that fails validation is archived at once; a Go producer's JSON feeds the same function, and a
+Go struct's JSON is a Pydantic model argument both ways."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -20,8 +22,11 @@ import asynq
 from asynq_fastapi import asynq_lifespan, current_app, run_app_worker
 from tests.fastapi import sample_app
 from tests.fastapi.processes import child, wait_for
+from tests.functions.test_go_interop import SENT_AT, go_fn_server
 from tests.helpers.waiting import wait_until
-from tests.server.conftest import FAST
+from tests.server.conftest import FAST, start_server
+
+__all__ = ["go_fn_server", "start_server"]  # fixtures
 
 GREETING = sample_app.Greeting(name="ada", times=2)
 EXPECTED = sample_app.Greeted(text="hello ada hello ada", by="opened-by-lifespan")
@@ -152,3 +157,73 @@ def test_an_embedded_worker_runs_beside_the_app(redis_url: str) -> None:
     assert json.loads(done.result) == 50
     with asynq.Inspector(redis_url) as inspector:
         assert inspector.servers() == []  # stopped with the lifespan
+
+
+# -- the JSON of a Go struct, as a Pydantic model ---------------------------------------------
+
+
+class Address(BaseModel):
+    """The nested struct of tests/go/cmd/fn_struct's Welcome, as a Pydantic model."""
+
+    city: str
+    zip: str
+
+
+go_shaped = asynq.TaskRegistry()
+welcomed: list[dict[str, Any]] = []
+
+
+@go_shaped.task("fn:welcome")
+async def welcome(
+    user_id: int,
+    email: str,
+    sent_at: datetime,
+    tags: list[str],
+    scores: dict[str, float],
+    token: bytes,
+    address: Address,
+    note: str | None = None,
+) -> None:
+    welcomed.append({"user_id": user_id, "address": address, "note": note})
+
+
+@pytest.mark.interop
+async def test_a_go_structs_json_is_a_pydantic_argument(start_server: Any, redis_url: str) -> None:
+    from tests.server.gohelpers import go_json
+
+    welcomed.clear()
+    await start_server(go_shaped)
+    sent = go_json(
+        "fn_struct",
+        redis_url,
+        "-mode",
+        "enqueue",
+        input={
+            "user_id": 7,
+            "email": "a@b.c",
+            "sent_at": "2026-03-01T12:30:15.25Z",
+            "tags": [],
+            "scores": {},
+            "token": "AAH/",
+            "address": {"city": "Oslo", "zip": "0150"},
+        },
+    )
+    assert json.loads(sent["payload"])["address"] == {"city": "Oslo", "zip": "0150"}
+    await wait_until(lambda: welcomed)
+    assert welcomed == [{"user_id": 7, "address": Address(city="Oslo", zip="0150"), "note": None}]
+
+
+@pytest.mark.interop
+async def test_a_go_handler_decodes_a_pydantic_argument(go_fn_server: Any, redis_url: str) -> None:
+    from tests.server.gohelpers import go_events
+
+    await wait_until(lambda: go_events(go_fn_server, "started"), within=30)
+    async with asynq.AsyncClient(redis_url) as client:
+        info = await welcome.using(client=client).aenqueue(
+            7, "a@b.c", SENT_AT, [], {}, b"", Address(city="Oslo", zip="0150")
+        )
+    decoded = await wait_until(
+        lambda: go_events(go_fn_server, "decoded") or go_events(go_fn_server, "error")
+    )
+    assert [(e["event"], e["id"]) for e in decoded] == [("decoded", info.id)], decoded
+    assert decoded[0]["welcome"]["address"] == {"city": "Oslo", "zip": "0150"}
