@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis
@@ -184,3 +185,33 @@ def test_task_functions_enqueue_to_the_asynq_redis_url(r: redis.Redis) -> None:
         db3.flushdb()
         db3.close()
     assert r.exists(f"asynq:{{default}}:t:{info.id}") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_task_enqueued_is_sent_once_the_task_is_in_redis(r: redis.Redis) -> None:
+    from asgiref.sync import sync_to_async
+
+    from asynq_django.backend import AsynqBackend
+    from asynq_django.tasks_api import task_enqueued
+
+    sent: list[tuple[type, str, bool]] = []
+
+    def receiver(sender: type, task_result: Any, **kwargs: Any) -> None:
+        in_redis = r.exists(f"asynq:{{default}}:t:{task_result.id}") == 1
+        sent.append((sender, task_result.id, in_redis))
+
+    task_enqueued.connect(receiver)
+    try:
+        now = await sync_to_async(tasks.add.enqueue)(1, 2)
+        awaited = await tasks.add.aenqueue(3, 4)
+
+        def in_a_transaction() -> str:
+            with transaction.atomic():
+                later = tasks.add.enqueue_on_commit(5, 6)
+                assert [i for _, i, _ in sent] == [now.id, awaited.id]  # not before the commit
+            return str(later.id)
+
+        later_id = await sync_to_async(in_a_transaction)()
+    finally:
+        task_enqueued.disconnect(receiver)
+    assert sent == [(AsynqBackend, i, True) for i in (now.id, awaited.id, later_id)]
