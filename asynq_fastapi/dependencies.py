@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 import asynq
 from asynq_fastapi.lifespan import STATE_KEY
@@ -17,11 +18,12 @@ class LifespanNotRunningError(asynq.AsynqError, RuntimeError):
     """A route asked for the asynq client, but no ``asynq_lifespan`` opened one."""
 
 
-def get_asynq_client(request: Request) -> asynq.AsyncClient:
+def get_asynq_client(request: HTTPConnection) -> asynq.AsyncClient:
     """The app's :class:`asynq.AsyncClient`, opened by :func:`~asynq_fastapi.asynq_lifespan`.
 
-    Use it with ``Depends(get_asynq_client)`` or through the :data:`AsynqClient` alias; replace
-    it in tests with ``app.dependency_overrides[get_asynq_client] = ...``.
+    Use it with ``Depends(get_asynq_client)`` or through the :data:`AsynqClient` alias, in
+    HTTP and WebSocket routes alike (``request`` is either connection); replace it in tests
+    with ``app.dependency_overrides[get_asynq_client] = ...``.
 
     Raises:
         LifespanNotRunningError: the app's lifespan opened no client (it has no

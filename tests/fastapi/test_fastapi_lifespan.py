@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import pytest
 import redis
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 
 import asynq
@@ -112,6 +112,23 @@ def test_nests_inside_the_apps_own_lifespan(redis_url: str, r: redis.Redis) -> N
         assert http.post("/raw").status_code == 200
     assert events == ["db open", "db closed"]
     assert len(pending(r)) == 1
+
+
+def test_a_websocket_route_gets_the_client_too(redis_url: str, r: redis.Redis) -> None:
+    app = enqueueing_app(asynq_lifespan(redis_url))
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket, client: AsynqClient) -> None:
+        await websocket.accept()
+        name = await websocket.receive_text()
+        info = await client.enqueue(asynq.Task.from_json("lifespan:ws", {"name": name}))
+        await websocket.send_text(info.id)
+        await websocket.close()
+
+    with TestClient(app) as http, http.websocket_connect("/ws") as socket:
+        socket.send_text("ada")
+        task_id = socket.receive_text()
+    assert r.hget(f"asynq:{{default}}:t:{task_id}", "state") == b"pending"
 
 
 def test_reads_the_redis_url_from_the_environment(
