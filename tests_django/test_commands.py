@@ -114,3 +114,25 @@ def test_worker_verbosity_sets_the_log_level(
         assert text in done.stderr, done.stderr
     for level in hidden:
         assert f" {level} " not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["asynq_stats", "--interval", "-1"], "CommandError: --interval must be >= 0, not -1.0"),
+        (["asynq_stats"], "CommandError: redis: ConnectionError: "),
+        (["asynq_pause", "default"], "CommandError: redis: ConnectionError: "),
+        (["asynq_scheduler", "--list"], None),  # listing needs no Redis
+    ],
+)
+def test_commands_without_redis_or_with_bad_input_end_in_one_line(
+    args: list[str], message: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNQ_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    done = manage(*args)
+    if message is None:
+        assert done.returncode == 0, done.stderr
+        return
+    assert done.returncode == 1
+    assert done.stderr.startswith(message), done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
