@@ -1,7 +1,8 @@
 """Live progress over Server-Sent Events from a real uvicorn: a handler's reports reach the
 stream as it makes them (each one before the handler may go on), the stream ends with the
 task's final state, an unknown task is 404, a task or queue deleted meanwhile ends the stream
-with "gone" and no error logged, and a client hanging up frees the connection."""
+with "gone" and no error logged, and a client hanging up frees the connection (from
+task_events and from the dashboard router's own stream)."""
 
 from __future__ import annotations
 
@@ -121,9 +122,11 @@ def blocked_readers(r: redis.Redis) -> list[dict[str, Any]]:
     return [c for c in r.client_list() if c.get("cmd") == "xread"]
 
 
-def test_hanging_up_frees_the_connection(served: str, r: redis.Redis) -> None:
-    task_id = httpx.post(f"{served}/jobs/async/hang-up").json()["id"]
-    with httpx.stream("GET", f"{served}/jobs/{task_id}/events", timeout=20) as answer:
+def hang_up_after_the_first_event(url: str, r: redis.Redis, **headers: str) -> None:
+    """Open the stream, wait until it blocks in XREAD for the next report, hang up, and check
+    that the read ends (its connection goes back to the pool)."""
+    with httpx.stream("GET", url, headers=headers, timeout=20) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
         events = sse(answer.iter_lines())  # kept: dropping it would close the response
         name, data = next(events)
         assert name == "update" and data["final"] is False
@@ -136,6 +139,11 @@ def test_hanging_up_frees_the_connection(served: str, r: redis.Redis) -> None:
     while blocked_readers(r):
         assert time.monotonic() < deadline, f"still reading after hang-up: {blocked_readers(r)}"
         time.sleep(0.05)
+
+
+def test_hanging_up_frees_the_connection(served: str, r: redis.Redis) -> None:
+    task_id = httpx.post(f"{served}/jobs/async/hang-up").json()["id"]
+    hang_up_after_the_first_event(f"{served}/jobs/{task_id}/events", r)
 
 
 class Recorded(logging.Handler):
@@ -181,3 +189,24 @@ def test_deleting_the_task_or_its_queue_ends_the_stream_cleanly(
     )
     assert seen[-1] == ("end", {"state": "gone", "progress": None, "final": True, "error": ""})
     assert [r.getMessage() for r in recorded.records] == []
+
+
+def test_the_dashboard_routers_stream_frees_the_connection_on_hang_up(
+    redis_url: str, r: redis.Redis
+) -> None:
+    """The dashboard's own progress stream, served through the router, behind its dependency."""
+    from tests.fastapi.test_fastapi_dashboard import dashboard_app
+
+    gates.clear()
+    lifespan = asynq_lifespan(redis_url, worker=True, tasks=fns, worker_config=FAST)
+    running = _serve(dashboard_app(redis_url, lifespan))
+    try:
+        with asynq.Client(redis_url) as client:
+            info = steps.using(client=client).enqueue("router")
+        url = f"{running.url}/admin/asynq/api/queues/default/tasks/{info.id}/progress"
+        assert httpx.get(url).status_code == 401  # the router's dependency comes first
+        hang_up_after_the_first_event(url, r, **{"x-token": "t-staff"})
+    finally:
+        for event in gates.get("router", []):
+            event.set()
+        _stop(running)
