@@ -89,6 +89,9 @@ def test_processes_each_enter_the_lifespan_and_stop_gracefully(
             for info in meets
         )
         wait_while_running(finished, proc, "both meet tasks")
+        # Each server's state lands with its first heartbeat, not necessarily before its task.
+        registered = lambda: len(inspector.servers()) == 2  # noqa: E731
+        wait_while_running(registered, proc, "both servers' first heartbeats")
         servers = {server.pid for server in inspector.servers()}
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)

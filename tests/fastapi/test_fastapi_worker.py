@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -35,6 +36,13 @@ EXPECTED = sample_app.Greeted(text="hello ada hello ada", by="opened-by-lifespan
 def inspector_task(redis_url: str, task_id: str, queue: str = "default") -> asynq.TaskInfo:
     with asynq.Inspector(redis_url) as inspector:
         return inspector.get_task_info(queue, task_id)
+
+
+def servers(redis_url: str) -> list[asynq.ServerInfo]:
+    """The worker servers in Redis. A server writes its state with its first heartbeat, which
+    starts with it but may land after ``start()`` returned: wait for it, never assume it."""
+    with asynq.Inspector(redis_url) as inspector:
+        return inspector.servers()
 
 
 def finished(redis_url: str, task_id: str) -> asynq.TaskInfo | None:
@@ -106,8 +114,7 @@ def test_the_worker_process_runs_inside_the_apps_lifespan(redis_url: str) -> Non
         info = sample_app.greet.using(client=asynq.Client(redis_url)).enqueue(GREETING)
         done = wait_for(lambda: finished(redis_url, info.id), proc, "the task")
         assert done.state == asynq.TaskState.COMPLETED, done.last_err
-        with asynq.Inspector(redis_url) as inspector:
-            [server] = inspector.servers()
+        [server] = wait_for(lambda: servers(redis_url), proc, "the server's first heartbeat")
         assert server.concurrency == 2
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -150,13 +157,12 @@ def test_an_embedded_worker_runs_beside_the_app(redis_url: str) -> None:
 
     with TestClient(app) as http:
         task_id = http.post("/square/7").json()["id"]
-        with asynq.Inspector(redis_url) as inspector:
-            assert len(inspector.servers()) == 1
+        [server] = asyncio.run(wait_until(lambda: servers(redis_url)))
+        assert server.pid == os.getpid()  # in the app's process
         done = asyncio.run(wait_until(lambda: finished(redis_url, task_id)))
     assert done.state == asynq.TaskState.COMPLETED, done.last_err
     assert json.loads(done.result) == 50
-    with asynq.Inspector(redis_url) as inspector:
-        assert inspector.servers() == []  # stopped with the lifespan
+    assert servers(redis_url) == []  # stopped with the lifespan, which waits for the shutdown
 
 
 # -- the JSON of a Go struct, as a Pydantic model ---------------------------------------------
