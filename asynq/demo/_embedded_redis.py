@@ -68,7 +68,12 @@ class EmbeddedRedis:
         self._dir = tempfile.mkdtemp(prefix="asynq-demo-redis-")
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         args += ["--appendonly", "no", "--dir", self._dir]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground process group,
+        # and Redis must outlive the program's graceful shutdown (workers requeue their tasks
+        # and deregister), so only stop() ends it.
+        self._proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+        )
         probe = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         try:

@@ -68,15 +68,18 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "example_projects"
 
 class RunningExample:
     """``python run.py --port <free port>`` in an example project, with ``unset`` left out of
-    its environment (so it starts its own redis-server); on exit, SIGTERM and a clean stop."""
+    its environment (so it starts its own redis-server); on exit, SIGTERM and a clean stop.
+    With ``ctrl_c``, it runs in a process group of its own and the exit signals SIGINT to the
+    whole group, as Ctrl-C in a terminal does."""
 
-    def __init__(self, project: str, unset: tuple[str, ...]) -> None:
+    def __init__(self, project: str, unset: tuple[str, ...], *, ctrl_c: bool = False) -> None:
         from tests.helpers.redis_procs import free_port
 
         self.env = {k: v for k, v in os.environ.items() if k not in unset}
         self.cwd = EXAMPLES / project
         self.base = f"http://127.0.0.1:{free_port()}"
         self.out = ""
+        self.ctrl_c = ctrl_c
 
     def __enter__(self) -> RunningExample:
         self.proc = subprocess.Popen(
@@ -86,6 +89,7 @@ class RunningExample:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=self.ctrl_c,
         )
         return self
 
@@ -95,7 +99,10 @@ class RunningExample:
         return wait_for(check, self.proc, what)
 
     def __exit__(self, *exc_info: object) -> None:
-        self.proc.send_signal(signal.SIGTERM)
+        if self.ctrl_c:
+            os.killpg(self.proc.pid, signal.SIGINT)
+        else:
+            self.proc.send_signal(signal.SIGTERM)
         self.out, _ = self.proc.communicate(timeout=60)
         if exc_info[0] is not None:
             return
@@ -139,6 +146,24 @@ def test_fastapi_project_runs_on_its_embedded_redis() -> None:
         )
         assert done["receipt"] == {"item": "lamp", "quantity": 2, "total_cents": 9000}
         assert httpx.get(f"{base}/asynq/").status_code == 401
+
+
+def test_fastapi_project_stops_cleanly_on_ctrl_c() -> None:
+    """Ctrl-C reaches the embedded redis-server too; it must outlive the app's shutdown, in
+    which the embedded worker deregisters."""
+    import httpx
+
+    with RunningExample("fastapi_orders", FASTAPI_SETTINGS, ctrl_c=True) as example:
+        base = example.base
+        order = {"item": "pen", "quantity": 1, "email": "ada@example.com"}
+        placed = example.wait_for(lambda: httpx.post(f"{base}/orders", json=order), "the app")
+        task_id = placed.json()["task_id"]
+        example.wait_for(
+            lambda: httpx.get(f"{base}/orders/{task_id}").json()["state"] == "fulfilled",
+            "the receipt",
+        )
+    assert "Application shutdown complete" in example.out
+    assert "Error" not in example.out and "Failed" not in example.out, example.out
 
 
 def test_fastapi_project_in_production_web_app_and_worker_process(redis_url: str) -> None:
