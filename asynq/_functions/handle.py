@@ -19,7 +19,7 @@ from asynq._fastcompose import fresh_info
 from asynq._functions.arguments import Arguments
 from asynq._functions.context import current_task, running
 from asynq._functions.eager import is_eager, run_eagerly, run_eagerly_sync
-from asynq._functions.on_commit import OnCommit, commit_hook
+from asynq._functions.on_commit import CommitHook, commit_hook
 from asynq._functions.results import read_result, read_result_async
 from asynq._functions.supplied import supplying
 from asynq._options import compose
@@ -69,11 +69,19 @@ class TaskFunctionOptions(TypedDict, total=False):
 
 
 class UsingOptions(EnqueueOptions, total=False):
-    """Per-call options of :meth:`TaskFunction.using`: the enqueue options plus a client."""
+    """Per-call options of :meth:`TaskFunction.using`: the enqueue options plus a client and
+    a database."""
 
     #: The client to send with: a ``Client`` for ``enqueue*``/``result``, an ``AsyncClient``
     #: for ``aenqueue*``/``aresult`` (each kind replaces the default client of its kind).
     client: Client | AsyncClient
+    #: The database whose transaction ``enqueue_on_commit`` (and a deferred ``enqueue``)
+    #: waits for, by the framework's name for it (a Django alias). Never sent to Redis.
+    database: str
+
+
+#: Options of a handle that are not the tasks': they say how and when to send.
+_SENDING_OPTIONS = frozenset({"client", "database"})
 
 
 def check_options(type_name: str, options: Mapping[str, Any]) -> None:
@@ -82,15 +90,20 @@ def check_options(type_name: str, options: Mapping[str, Any]) -> None:
     Raises:
         ValidationError: an option is unknown or invalid.
     """
-    unknown = set(options) - TASK_OPTION_NAMES - {"headers", "client"}
+    unknown = set(options) - TASK_OPTION_NAMES - {"headers"} - _SENDING_OPTIONS
     if unknown:
         raise ValidationError(f'task "{type_name}": unknown option(s) {", ".join(sorted(unknown))}')
-    task_options = {k: v for k, v in options.items() if k not in ("headers", "client")}
+    task_options = {
+        k: v for k, v in options.items() if k != "headers" and k not in _SENDING_OPTIONS
+    }
     compose(Task(type_name), task_options, 0.0, 0.0)
     validate_headers(options.get("headers"))
     client = options.get("client")
     if client is not None and not isinstance(client, Client | AsyncClient):
         raise ValidationError(f"client must be an asynq.Client or AsyncClient, not {client!r}")
+    database = options.get("database")
+    if "database" in options and not (isinstance(database, str) and database):
+        raise ValidationError(f"database must be a non-empty name (str), not {database!r}")
 
 
 class TaskFunction(Generic[P, R]):
@@ -135,6 +148,7 @@ class TaskFunction(Generic[P, R]):
         self._sync_client: Client | None = None
         self._async_client: AsyncClient | None = None
         self._take_client(opts.pop("client", None))
+        self._database: str | None = opts.pop("database", None)
         self._options = opts
         self._is_async = inspect.iscoroutinefunction(fn)
         functools.update_wrapper(self, fn)
@@ -192,10 +206,12 @@ class TaskFunction(Generic[P, R]):
 
         Takes every enqueue option (``queue``, ``unique``, ``process_in``, ``process_at``,
         ``task_id``, ``max_retry``, ``timeout``, ``deadline``, ``retention``, ``group``,
-        ``headers``) and ``client``; keeping them apart from the arguments means they never
-        collide with the function's own parameter names::
+        ``headers``), ``client``, and ``database`` (the transaction :meth:`enqueue_on_commit`
+        waits for); keeping them apart from the arguments means they never collide with the
+        function's own parameter names::
 
             send_welcome.using(queue="low", task_id=f"welcome-{user.id}").enqueue(user.id)
+            send_welcome.using(database="users").enqueue_on_commit(user.id)
 
         Raises:
             ValidationError: an option is unknown or invalid.
@@ -207,6 +223,7 @@ class TaskFunction(Generic[P, R]):
         copy = TaskFunction(self._fn, self.type_name, merged, _arguments=self._arguments)
         copy._sync_client = copy._sync_client or self._sync_client
         copy._async_client = copy._async_client or self._async_client
+        copy._database = copy._database or self._database
         return copy
 
     def task(self, *args: P.args, **kwargs: P.kwargs) -> Task:
@@ -249,12 +266,15 @@ class TaskFunction(Generic[P, R]):
 
         The transaction is the framework's: its commit hook (installed by ``asynq_django``,
         or with :func:`asynq.set_commit_hook` / :func:`asynq.use_commit_hook`, see
-        :mod:`asynq._functions.on_commit`) decides when. The task is built and checked now
-        and its id fixed, so the returned info is the task as it will be sent (``pending``).
+        :mod:`asynq._functions.on_commit`) decides when; ``using(database=...)`` names the
+        database whose transaction it is (else the hook's default one). The task is built and
+        checked now and its id fixed, so the returned info is the task as it will be sent
+        (``pending``).
 
         Raises:
             AsynqError: no commit hook is installed.
-            ValidationError: as :meth:`enqueue`, now rather than at the commit.
+            ValidationError: as :meth:`enqueue`, now rather than at the commit; or the handle
+                names a database and the hook takes none.
         """
         hook = commit_hook()
         if hook is None:
@@ -263,7 +283,7 @@ class TaskFunction(Generic[P, R]):
                 "installed: add asynq_django to INSTALLED_APPS, or wrap the call in "
                 "asynq.use_commit_hook(...) (e.g. with asynq.sqlalchemy.on_commit)"
             )
-        return self._defer(hook.on_commit, self.task(*args, **kwargs), {})
+        return self._defer(hook, self.task(*args, **kwargs), {})
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskInfo:
         """:meth:`enqueue` for asyncio code, through an ``AsyncClient``."""
@@ -286,15 +306,16 @@ class TaskFunction(Generic[P, R]):
     def _send(self, task: Task, opts: dict[str, Any]) -> TaskInfo:
         hook = commit_hook()
         if hook is not None and hook.defer_enqueue:
-            return self._defer(hook.on_commit, task, opts)
+            return self._defer(hook, task, opts)
         return self._send_now(task, opts)
 
-    def _defer(self, on_commit: OnCommit, task: Task, opts: dict[str, Any]) -> TaskInfo:
-        """Hand the enqueue of ``task`` to ``on_commit``; the info it will have."""
+    def _defer(self, hook: CommitHook, task: Task, opts: dict[str, Any]) -> TaskInfo:
+        """Hand the enqueue of ``task`` to the commit hook (for the handle's database);
+        the info it will have."""
         now = SYSTEM_CLOCK.now()
         composed = compose(task, opts, now, now)  # every option checked now, the id fixed
         fixed = {**opts, "task_id": composed.msg.id}
-        on_commit(lambda: self._send_now(task, fixed))
+        hook.defer(lambda: self._send_now(task, fixed), self._database)
         return fresh_info(composed)
 
     def _send_now(self, task: Task, opts: dict[str, Any]) -> TaskInfo:

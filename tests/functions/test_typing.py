@@ -60,6 +60,10 @@ def test_wrong_calls_are_reported(tmp_path: Path) -> None:
     )
     assert 'incompatible type "int"; expected "str"' in errors[line["takes_task.enqueue(1)"]]
     assert (
+        'Argument "database" to "using" of "TaskFunction" has incompatible type "int"'
+        in errors[line["send_welcome.using(database=1).enqueue(42)"]]
+    )
+    assert (
         'Missing positional argument "prefix" in call to "enqueue"'
         in errors[line["ship.enqueue(order_id=1)"]]
     )

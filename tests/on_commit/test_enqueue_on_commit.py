@@ -190,6 +190,18 @@ def test_the_session_as_commit_hook_for_task_functions(engine: Engine, r: redis.
     assert sent(r) == [b'{"user_id":1}', b'{"user_id":2}']
 
 
+def test_the_session_hook_refuses_a_handle_naming_a_database(
+    engine: Engine, r: redis.Redis
+) -> None:
+    with (
+        Session(engine) as session,
+        session.begin(),
+        pytest.raises(asynq.ValidationError, match="commit hook takes no database"),
+    ):
+        enqueue_on_commit(session, welcome.using(database="other"), 1)
+    assert sent(r) == []  # the session is the transaction: no other one to wait for
+
+
 def test_defer_enqueue_holds_plain_enqueues_too(engine: Engine, r: redis.Redis) -> None:
     with pytest.raises(RuntimeError), Session(engine) as session, session.begin():
         hook = lambda callback: on_commit(session, callback)  # noqa: E731

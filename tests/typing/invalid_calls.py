@@ -32,6 +32,7 @@ send_welcome.enqueue(42, templat="x")  # E: unknown argument name
 send_welcome.enqueue()  # E: missing argument
 send_welcome.using(queue="low").task(42, template=3)  # E: wrong keyword type
 takes_task.enqueue(1)  # E: the task parameter is not an argument
+send_welcome.using(database=1).enqueue(42)  # E: a database is named by a str
 number: int = send_welcome.result("id")  # E: wrong result type
 ship.enqueue(order_id=1)  # E: an Annotated Depends parameter without a default is required
 

@@ -63,6 +63,7 @@ def produce(client: asynq.Client) -> None:
     ship.enqueue(order_id=1)  # a Depends parameter with its default: left out
     no_name.enqueue(True)
     options_only.using(client=client).enqueue(1)
+    send_welcome.using(database="other").using(queue="low").enqueue_on_commit(42)
     count: int = own.result(own.enqueue(["a"]))
     text: str = send_welcome(1)  # a plain call
     welcome_result: str = send_welcome.result(info)
