@@ -13,7 +13,9 @@ rollback nothing is sent.
 :func:`install_commit_hook` makes Django's ``transaction.on_commit`` asynq's commit hook (see
 :func:`asynq.set_commit_hook`), so ``fn.enqueue_on_commit(...)`` works on every ``@asynq.task``
 function; with ``ASYNQ["ENQUEUE_ON_COMMIT"] = True`` plain ``fn.enqueue(...)`` inside an atomic
-block waits for the commit too, as every ``django.tasks`` enqueue then does.
+block waits for the commit too, as every ``django.tasks`` enqueue then does. The hook takes the
+handle's database alias: ``fn.using(database="other").enqueue_on_commit(...)`` waits for the
+transaction on ``"other"``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def enqueue_on_commit(target: Any, *args: Any, using: str | None = None, **kwarg
         ValidationError: the arguments do not fit (checked now, not at commit).
     """
     if isinstance(target, TaskFunction):
-        with asynq.use_commit_hook(lambda callback: transaction.on_commit(callback, using=using)):
-            return target.enqueue_on_commit(*args, **kwargs).id
+        handle = target if using is None else target.using(database=using)
+        with asynq.use_commit_hook(_on_commit):  # Django's, whatever hook is in force here
+            return handle.enqueue_on_commit(*args, **kwargs).id
     if isinstance(target, Task):
         if args:
             raise ValidationError("enqueue_on_commit(Task, ...) takes enqueue options only")
@@ -66,14 +69,14 @@ def enqueue_on_commit(target: Any, *args: Any, using: str | None = None, **kwarg
     )
 
 
-def _on_commit(callback: Any) -> None:
-    transaction.on_commit(callback)
+def _on_commit(callback: Any, database: str | None = None) -> None:
+    transaction.on_commit(callback, using=database)
 
 
 def install_commit_hook() -> None:
-    """Make ``transaction.on_commit`` (the default database) asynq's commit hook, deferring
-    plain task function enqueues when ``ASYNQ["ENQUEUE_ON_COMMIT"]`` is on (read again after
-    every settings change)."""
+    """Make ``transaction.on_commit`` asynq's commit hook (on the default database, or the one
+    a handle names with ``using(database=...)``), deferring plain task function enqueues when
+    ``ASYNQ["ENQUEUE_ON_COMMIT"]`` is on (read again after every settings change)."""
     try:
         defer = get_settings().enqueue_on_commit
     except SettingsError:  # the system checks report it

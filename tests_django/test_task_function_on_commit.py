@@ -14,6 +14,7 @@ from django.test import override_settings
 import asynq
 from asynq import Inspector, TaskState
 from tests_django.shop import tasks
+from tests_django.shop.models import Order
 
 
 def stored(r: redis.Redis, task_id: str, queue: str = "default") -> bool:
@@ -60,3 +61,35 @@ def test_the_setting_defers_plain_enqueues_inside_atomic_blocks(r: redis.Redis) 
     with transaction.atomic():
         now = tasks.touch.enqueue(8)
         assert stored(r, now.id)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_using_database_waits_for_that_databases_transaction(r: redis.Redis) -> None:
+    on_other = tasks.touch.using(database="other")
+    with transaction.atomic(using="other"):
+        info = on_other.enqueue_on_commit(1)
+        with transaction.atomic():  # a transaction on "default" commits in between
+            Order.objects.create()
+        assert not stored(r, info.id)
+    assert Inspector(r).get_task_info("default", info.id).state == TaskState.PENDING
+
+    with pytest.raises(RuntimeError), transaction.atomic(using="other"):
+        dropped = on_other.using(queue="critical").enqueue_on_commit(2)
+        raise RuntimeError("roll back")
+    assert not stored(r, dropped.id, "critical")
+
+    with transaction.atomic():  # only "default" is in a transaction: "other" sends at once
+        now = on_other.enqueue_on_commit(3)
+        assert stored(r, now.id)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_the_setting_defers_plain_enqueues_for_the_handles_database(r: redis.Redis) -> None:
+    with override_settings(ASYNQ={**settings.ASYNQ, "ENQUEUE_ON_COMMIT": True}):
+        with transaction.atomic(using="other"):
+            info = tasks.touch.using(database="other").enqueue(1)
+            assert not stored(r, info.id)
+        assert stored(r, info.id)
+
+        with transaction.atomic():  # "other" has no transaction: sent at once
+            assert stored(r, tasks.touch.using(database="other").enqueue(2).id)
