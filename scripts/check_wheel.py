@@ -18,7 +18,13 @@ REQUIRED_PREFIXES = {
     "asynq_django/templates/admin/asynq_django/": ".html",
     "asynq_django/static/asynq_django/": ".css",
 }
-REQUIRED_FILES = {"asynq/py.typed", "asynq_fastapi/py.typed", "asynq/_base/proto/asynq.proto"}
+REQUIRED_FILES = {
+    "asynq/py.typed",
+    "asynq_django/py.typed",
+    "asynq_fastapi/py.typed",
+    "asynq_flask/py.typed",
+    "asynq/_base/proto/asynq.proto",
+}
 
 
 def main() -> int:
