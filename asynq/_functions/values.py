@@ -18,6 +18,12 @@ dataclass, Pydantic model         an object of its fields (a ``TypedDict`` too)
 ``dict``                          an object; ``int`` keys become text, as in Go
 ================================  ===============================================
 
+Go's ``encoding/json`` writes a nil slice, map or ``[]byte`` as ``null``: a Go struct whose
+slice field was never set sends ``"tags":null``. :func:`from_json` reads ``null`` as the empty
+value of a non-optional ``list``, ``tuple[X, ...]``, ``set``, ``frozenset``, ``dict`` or
+``bytes`` annotation (at any depth, Pydantic model fields included), which is what the Go
+programmer meant; an ``Optional[...]`` (``X | None``) annotation keeps ``None``.
+
 Pydantic is optional: a model can only reach these functions if its module is imported, so
 they look it up in ``sys.modules`` instead of importing it.
 """
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import dataclasses
 import enum
 import sys
@@ -141,6 +148,10 @@ def from_json(data: Any, annotation: Any, where: str) -> Any:
         raise ValueProblem(where, f"expected one of {typing.get_args(annotation)}, got {data!r}")
     if origin is not None:
         return _generic(data, origin, typing.get_args(annotation), where)
+    if isinstance(annotation, type) and (
+        annotation in _ARRAY_ORIGINS or annotation in _OBJECT_ORIGINS
+    ):
+        return _generic(data, annotation, (), where)  # a bare ``list``, ``set``, ``dict``...
     if annotation is None or annotation is _NONE_TYPE:
         if data is None:
             return None
@@ -190,12 +201,19 @@ _ARRAY_ORIGINS: dict[Any, type] = {
 _OBJECT_ORIGINS = (dict, abc.Mapping, abc.MutableMapping)
 
 
+def _fixed_length(origin: Any, args: tuple[Any, ...]) -> bool:
+    """Whether the annotation is a tuple of a fixed length (``tuple[int, str]``)."""
+    return origin is tuple and bool(args) and not (len(args) == 2 and args[1] is Ellipsis)
+
+
 def _generic(data: Any, origin: Any, args: tuple[Any, ...], where: str) -> Any:
     concrete = _ARRAY_ORIGINS.get(origin)
     if concrete is not None:
+        if data is None and not _fixed_length(origin, args):
+            return concrete()  # a Go nil slice
         if not isinstance(data, list):
             raise ValueProblem(where, f"expected an array, got {_shown(data)}")
-        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        if _fixed_length(origin, args):
             if len(args) != len(data):
                 raise ValueProblem(where, f"expected {len(args)} items, got {len(data)}")
             return tuple(
@@ -205,6 +223,8 @@ def _generic(data: Any, origin: Any, args: tuple[Any, ...], where: str) -> Any:
         item = args[0] if args else Any
         return concrete(from_json(v, item, f"{where}[{i}]") for i, v in enumerate(data))
     if origin in _OBJECT_ORIGINS:
+        if data is None:
+            return {}  # a Go nil map
         if not isinstance(data, dict):
             raise ValueProblem(where, f"expected an object, got {_shown(data)}")
         key_type, value_type = args if len(args) == 2 else (Any, Any)
@@ -269,6 +289,8 @@ def _class(data: Any, cls: type, where: str) -> Any:  # noqa: C901 - one branch 
             except InvalidOperation:
                 raise ValueProblem(where, f"{data!r} is not a decimal number") from None
     elif cls is bytes:
+        if data is None:
+            return b""  # a Go nil []byte
         if isinstance(data, str):
             try:
                 return base64.b64decode(data, validate=True)
@@ -333,7 +355,67 @@ def _pydantic(data: Any, cls: type, where: str) -> Any:
     try:
         return cls.model_validate(data)  # type: ignore[attr-defined]
     except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or cls.__qualname__}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueProblem(where, problems) from None
+        errors = exc.errors()
+    repaired = _go_nulls_emptied(data, errors)
+    if repaired is not None:
+        try:
+            return cls.model_validate(repaired)  # type: ignore[attr-defined]
+        except pydantic.ValidationError:
+            pass  # the first errors say best what is wrong
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or cls.__qualname__}: {e['msg']}" for e in errors
+    )
+    raise ValueProblem(where, problems)
+
+
+#: Pydantic's error types for a value that is not the collection its field wants, and the
+#: empty value of that collection.
+_PYDANTIC_EMPTY: dict[str, Any] = {
+    "list_type": list,
+    "tuple_type": tuple,
+    "set_type": set,
+    "frozen_set_type": frozenset,
+    "dict_type": dict,
+    "bytes_type": bytes,
+}
+
+
+def _go_nulls_emptied(data: Any, errors: list[Any]) -> Any:
+    """A copy of ``data`` with each ``null`` Pydantic refused for a collection field replaced
+    by the empty collection (a Go nil slice, map or ``[]byte``); ``None``: there is none.
+
+    Pydantic's errors locate the values in ``data`` itself (keys as the input spells them),
+    so the rule reaches nested models and list items without reading the model's fields. A
+    location that does not lead to a ``null`` in ``data`` (a union member's tag) is left alone.
+    """
+    targets = [
+        (e["loc"], _PYDANTIC_EMPTY[e["type"]])
+        for e in errors
+        if e["type"] in _PYDANTIC_EMPTY and e["input"] is None and e["loc"]
+    ]
+    if not targets:
+        return None
+    data = copy.deepcopy(data)
+    repaired = False
+    for loc, empty in targets:
+        container = data
+        for step in loc[:-1]:
+            container = _step(container, step)
+        if _step(container, loc[-1]) is None:
+            container[loc[-1]] = empty()
+            repaired = True
+    return data if repaired else None
+
+
+_MISSING = object()
+
+
+def _step(container: Any, key: Any) -> Any:
+    """``container[key]`` when ``container`` is JSON data holding ``key``, else a sentinel."""
+    return container[key] if _has(container, key) else _MISSING
+
+
+def _has(container: Any, key: Any) -> bool:
+    if isinstance(container, dict):
+        return key in container
+    return isinstance(container, list) and isinstance(key, int) and -1 < key < len(container)

@@ -27,6 +27,7 @@ received: list[dict[str, Any]] = []
 class Address:
     city: str
     zip: str
+    lines: list[str]
 
 
 @registry.task("fn:welcome")
@@ -46,35 +47,54 @@ def welcome(
 SENT_AT = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
 
 
+#: A Welcome as a Go service fills it in, and the arguments the Python function receives.
+GO_WELCOME: dict[str, Any] = {
+    "user_id": 42,
+    "email": "ada@example.com",
+    "sent_at": "2026-03-01T12:30:15.25Z",
+    "tags": ["new", "eu"],
+    "scores": {"a": 1.5},
+    "token": "AAH/",  # []byte is base64 in Go's JSON
+    "address": {"city": "Paris", "zip": "75001", "lines": ["1 rue de Rivoli"]},
+}
+RECEIVED: dict[str, Any] = {
+    "user_id": 42,
+    "email": "ada@example.com",
+    "sent_at": SENT_AT,
+    "tags": ["new", "eu"],
+    "scores": {"a": 1.5},
+    "token": b"\x00\x01\xff",
+    "address": Address("Paris", "75001", ["1 rue de Rivoli"]),
+    "note": None,
+}
+
+
 async def test_a_go_producer_enqueues_a_python_task_function(
     start_server: Any, redis_url: str
 ) -> None:
     received.clear()
     await start_server(registry)
-    welcome_json = {
-        "user_id": 42,
-        "email": "ada@example.com",
-        "sent_at": "2026-03-01T12:30:15.25Z",
-        "tags": ["new", "eu"],
-        "scores": {"a": 1.5},
-        "token": "AAH/",  # []byte is base64 in Go's JSON
-        "address": {"city": "Paris", "zip": "75001"},
-    }
-    sent = go_json("fn_struct", redis_url, "-mode", "enqueue", input=welcome_json)
-    assert json.loads(sent["payload"]) == welcome_json  # the struct's own marshalling
+    sent = go_json("fn_struct", redis_url, "-mode", "enqueue", input=GO_WELCOME)
+    assert json.loads(sent["payload"]) == GO_WELCOME  # the struct's own marshalling
     await wait_until(lambda: received)
-    assert received == [
-        {
-            "user_id": 42,
-            "email": "ada@example.com",
-            "sent_at": SENT_AT,
-            "tags": ["new", "eu"],
-            "scores": {"a": 1.5},
-            "token": b"\x00\x01\xff",
-            "address": Address("Paris", "75001"),
-            "note": None,
-        }
-    ]
+    assert received == [RECEIVED]
+
+
+async def test_a_go_structs_nil_slices_maps_and_bytes_are_empty_arguments(
+    start_server: Any, redis_url: str
+) -> None:
+    received.clear()
+    await start_server(registry)
+    # Left out of the JSON Go reads, tags, scores, token and address.lines stay nil.
+    nils = ("tags", "scores", "token")
+    welcome = {k: v for k, v in GO_WELCOME.items() if k not in nils}
+    welcome["address"] = {"city": "Paris", "zip": "75001"}
+    sent = go_json("fn_struct", redis_url, "-mode", "enqueue", input=welcome)
+    payload = json.loads(sent["payload"])
+    assert [payload[k] for k in nils] + [payload["address"]["lines"]] == [None] * 4
+    await wait_until(lambda: received)
+    empty = {"tags": [], "scores": {}, "token": b"", "address": Address("Paris", "75001", [])}
+    assert received == [{**RECEIVED, **empty}]  # and note, an Optional parameter, keeps None
 
 
 @pytest.fixture
@@ -96,7 +116,7 @@ async def test_a_go_server_decodes_what_a_handle_enqueues(
             ["vip"],
             {"x": 2.0},
             b"\x00\x01\xff",
-            Address("Oslo", "0150"),
+            Address("Oslo", "0150", ["Karl Johans gate 1"]),
             note="hello",
         )
     decoded = await wait_until(
@@ -113,7 +133,7 @@ async def test_a_go_server_decodes_what_a_handle_enqueues(
                 "tags": ["vip"],
                 "scores": {"x": 2},
                 "token": "AAH/",
-                "address": {"city": "Oslo", "zip": "0150"},
+                "address": {"city": "Oslo", "zip": "0150", "lines": ["Karl Johans gate 1"]},
                 "note": "hello",
             },
         }

@@ -121,6 +121,68 @@ def test_go_forms_are_read() -> None:
     assert from_json("", bytes, "b") == b""
 
 
+class Order(pydantic.BaseModel):
+    """A Pydantic model whose Go struct may leave any of its collections nil."""
+
+    lines: list[Customer]
+    tags: set[str]
+    totals: dict[str, float]
+    checksum: bytes
+    groups: list[list[int]]
+    notes: list[str] | None
+    alias_list: list[str] = pydantic.Field(default_factory=list, alias="aliasList")
+
+
+class Pair(pydantic.BaseModel):
+    pair: tuple[int, int]  # a Go array, never null: null stays an error
+
+
+@pytest.mark.parametrize(
+    ("annotation", "empty"),
+    [
+        (list[int], []),
+        (Sequence[int], []),
+        (tuple[int, ...], ()),
+        (set[str], set()),
+        (Set[str], frozenset()),
+        (frozenset[str], frozenset()),
+        (dict[str, int], {}),
+        (Mapping[str, int], {}),
+        (bytes, b""),
+        (list, []),
+        (dict, {}),
+        (Annotated[list[int], "doc"], []),
+    ],
+)
+def test_null_is_the_empty_collection_like_a_go_nil_slice(annotation: Any, empty: Any) -> None:
+    value = from_json(None, annotation, "v")
+    assert value == empty
+    assert type(value) is type(empty)
+
+
+def test_null_stays_none_for_an_optional_collection() -> None:
+    assert from_json(None, list[int] | None, "v") is None
+    assert from_json(None, Optional[dict[str, int]], "v") is None  # noqa: UP045
+    assert from_json({"name": "n", "points": None}, Shape, "s") == Shape("n", [])
+
+
+def test_null_collections_inside_a_pydantic_model_are_empty() -> None:
+    data = {
+        "lines": [{"id": 1, "email": "a@b.c", "since": "2020-01-02"}],
+        "tags": None,
+        "totals": None,
+        "checksum": None,
+        "groups": [[1], None],
+        "notes": None,
+        "aliasList": None,
+    }
+    order = from_json(data, Order, "o")
+    assert (order.tags, order.totals, order.checksum, order.groups) == (set(), {}, b"", [[1], []])
+    assert (order.notes, order.alias_list, len(order.lines)) == (None, [], 1)
+    assert data["tags"] is None  # the payload's data is left as it was
+    assert from_json({**data, "lines": None}, Order, "o").lines == []
+
+
 @pytest.mark.parametrize(
     ("data", "annotation", "problem"),
     [
@@ -136,6 +198,11 @@ def test_go_forms_are_read() -> None:
         pytest.param({"a": 1}, list[int], "expected an array, got an object", id="list"),
         pytest.param([1, "x"], list[int], "expected an integer, got text 'x'", id="item"),
         pytest.param([1], tuple[int, int], "expected 2 items, got 1", id="tuple-len"),
+        pytest.param(None, tuple[int, int], "expected an array, got null", id="tuple-null"),
+        pytest.param(None, str, "expected text, got null", id="str-null"),
+        pytest.param(
+            {"pair": None}, Pair, "pair: Input should be a valid tuple", id="pydantic-pair-null"
+        ),
         pytest.param({"x": "1"}, dict[int, int], "key 'x' is not an integer", id="key"),
         pytest.param("maybe", Literal["on", "off"], "expected one of ('on', 'off')", id="literal"),
         pytest.param({"y": 1}, Point, "missing field 'x' of Point", id="field"),

@@ -3,7 +3,7 @@
 //
 //	fn_struct -redis 127.0.0.1:6379 -mode enqueue < welcome.json
 //
-// reads a Welcome as JSON on stdin, builds the task the way a Go producer does
+// reads a Welcome as JSON on stdin (a slice, map or []byte field left out stays nil), builds the task the way a Go producer does
 // (json.Marshal of the struct, asynq.NewTask) and enqueues it; prints {"id": "...",
 // "payload": "<the marshalled JSON as text>"}.
 //
@@ -29,10 +29,12 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// Address is a nested struct argument.
+// Address is a nested struct argument; Lines left unset is a nil slice, which json.Marshal
+// writes as null.
 type Address struct {
-	City string `json:"city"`
-	Zip  string `json:"zip"`
+	City  string   `json:"city"`
+	Zip   string   `json:"zip"`
+	Lines []string `json:"lines"`
 }
 
 // Welcome holds the arguments of the Python task function
