@@ -2,10 +2,15 @@
 
 A handler reports with :meth:`ActiveTask.report_progress <asynq.ActiveTask.report_progress>`
 (``report_progress_async`` in ``async def`` handlers); each report is appended to the task's
-progress stream in Redis (``asynq:{<queue>}:progress:<id>``, the last 100 reports, kept a day).
+progress stream in Redis (``asynq:{<queue>}:progress:<id>``, the last ~100 entries, kept a
+day after the last).
 :func:`watch_task` follows that stream with a blocking read, so reports arrive as they are
-made, and looks at the task's state whenever the stream is quiet for ``check_interval``
-seconds, until the task is over::
+made. A Python worker that ends an attempt of the task (success, retry, archive) appends an
+``end`` entry to the stream when it exists, and the watcher opens the stream (a ``watching``
+entry) to make sure it does: the end of the attempt is pushed too, and the watcher then looks
+at the task's state at once. Changes nobody pushes (a Go worker ending the task, the Inspector
+deleting, running or archiving it, a worker picking it up) are seen by looking at the state
+whenever the stream was quiet for ``check_interval`` seconds, until the task is over::
 
     async for update in asynq.progress.watch_task(redis_url, "default", task_id):
         print(update.state, update.progress)
@@ -24,6 +29,7 @@ from typing import Any
 import redis as redis_py
 
 from asynq._base import keys
+from asynq._broker.ops import server_ops
 from asynq._resolve import resolve_async
 from asynq._task import TaskInfo, TaskState
 from asynq.connection import AsyncRedisLike
@@ -112,9 +118,13 @@ async def watch_task(
     """Yield the task's updates until it is over: first its current state (with the latest
     progress already reported), then one update per new report or change of state.
 
-    Reports arrive as they are made (a blocking read of the task's progress stream); the state
-    is looked at after each report and whenever the stream was quiet for ``check_interval``
-    seconds. Stop early by breaking out of the loop (or cancelling the consuming task): the
+    Reports arrive as they are made (a blocking read of the task's progress stream), and so
+    does the end of each attempt a Python worker makes (completed, retry, archived, or done
+    without a retention): before waiting, the watch opens the stream with a ``watching``
+    entry, so the worker's outcome appends its ``end`` entry to it. The state is looked at
+    after each entry and whenever the stream was quiet for ``check_interval`` seconds, which
+    catches what nobody pushes (a Go worker's outcome, an Inspector action, the task being
+    picked up). Stop early by breaking out of the loop (or cancelling the consuming task): the
     connection it used goes back to its pool.
 
     Args:
@@ -145,26 +155,38 @@ async def watch_task(
         latest, last_id = await _latest(client, stream)
         update = _update(info, latest)
         yield update
-        while not update.final:
-            entries = await _read(client, stream, last_id, block_ms)
-            for entry_id, fields in entries:
-                last_id = entry_id
-                latest = _parse(fields) or latest
-            try:
-                info = await inspector.get_task_info(queue, task_id)
-            except (TaskNotFoundError, QueueNotFoundError):
-                # Deleted meanwhile, or its whole queue was: followers get a last "gone"
-                # update rather than an error, as for a task processed without a retention.
-                info = None
+        if update.final:
+            return
+        # Opened only once the caller asks for more than the current state (a buffered host's
+        # one-event answer opens nothing). Then the state is looked at again: the task may
+        # have ended between the first look and the opening, with no end entry.
+        await inspector._driver.run(server_ops.open_progress(queue, task_id))
+        while True:
+            info = await _current_info(inspector, queue, task_id)
             new = _update(info, latest)
             if new != update:
                 update = new
                 yield update
+            if update.final:
+                return
+            # Any entry, a report or the end of an attempt, makes the next look happen now.
+            for entry_id, fields in await _read(client, stream, last_id, block_ms):
+                last_id = entry_id
+                latest = _parse(fields) or latest
     finally:
         if inspector is not redis:
             await inspector.close()
         if owned:
             await client.aclose()
+
+
+async def _current_info(inspector: AsyncInspector, queue: str, task_id: str) -> TaskInfo | None:
+    try:
+        return await inspector.get_task_info(queue, task_id)
+    except (TaskNotFoundError, QueueNotFoundError):
+        # Deleted meanwhile, or its whole queue was: followers get a last "gone" update rather
+        # than an error, as for a task processed without a retention.
+        return None
 
 
 def _update(info: TaskInfo | None, latest: Progress | None) -> TaskUpdate:
@@ -176,14 +198,17 @@ def _update(info: TaskInfo | None, latest: Progress | None) -> TaskUpdate:
 
 
 async def _latest(client: Any, stream: str) -> tuple[Progress | None, bytes | str]:
+    """The newest report and the newest entry's id (where the blocking reads start). The
+    stream also holds ``watching`` and ``end`` entries, which are no reports: the whole
+    (capped) stream is read, newest first, to find the last report behind them."""
     try:
-        entries = await client.xrevrange(stream, count=1)
+        entries = await client.xrevrange(stream)
     except redis_py.RedisError as exc:
         raise BrokerError(f"cannot read the progress of the task: {exc}") from exc
     if not entries:
         return None, "0-0"
-    entry_id, fields = entries[0]
-    return _parse(fields), entry_id
+    reports = (_parse(fields) for _, fields in entries)
+    return next((report for report in reports if report is not None), None), entries[0][0]
 
 
 async def _read(client: Any, stream: str, last_id: bytes | str, block_ms: int) -> list[Any]:

@@ -25,9 +25,11 @@ async def task_events(
     Each event is ``update`` (then ``end`` last) with the JSON of
     :meth:`asynq.progress.TaskUpdate.as_dict`: ``{"state", "progress": {"done", "total",
     "message", "fraction"}, "final", "error"}``. In a browser: ``new EventSource(url)``,
-    closing it on ``end``. Reports are pushed as the handler makes them (a blocking read of
-    the task's progress stream, on one connection of the app's client per open stream); when
-    the client goes away the stream stops and the connection goes back to the pool.
+    closing it on ``end``. Reports and the end of each attempt a Python worker makes are
+    pushed as they happen (a blocking read of the task's progress stream, on one connection
+    of the app's client per open stream); other changes of state show after
+    ``check_interval`` seconds. When the client goes away the stream stops and the connection
+    goes back to the pool.
 
     Raises:
         HTTPException: 404 when there is no such task (or queue).

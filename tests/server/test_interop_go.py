@@ -14,6 +14,7 @@ from asynq._base import keys
 from asynq._base.codec import decode_message
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import server_ops
+from asynq.progress import TaskUpdate, watch_task
 from asynq.server import ActiveTask
 from tests.helpers.waiting import wait_until
 from tests.server.conftest import make_recoverer, read_msg, state
@@ -176,3 +177,22 @@ async def test_python_recoverer_recovers_task_abandoned_by_go(go_server, client,
     assert state(r, Q, info.id) == "retry"
     info_go = go_json("srv_inspect", redis_url, "task", Q, info.id)
     assert (info_go["state"], info_go["last_err"]) == ("retry", "asynq: task lease expired")
+
+
+async def test_a_watch_sees_a_go_server_finish_the_task_by_looking(go_server, client, r, redis_url):
+    """A Go worker appends nothing to the progress stream: the watch falls back on looking at
+    the task's state after ``check_interval``, and the stream holds only what the watch wrote."""
+    info = client.enqueue(asynq.Task("ok", b""), retention=600)
+    stream = keys.progress_key(Q, info.id)
+    updates = watch_task(redis_url, Q, info.id, check_interval=0.2)
+    assert (await anext(updates)).state == "pending"
+
+    async def rest() -> list[TaskUpdate]:
+        return [update async for update in updates]
+
+    follower = asyncio.create_task(rest())
+    await wait_until(lambda: r.exists(stream))
+    await wait_started(go_server())
+    seen = await asyncio.wait_for(follower, timeout=20)
+    assert (seen[-1].state, seen[-1].final) == ("completed", True)
+    assert [fields for _, fields in r.xrange(stream)] == [{b"watching": b"1"}]

@@ -1,5 +1,6 @@
 -- archive: move a failed active task to the archive, trimming the archive by age and size.
--- Effect on Redis equals Go asynq v0.26.0 archiveCmd (internal/rdb/rdb.go).
+-- Effect on Redis equals Go asynq v0.26.0 archiveCmd (internal/rdb/rdb.go), plus the end
+-- entry of a progress stream that exists (progress_end).
 --
 -- KEYS[1] -> asynq:{<qname>}:t:<task_id>
 -- KEYS[2] -> asynq:{<qname>}:active
@@ -10,6 +11,7 @@
 -- KEYS[7] -> asynq:{<qname>}:processed
 -- KEYS[8] -> asynq:{<qname>}:failed
 -- KEYS[9] -> task key prefix asynq:{<qname>}:t:
+-- KEYS[10] -> asynq:{<qname>}:progress:<task_id> (written only when it exists)
 -- ARGV[1] -> task id
 -- ARGV[2] -> encoded TaskMessage (error_msg and last_failed_at updated)
 -- ARGV[3] -> now, Unix seconds (the archive score)
@@ -17,6 +19,8 @@
 -- ARGV[5] -> size limit (10000)
 -- ARGV[6] -> daily counter expiry, Unix seconds (now + 90 days)
 -- ARGV[7] -> 9223372036854775807 (the total counters wrap to 1 there)
+-- ARGV[8] -> progress entries kept (MAXLEN ~)
+-- ARGV[9] -> progress stream TTL, seconds
 -- Returns: OK; error NOT FOUND when the task is not active and leased.
 --
 -- ZRANGEBYSCORE selects the same ids as Go's ZRANGE ... BYSCORE and also runs on Redis < 6.2.
@@ -24,6 +28,7 @@
 -- (docs/compatibility.md#quirk-archive-size-limit).
 --#include leave_active
 --#include counters
+--#include progress_end
 if not leave_active(KEYS[2], KEYS[3], ARGV[1]) then
   return redis.error_reply("NOT FOUND")
 end
@@ -43,4 +48,5 @@ redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "archived")
 count_day(KEYS[5], ARGV[6])
 count_day(KEYS[6], ARGV[6])
 count_totals(ARGV[7], KEYS[7], KEYS[8])
+progress_end(KEYS[10], "archived", ARGV[8], ARGV[9])
 return redis.status_reply("OK")

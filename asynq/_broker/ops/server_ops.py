@@ -4,6 +4,10 @@ Each outcome has a ``*_call`` builder returning the one script call (so the proc
 the outcomes of several tasks in one pipelined round trip) and an op that runs it. Times come
 in as Unix seconds from the caller's clock; every score and counter expiry written is whole
 seconds, exactly as Go's ``time.Unix()`` truncates.
+
+The outcome scripts also append the end of the attempt to the task's progress stream when that
+stream exists (``lua/include/progress_end.lua``): watchers learn of it at once
+(:mod:`asynq.progress`), and a task nobody follows leaves Redis as Go leaves it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ MAX_ARCHIVE_SIZE = 10_000
 ARCHIVED_EXPIRATION_DAYS = 90
 #: The total counters wrap to 1 when they reach Go's ``math.MaxInt64``.
 MAX_INT64 = 9223372036854775807
+#: Entries kept in a task's progress stream (the newest, ``MAXLEN ~``), and how long the stream
+#: outlives its last entry.
+PROGRESS_KEPT = 100
+PROGRESS_TTL = 24 * 3600
 
 
 def _sec(unix: float) -> int:
@@ -121,8 +129,9 @@ def done_call(msg: TaskMessage, now: float) -> Script:
         keys.task_key(q, msg.id),
         keys.processed_key(q, now),
         keys.processed_total_key(q),
+        keys.progress_key(q, msg.id),
     )
-    args = (msg.id, _sec(now) + STATS_TTL, MAX_INT64)
+    args = (msg.id, _sec(now) + STATS_TTL, MAX_INT64, PROGRESS_KEPT, PROGRESS_TTL)
     # An empty unique key must not be passed: Redis Cluster refuses it.
     return Script("done", (*call_keys, msg.unique_key) if msg.unique_key else call_keys, args)
 
@@ -139,6 +148,7 @@ def mark_as_complete_call(msg: TaskMessage, now: float) -> Script:
         keys.task_key(q, msg.id),
         keys.processed_key(q, now),
         keys.processed_total_key(q),
+        keys.progress_key(q, msg.id),
     )
     args = (
         msg.id,
@@ -146,6 +156,8 @@ def mark_as_complete_call(msg: TaskMessage, now: float) -> Script:
         _sec(now) + msg.retention,
         encode_message(completed),
         MAX_INT64,
+        PROGRESS_KEPT,
+        PROGRESS_TTL,
     )
     # An empty unique key must not be passed: Redis Cluster refuses it.
     unique = (msg.unique_key,) if msg.unique_key else ()
@@ -187,6 +199,7 @@ def retry_call(
             keys.failed_key(q, now),
             keys.processed_total_key(q),
             keys.failed_total_key(q),
+            keys.progress_key(q, msg.id),
         ),
         (
             msg.id,
@@ -195,6 +208,8 @@ def retry_call(
             _sec(now) + STATS_TTL,
             "1" if is_failure else "0",
             MAX_INT64,
+            PROGRESS_KEPT,
+            PROGRESS_TTL,
         ),
     )
 
@@ -224,6 +239,7 @@ def archive_call(msg: TaskMessage, error_msg: str, now: float) -> Script:
             keys.processed_total_key(q),
             keys.failed_total_key(q),
             keys.task_key_prefix(q),
+            keys.progress_key(q, msg.id),
         ),
         (
             msg.id,
@@ -233,6 +249,8 @@ def archive_call(msg: TaskMessage, error_msg: str, now: float) -> Script:
             MAX_ARCHIVE_SIZE,
             _sec(now) + STATS_TTL,
             MAX_INT64,
+            PROGRESS_KEPT,
+            PROGRESS_TTL,
         ),
     )
 
@@ -325,15 +343,20 @@ def write_result(qname: str, task_id: str, data: bytes) -> Op[int]:
     return len(data)
 
 
-#: Progress reports kept per task (the newest), and how long the stream outlives the last one.
-PROGRESS_KEPT = 100
-PROGRESS_TTL = 24 * 3600
-
-
 def report_progress(qname: str, task_id: str, data: bytes) -> Op[None]:
     """Append a progress report to the task's stream (``XADD``, capped) and keep it a day."""
+    yield from _append_progress(qname, task_id, b"data", data)
+
+
+def open_progress(qname: str, task_id: str) -> Op[None]:
+    """Make sure the task's progress stream exists, with a ``watching`` entry (capped and kept
+    a day like a report), so that the outcome scripts append the end of the attempt to it."""
+    yield from _append_progress(qname, task_id, b"watching", b"1")
+
+
+def _append_progress(qname: str, task_id: str, field: bytes, value: bytes) -> Op[None]:
     key = keys.progress_key(qname, task_id)
-    yield Command(("XADD", key, "MAXLEN", "~", PROGRESS_KEPT, "*", "data", data))
+    yield Command(("XADD", key, "MAXLEN", "~", PROGRESS_KEPT, "*", field, value))
     yield Command(("EXPIRE", key, PROGRESS_TTL))
 
 
