@@ -30,9 +30,31 @@ __all__ = ["Arguments", "dumps"]
 _VAR_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
+#: The characters Go's ``json.Marshal`` escapes in text (its HTML-safe output) and Python's
+#: ``json`` does not, with Go's escape. They only occur inside JSON strings, so replacing them
+#: in the whole document is safe.
+_GO_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
+
+
 def dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON, as :meth:`asynq.Task.from_json` writes it."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Compact UTF-8 JSON, escaped as Go's ``json.Marshal`` escapes text.
+
+    ``<``, ``>``, ``&``, U+2028 and U+2029 are written ``\\u003c`` and so on, as Go writes
+    them, so that arguments Go marshals to the same text give the same bytes, hence the same
+    uniqueness key (docs/compatibility.md, "Unique tasks from Python and Go"). Any JSON reader
+    decodes either form to the same value.
+    """
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    for char, escape in _GO_ESCAPES:
+        if char in text:  # a scan; the copy only for the few payloads that need it
+            text = text.replace(char, escape)
+    return text.encode()
 
 
 def _kind_of(data: Any) -> str:

@@ -1,6 +1,8 @@
 """Task functions and Go services: a Go producer's ``json.Marshal`` of a struct is what a
-Python task function reads, and what a handle enqueues is what a Go handler unmarshals into
-the same struct (unknown fields refused). Runs tests/go/cmd/fn_struct (Go asynq v0.26.0)."""
+Python task function reads, what a handle enqueues is what a Go handler unmarshals into the
+same struct (unknown fields refused), and the same arguments from both sides share a
+uniqueness lock when they marshal to the same bytes. Runs tests/go/cmd/fn_struct (Go asynq
+v0.26.0)."""
 
 from __future__ import annotations
 
@@ -138,3 +140,41 @@ async def test_a_go_server_decodes_what_a_handle_enqueues(
             },
         }
     ], go_fn_server.output()
+
+
+# -- unique tasks from both sides ---------------------------------------------------------------
+
+
+@registry.task("fn:notice")
+def notice(user_id: int, text: str, tags: list[str], score: float) -> None:
+    """tests/go/cmd/fn_struct's Notice: no time, so both sides can write the same bytes."""
+
+
+def go_notice(redis_url: str, **args: Any) -> dict[str, Any]:
+    """Go enqueues a Notice of ``args`` with Unique(60s): its payload, and whether the lock
+    was held (``duplicate``)."""
+    out: dict[str, Any] = go_json(
+        "fn_struct", redis_url, "-mode", "enqueue", "-task", "notice", "-unique", "60s", input=args
+    )
+    return out
+
+
+def test_the_same_arguments_from_python_and_go_share_a_uniqueness_lock(redis_url: str) -> None:
+    # Text with <, > and & (which Go escapes), an integer, a slice, a fractional float.
+    args = {"user_id": 7, "text": "<b>Tom & Jerry</b>", "tags": ["a"], "score": 1.5}
+    with asynq.Client(redis_url) as client:
+        task = notice.task(**args)
+        notice.using(client=client, unique=60).enqueue(**args)
+    go = go_notice(redis_url, **args)
+    assert go["payload"].encode() == task.payload  # byte for byte: the same lock key
+    assert go.get("duplicate") is True, go
+
+
+def test_arguments_go_marshals_differently_take_another_lock(redis_url: str) -> None:
+    # A whole float is 2.0 in Python's JSON and 2 in Go's: the payloads, and locks, differ.
+    args = {"user_id": 7, "text": "hello", "tags": ["a"], "score": 2.0}
+    with asynq.Client(redis_url) as client:
+        notice.using(client=client, unique=60).enqueue(**args)
+    go = go_notice(redis_url, **args)
+    assert json.loads(go["payload"]) == args
+    assert "duplicate" not in go, go

@@ -3,9 +3,11 @@
 //
 //	fn_struct -redis 127.0.0.1:6379 -mode enqueue < welcome.json
 //
-// reads a Welcome as JSON on stdin (a slice, map or []byte field left out stays nil), builds the task the way a Go producer does
-// (json.Marshal of the struct, asynq.NewTask) and enqueues it; prints {"id": "...",
-// "payload": "<the marshalled JSON as text>"}.
+// reads a Welcome as JSON on stdin (a slice, map or []byte field left out stays nil), builds
+// the task the way a Go producer does (json.Marshal of the struct, asynq.NewTask) and enqueues
+// it; prints {"id": "...", "payload": "<the marshalled JSON as text>"}. With -task notice it
+// reads and enqueues a Notice ("fn:notice") instead; with -unique 60s it enqueues with
+// asynq.Unique and prints {"duplicate": true, "payload": "..."} when the lock is held.
 //
 //	fn_struct -redis 127.0.0.1:6379 -mode server
 //
@@ -19,6 +21,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"os/signal"
@@ -50,16 +53,41 @@ type Welcome struct {
 	Note    *string            `json:"note,omitempty"`
 }
 
-func enqueue(rf *peershared.RedisFlags) {
-	var w Welcome
-	peershared.ReadJSON(&w)
-	payload, err := json.Marshal(w)
+// Notice holds the arguments of the Python task function notice(user_id, text, tags, score):
+// no time, so that the same arguments can marshal to the same bytes in Python and Go.
+type Notice struct {
+	UserID int64    `json:"user_id"`
+	Text   string   `json:"text"`
+	Tags   []string `json:"tags"`
+	Score  float64  `json:"score"`
+}
+
+func enqueue(rf *peershared.RedisFlags, task string, unique time.Duration) {
+	var args any
+	switch task {
+	case "welcome":
+		args = &Welcome{}
+	case "notice":
+		args = &Notice{}
+	default:
+		peershared.Fatal("-task must be welcome or notice, not %q", task)
+	}
+	peershared.ReadJSON(args)
+	payload, err := json.Marshal(args)
 	if err != nil {
 		peershared.Fatal("marshal: %v", err)
 	}
+	var opts []asynq.Option
+	if unique > 0 {
+		opts = append(opts, asynq.Unique(unique))
+	}
 	client := asynq.NewClient(rf.Opt())
 	defer client.Close()
-	info, err := client.Enqueue(asynq.NewTask("fn:welcome", payload))
+	info, err := client.Enqueue(asynq.NewTask("fn:"+task, payload), opts...)
+	if errors.Is(err, asynq.ErrDuplicateTask) {
+		peershared.WriteJSON(map[string]any{"duplicate": true, "payload": string(payload)})
+		return
+	}
 	if err != nil {
 		peershared.Fatal("enqueue: %v", err)
 	}
@@ -102,10 +130,12 @@ func serve(rf *peershared.RedisFlags) {
 func main() {
 	rf := peershared.AddRedisFlags()
 	mode := flag.String("mode", "", "enqueue or server")
+	task := flag.String("task", "welcome", "enqueue: welcome or notice")
+	unique := flag.Duration("unique", 0, "enqueue: the uniqueness TTL (0: not unique)")
 	flag.Parse()
 	switch *mode {
 	case "enqueue":
-		enqueue(rf)
+		enqueue(rf, *task, *unique)
 	case "server":
 		serve(rf)
 	default:
