@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from asynq._base.clock import Clock
 from asynq._base.lifecycle import NEW, Service
+from asynq._base.stopping import cancel_and_wait
 from asynq._options import option_strings
 from asynq._task import Task
 from asynq.connection import AsyncRedisLike
@@ -215,8 +216,7 @@ class PeriodicTaskManager(Service):
 
     async def _shut_down(self) -> None:
         if self._sync_task is not None:
-            self._sync_task.cancel()
-            await asyncio.wait([self._sync_task])
+            await cancel_and_wait(self._sync_task)
             self._sync_task = None
         await self._scheduler.shutdown()
 

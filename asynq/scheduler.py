@@ -64,6 +64,7 @@ from asynq._base.codec import (
     fill_timestamp_ns,
 )
 from asynq._base.lifecycle import ACTIVE, CLOSED, Service, hostname
+from asynq._base.stopping import cancel_and_wait
 from asynq._broker.drivers import AsyncDriver
 from asynq._broker.ops import scheduler_ops
 from asynq._options import compose, option_strings, to_seconds
@@ -358,9 +359,9 @@ class Scheduler(Service):
     async def _shut_down(self) -> None:
         self._log.info("Scheduler shutting down")
         cron_task, heartbeat_task = self._tasks
-        await _cancel(heartbeat_task)
+        await cancel_and_wait(heartbeat_task)
         await self._quietly("clear the scheduler entries", scheduler_ops.clear_entries(self._id))
-        await _cancel(cron_task)
+        await cancel_and_wait(cron_task)
         if self._jobs:
             await asyncio.gather(*self._jobs, return_exceptions=True)
         await self._quietly(
@@ -485,9 +486,3 @@ class Scheduler(Service):
             await self._driver.run(op)
         except AsynqError as exc:
             self._log.warning("Scheduler could not %s: %s", what, exc)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait for it to finish, without swallowing our own cancellation."""
-    task.cancel()
-    await asyncio.wait([task])

@@ -27,6 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from asynq._base.stopping import cancel_and_wait
+
 __all__ = ["RESTART_BACKOFF", "Backoff", "CrashPolicy", "Supervisor"]
 
 
@@ -130,11 +132,7 @@ class Supervisor:
         task = self._tasks.pop(name, None)
         if task is None:
             return
-        # redis-py may swallow a cancellation that arrives while it connects, so repeat it
-        # until the component has really ended.
-        while not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=0.1)
+        await cancel_and_wait(task)  # repeats a cancellation the component lost
         if not task.cancelled() and task.exception() is not None:
             self._log.error("asynq server component %s failed", name, exc_info=task.exception())
 

@@ -160,6 +160,37 @@ async def test_serve_and_shutdown_clean_up(make_manager, r) -> None:
     assert r.keys(key_pattern) == [] and r.zcard("asynq:schedulers") == 0
 
 
+async def test_shutdown_ends_a_sync_that_lost_its_cancellation(make_manager, r) -> None:
+    # A provider reading its configs from Redis with redis-py can lose a cancellation on
+    # Python 3.11 (asyncio.wait_for drops one that lands just as a send finishes); this one
+    # loses the first, so the sync loop would go on and shutdown() wait for it forever.
+    reading, hanging = asyncio.Event(), asyncio.Event()
+    lost = 0
+
+    async def get_configs() -> list[PeriodicTaskConfig]:
+        nonlocal lost
+        if not reading.is_set():  # the read of start()
+            reading.set()
+            return [A]
+        hanging.set()
+        try:
+            await asyncio.sleep(3600)  # a read that hangs until cancelled
+        except asyncio.CancelledError:
+            if lost:
+                raise
+            lost += 1
+        await asyncio.sleep(3600)  # ... and then the next one
+        return [A]
+
+    m = make_manager(get_configs, sync_interval=0.01)
+    await m.start()
+    await hanging.wait()  # the sync loop is inside the provider
+    async with asyncio.timeout(10):  # bounds a hang, not a measure of speed
+        await m.shutdown()
+    assert lost == 1 and m.state == "closed"
+    assert r.zcard("asynq:schedulers") == 0
+
+
 def test_constructor_validation() -> None:
     with pytest.raises(ValidationError, match="provider"):
         PeriodicTaskManager(42)  # type: ignore[arg-type]
