@@ -119,7 +119,9 @@ def test_an_unknown_task_is_404(served: str) -> None:
 
 
 def blocked_readers(r: redis.Redis) -> list[dict[str, Any]]:
-    return [c for c in r.client_list() if c.get("cmd") == "xread"]
+    """Connections blocked in XREAD right now (flag ``b``), not idle ones whose last command
+    was an XREAD that returned."""
+    return [c for c in r.client_list() if c.get("cmd") == "xread" and "b" in c.get("flags", "")]
 
 
 def hang_up_after_the_first_event(url: str, r: redis.Redis, **headers: str) -> None:
